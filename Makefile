@@ -1,0 +1,38 @@
+# Two commands for a new user: `make demo` and `make test`. Both install into .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit docs bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## audit the bundled example cluster (exit 1 is expected: it has findings)
+	-$(BIN)/nodewarden audit examples/cluster --waivers examples/waivers.yaml
+
+test: $(STAMP) lint typecheck unit  ## ruff, mypy, import contracts and the whole test suite
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+docs: $(STAMP)  ## regenerate docs/rules.md from the rule metadata
+	$(BIN)/nodewarden rules -o markdown > docs/rules.md
+
+bench: $(STAMP)  ## audit a synthetic 5,000-node cluster against a bare json.load of the same files
+	$(BIN)/python bench/audit_scale.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,91 @@
+"""Runs a catalog over a snapshot: checks inputs, calls each rule, applies waivers, scores."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+from nodewarden.audit import scoring, waivers
+from nodewarden.audit.catalog import Catalog, NotEvaluated, Rule, RuleContext
+from nodewarden.audit.report import AuditReport, RuleReport
+from nodewarden.audit.waivers import WaiverEntry
+from nodewarden.model.findings import Finding, Outcome, Profile, RuleResult
+from nodewarden.model.snapshot import Snapshot
+
+
+def run_audit(
+    snapshot: Snapshot,
+    *,
+    catalog: Catalog,
+    context: RuleContext,
+    waiver_entries: Sequence[WaiverEntry] = (),
+    waiver_source: str = "waivers",
+    use_annotation_waivers: bool = True,
+    disabled: Collection[str] = (),
+    profiles: Collection[Profile] = (Profile.CORE, Profile.EXTENDED),
+) -> AuditReport:
+    """Evaluate every rule; a rule whose input is missing is NOT_EVALUATED and says what was missing."""
+    reports = []
+    notes: list[str] = []
+    for item in catalog:
+        if item.meta.id in disabled or item.meta.profile not in profiles:
+            reason = (
+                "disabled in the config" if item.meta.id in disabled else f"{item.meta.profile} profile not selected"
+            )
+            reports.append(RuleReport(item.meta, RuleResult(item.meta.id, Outcome.DISABLED, reason=reason)))
+            continue
+        result = _evaluate(item, snapshot, context)
+        if result.findings:
+            findings = waivers.apply_waivers(
+                result.findings,
+                entries=waiver_entries,
+                source=waiver_source,
+                today=context.now.date(),
+                use_annotations=use_annotation_waivers,
+            )
+            if use_annotation_waivers:
+                notes.extend(waivers.annotation_problems(findings))
+            notes.extend(_expiry_notes(findings))
+            outcome = Outcome.FAIL if any(not f.is_waived for f in findings) else Outcome.WAIVED
+            result = RuleResult(item.meta.id, outcome, tuple(findings))
+        reports.append(RuleReport(item.meta, result))
+    value = scoring.score((r.result, r.meta.severity) for r in reports)
+    return AuditReport(
+        rules=tuple(reports),
+        score=value,
+        grade=scoring.grade(value),
+        generated_at=context.now,
+        cluster_name=snapshot.cluster.name if snapshot.cluster else None,
+        sources=snapshot.sources,
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _evaluate(item: Rule, snapshot: Snapshot, context: RuleContext) -> RuleResult:
+    missing = snapshot.missing(*item.meta.needs)
+    if missing:
+        wanted = "; ".join(kind.command for kind in missing)
+        return RuleResult(item.meta.id, Outcome.NOT_EVALUATED, reason=f"input missing: {wanted}")
+    try:
+        violations = list(item(snapshot, context))
+    except NotEvaluated as exc:
+        return RuleResult(item.meta.id, Outcome.NOT_EVALUATED, reason=str(exc))
+    if not violations:
+        return RuleResult(item.meta.id, Outcome.PASS)
+    findings = tuple(
+        Finding(
+            rule_id=item.meta.id,
+            severity=v.severity or item.meta.severity,
+            target=v.target,
+            message=v.message,
+        )
+        for v in violations
+    )
+    return RuleResult(item.meta.id, Outcome.FAIL, findings)
+
+
+def _expiry_notes(findings: Sequence[Finding]) -> list[str]:
+    return [
+        f"{f.rule_id} on {f.target.key}: waiver expired on {f.expired_waiver.expires} ({f.expired_waiver.reason})"
+        for f in findings
+        if f.expired_waiver is not None and f.expired_waiver.expires is not None
+    ]

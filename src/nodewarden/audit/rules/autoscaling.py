@@ -1,0 +1,5 @@
+"""AS rules: Autoscaling and capacity."""
+
+from nodewarden.audit.catalog import Rule
+
+RULES: tuple[Rule, ...] = ()

@@ -1,0 +1,5 @@
+"""RG rules: Resource governance."""
+
+from nodewarden.audit.catalog import Rule
+
+RULES: tuple[Rule, ...] = ()

@@ -1,0 +1,5 @@
+"""MON rules: Monitoring."""
+
+from nodewarden.audit.catalog import Rule
+
+RULES: tuple[Rule, ...] = ()

@@ -1,0 +1,5 @@
+"""DR rules: Backup and disaster recovery."""
+
+from nodewarden.audit.catalog import Rule
+
+RULES: tuple[Rule, ...] = ()

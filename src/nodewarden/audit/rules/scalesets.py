@@ -1,0 +1,5 @@
+"""VM rules: AKS-managed scale sets."""
+
+from nodewarden.audit.catalog import Rule
+
+RULES: tuple[Rule, ...] = ()

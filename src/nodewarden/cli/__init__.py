@@ -1,0 +1,1 @@
+"""Thin commands: parse flags, call the core, render, pick the exit code."""

@@ -1,0 +1,114 @@
+"""The `nodewarden` command line: `audit` and `rules` today."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nodewarden import __version__
+from nodewarden.cli.audit_command import audit_command
+from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.rules_command import rules_command
+from nodewarden.errors import InputError
+from nodewarden.observe.files import DEFAULT_MAX_BYTES
+from nodewarden.render import Format
+
+app = typer.Typer(
+    name="nodewarden",
+    help="Keeps AKS clusters healthy when the scale-set instances under their nodes fail.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nodewarden {__version__}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """nodewarden: prevent, detect, recover, resolve and rehearse VMSS node failures on AKS."""
+
+
+@app.command("audit")
+def audit(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of az/kubectl JSON or YAML output.")],
+    output_format: Annotated[Format, typer.Option("--format", "-o", help="Report format.")] = Format.TABLE,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the report to this file.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="YAML config: thresholds, disabled rules.")] = None,
+    waivers: Annotated[Path | None, typer.Option("--waivers", help="YAML waiver file.")] = None,
+    no_annotation_waivers: Annotated[
+        bool, typer.Option("--no-annotation-waivers", help="Ignore nodewarden.io/waive annotations.")
+    ] = False,
+    fail_on: Annotated[
+        str,
+        typer.Option("--fail-on", help="Exit 1 on unwaived findings at or above: critical|high|medium|low|info."),
+    ] = "high",
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Audit as of this ISO-8601 time (default: now); for reproducible runs."),
+    ] = None,
+    max_input_bytes: Annotated[
+        int, typer.Option("--max-input-bytes", min=1, help="Refuse input files larger than this.")
+    ] = DEFAULT_MAX_BYTES,
+) -> None:
+    """Audit a cluster's exported configuration and workloads against HA and safety practice."""
+    code = audit_command(
+        paths=paths,
+        output_format=output_format,
+        output=output,
+        config_path=config,
+        waivers_path=waivers,
+        use_annotation_waivers=not no_annotation_waivers,
+        fail_on=fail_on,
+        now=_parse_now(now),
+        max_input_bytes=max_input_bytes,
+    )
+    raise typer.Exit(code)
+
+
+@app.command("rules")
+def rules(
+    output_format: Annotated[str, typer.Option("--format", "-o", help="table, json or markdown.")] = "table",
+) -> None:
+    """List the audit rule catalog."""
+    raise typer.Exit(rules_command(output_format))
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--now: expected an ISO-8601 time such as 2026-11-26T12:00:00Z, found {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry point: map errors to exit codes, never print a traceback."""
+    try:
+        app(args=argv, prog_name="nodewarden")
+    except InputError as exc:
+        print(f"nodewarden: {exc}", file=sys.stderr)
+        sys.exit(ExitCode.USAGE)
+    except KeyboardInterrupt:
+        print("nodewarden: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:
+        print(
+            f"nodewarden: internal error: {type(exc).__name__}: {exc} (please report it with the command you ran)",
+            file=sys.stderr,
+        )
+        sys.exit(ExitCode.INTERNAL)

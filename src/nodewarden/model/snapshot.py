@@ -1,0 +1,128 @@
+"""The Snapshot: everything observed about one cluster at one moment, as plain typed data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from nodewarden.model.azure import (
+    ActivityLogEntry,
+    AgentPool,
+    Cluster,
+    ClusterExtension,
+    DiagnosticSetting,
+    KubernetesVersions,
+    MaintenanceConfiguration,
+    ScaleSet,
+    ScaleSetInstance,
+    Subnet,
+    Usage,
+)
+from nodewarden.model.findings import Target
+from nodewarden.model.inputs import Input
+from nodewarden.model.kube import (
+    EndpointSlice,
+    HorizontalPodAutoscaler,
+    LimitRange,
+    Namespace,
+    Node,
+    PersistentVolumeClaim,
+    Pod,
+    PodDisruptionBudget,
+    PriorityClass,
+    ResourceQuota,
+    Service,
+    StorageClass,
+    VeleroSchedule,
+    Workload,
+)
+from nodewarden.model.kube import NetworkPolicy as KubeNetworkPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """One cluster's configuration and workloads; `inputs` says which kinds were observed at all.
+
+    A kind missing from `inputs` was not observed, which is different from observed-and-empty: rules
+    that need it are reported as not evaluated, never as passing.
+    """
+
+    inputs: frozenset[Input] = frozenset()
+    cluster: Cluster | None = None
+    pools: tuple[AgentPool, ...] = ()
+    scale_sets: tuple[ScaleSet, ...] = ()
+    instances: tuple[ScaleSetInstance, ...] = ()
+    maintenance_configs: tuple[MaintenanceConfiguration, ...] = ()
+    diagnostic_settings: tuple[DiagnosticSetting, ...] = ()
+    extensions: tuple[ClusterExtension, ...] = ()
+    versions: KubernetesVersions | None = None
+    subnets: tuple[Subnet, ...] = ()
+    usages: tuple[Usage, ...] = ()
+    activity_log: tuple[ActivityLogEntry, ...] = ()
+    workloads: tuple[Workload, ...] = ()
+    daemonsets: tuple[Workload, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    pdbs: tuple[PodDisruptionBudget, ...] = ()
+    hpas: tuple[HorizontalPodAutoscaler, ...] = ()
+    namespaces: tuple[Namespace, ...] = ()
+    resource_quotas: tuple[ResourceQuota, ...] = ()
+    limit_ranges: tuple[LimitRange, ...] = ()
+    priority_classes: tuple[PriorityClass, ...] = ()
+    network_policies: tuple[KubeNetworkPolicy, ...] = ()
+    storage_classes: tuple[StorageClass, ...] = ()
+    pvcs: tuple[PersistentVolumeClaim, ...] = ()
+    services: tuple[Service, ...] = ()
+    endpoint_slices: tuple[EndpointSlice, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    velero_schedules: tuple[VeleroSchedule, ...] = ()
+    sources: tuple[str, ...] = field(default=())
+
+    def has(self, *needed: Input) -> bool:
+        return all(kind in self.inputs for kind in needed)
+
+    def missing(self, *needed: Input) -> tuple[Input, ...]:
+        return tuple(kind for kind in needed if kind not in self.inputs)
+
+    def pool(self, name: str) -> AgentPool | None:
+        """A pool by name, case-insensitively (AKS pool names are lower case)."""
+        for pool in self.pools:
+            if pool.name.lower() == name.lower():
+                return pool
+        return None
+
+    def namespace_names(self) -> Iterator[str]:
+        """Namespaces named by Namespace objects, or failing that by any namespaced object seen."""
+        if self.namespaces:
+            yield from (ns.metadata.name for ns in self.namespaces)
+            return
+        seen: set[str] = set()
+        metas = [o.metadata for o in self.workloads] + [o.metadata for o in self.pods]
+        metas += [o.metadata for o in self.pvcs] + [o.metadata for o in self.services]
+        for meta in metas:
+            if meta.namespace and meta.namespace not in seen:
+                seen.add(meta.namespace)
+                yield meta.namespace
+
+
+def cluster_target(cluster: Cluster) -> Target:
+    return Target(kind="managedCluster", name=cluster.name, resource_id=cluster.id or f"managedCluster/{cluster.name}")
+
+
+def pool_target(pool: AgentPool, cluster: Cluster | None = None) -> Target:
+    resource_id = pool.id
+    if resource_id is None and cluster is not None and cluster.id:
+        resource_id = f"{cluster.id}/agentPools/{pool.name}"
+    return Target(kind="agentPool", name=pool.name, resource_id=resource_id or f"agentPool/{pool.name}")
+
+
+def scale_set_target(scale_set: ScaleSet) -> Target:
+    return Target(
+        kind="virtualMachineScaleSet",
+        name=scale_set.name,
+        resource_id=scale_set.id or f"virtualMachineScaleSet/{scale_set.name}",
+    )
+
+
+def azure_target(kind: str, name: str, resource_id: str | None) -> Target:
+    """A target for any other Azure resource (subnet, maintenance configuration, quota)."""
+    return Target(kind=kind, name=name, resource_id=resource_id or f"{kind}/{name}")

@@ -1,0 +1,215 @@
+"""Recognises what each exported document is from its content, not its file name.
+
+Kubernetes objects carry `apiVersion` and `kind`; Azure resources carry an ARM `type`, or failing that
+the keys their az command prints. Top-level lists (az's usual output, ARM's `{"value": [...]}` pages,
+kubectl's `List`) are opened and each item recognised on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nodewarden.model.inputs import Input
+from nodewarden.observe.fold import fold
+
+KUBE_KINDS: dict[str, Input] = {
+    "Deployment": Input.WORKLOADS,
+    "StatefulSet": Input.WORKLOADS,
+    "DaemonSet": Input.DAEMONSETS,
+    "Pod": Input.PODS,
+    "PodDisruptionBudget": Input.PDBS,
+    "HorizontalPodAutoscaler": Input.HPAS,
+    "Namespace": Input.NAMESPACES,
+    "ResourceQuota": Input.RESOURCE_QUOTAS,
+    "LimitRange": Input.LIMIT_RANGES,
+    "PriorityClass": Input.PRIORITY_CLASSES,
+    "NetworkPolicy": Input.NETWORK_POLICIES,
+    "StorageClass": Input.STORAGE_CLASSES,
+    "PersistentVolumeClaim": Input.PVCS,
+    "Service": Input.SERVICES,
+    "EndpointSlice": Input.ENDPOINT_SLICES,
+    "Node": Input.NODES,
+    "Schedule": Input.VELERO_SCHEDULES,
+}
+
+ARM_TYPES: dict[str, Input] = {
+    "microsoft.containerservice/managedclusters": Input.CLUSTER,
+    "microsoft.containerservice/managedclusters/agentpools": Input.NODEPOOLS,
+    "microsoft.containerservice/managedclusters/maintenanceconfigurations": Input.MAINTENANCE,
+    "microsoft.compute/virtualmachinescalesets": Input.SCALE_SETS,
+    "microsoft.compute/virtualmachinescalesets/virtualmachines": Input.INSTANCES,
+    "microsoft.insights/diagnosticsettings": Input.DIAGNOSTICS,
+    "microsoft.kubernetesconfiguration/extensions": Input.EXTENSIONS,
+    "microsoft.network/virtualnetworks/subnets": Input.SUBNETS,
+}
+
+# Names a file may carry when it holds an empty, untyped `List` (kubectl prints no kind for it):
+# the one place a file name is used, because the content says nothing.
+_EMPTY_LIST_HINTS: dict[str, Input] = {
+    "deployment": Input.WORKLOADS,
+    "deploy": Input.WORKLOADS,
+    "statefulset": Input.WORKLOADS,
+    "sts": Input.WORKLOADS,
+    "workload": Input.WORKLOADS,
+    "daemonset": Input.DAEMONSETS,
+    "ds": Input.DAEMONSETS,
+    "pod": Input.PODS,
+    "pdb": Input.PDBS,
+    "poddisruptionbudget": Input.PDBS,
+    "hpa": Input.HPAS,
+    "horizontalpodautoscaler": Input.HPAS,
+    "namespace": Input.NAMESPACES,
+    "ns": Input.NAMESPACES,
+    "resourcequota": Input.RESOURCE_QUOTAS,
+    "quota": Input.RESOURCE_QUOTAS,
+    "limitrange": Input.LIMIT_RANGES,
+    "limit": Input.LIMIT_RANGES,
+    "priorityclass": Input.PRIORITY_CLASSES,
+    "pc": Input.PRIORITY_CLASSES,
+    "networkpolicy": Input.NETWORK_POLICIES,
+    "networkpolicie": Input.NETWORK_POLICIES,
+    "netpol": Input.NETWORK_POLICIES,
+    "storageclass": Input.STORAGE_CLASSES,
+    "storageclasse": Input.STORAGE_CLASSES,
+    "sc": Input.STORAGE_CLASSES,
+    "pvc": Input.PVCS,
+    "persistentvolumeclaim": Input.PVCS,
+    "service": Input.SERVICES,
+    "svc": Input.SERVICES,
+    "endpointslice": Input.ENDPOINT_SLICES,
+    "node": Input.NODES,
+    "schedule": Input.VELERO_SCHEDULES,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One recognised object: its kind of input, the data (folded if Azure) and the original."""
+
+    kind: Input
+    data: Any
+    original: Any
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Recognition:
+    items: list[Item]
+    present: set[Input]
+    ignored_kinds: dict[str, int]
+    unrecognised: bool
+
+
+def recognise(data: Any, *, source: str) -> Recognition:
+    """Split a parsed document into recognised items; `unrecognised` when nothing in it was."""
+    items: list[Item] = []
+    present: set[Input] = set()
+    ignored: dict[str, int] = {}
+    known = False
+    for entry in _entries(data, source=source, present=present):
+        if entry is _EMPTY:
+            known = True
+            continue
+        kind_name = entry.get("kind") if isinstance(entry, dict) else None
+        if isinstance(entry, dict) and isinstance(kind_name, str) and "apiVersion" in entry:
+            known = True
+            kind = _kube_kind(entry)
+            if kind is None:
+                ignored[kind_name] = ignored.get(kind_name, 0) + 1
+                continue
+            items.append(Item(kind, entry, entry, source))
+            present.add(kind)
+            continue
+        if isinstance(entry, dict):
+            folded = fold(entry)
+            kind = _azure_kind(folded)
+            if kind is not None:
+                known = True
+                items.append(Item(kind, folded, entry, source))
+                present.add(kind)
+    return Recognition(items, present, ignored, unrecognised=not known)
+
+
+_EMPTY: Any = object()
+
+
+def _entries(data: Any, *, source: str, present: set[Input]) -> Iterator[Any]:
+    if isinstance(data, list):
+        if not data:
+            yield _EMPTY  # `az … list` with no results: nothing to say, nothing wrong
+        for item in data:
+            yield from _entries(item, source=source, present=present)
+        return
+    if not isinstance(data, dict):
+        return
+    kind = data.get("kind")
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+        listed = kind[: -len("List")]
+        if listed in KUBE_KINDS:
+            present.add(KUBE_KINDS[listed])
+        elif not data["items"]:
+            hinted = _hint_from_name(source)
+            if hinted is not None:
+                present.add(hinted)
+            yield _EMPTY
+        default_kind = listed if listed else None
+        api_version = data.get("apiVersion")
+        for item in data["items"]:
+            if isinstance(item, dict) and default_kind and "kind" not in item:
+                item = {**item, "kind": default_kind, "apiVersion": api_version or "v1"}
+            yield item
+        return
+    value = data.get("value")
+    if isinstance(value, list) and set(data) <= {"value", "nextLink", "@odata.nextLink"}:
+        yield from _entries(value, source=source, present=present)
+        return
+    yield data
+
+
+def _kube_kind(entry: dict[str, Any]) -> Input | None:
+    kind = entry["kind"]
+    if kind == "Schedule" and not str(entry.get("apiVersion", "")).startswith("velero.io/"):
+        return None
+    return KUBE_KINDS.get(kind)
+
+
+def _azure_kind(doc: dict[str, Any]) -> Input | None:
+    arm_type = doc.get("type")
+    if isinstance(arm_type, str) and arm_type.lower() in ARM_TYPES:
+        return ARM_TYPES[arm_type.lower()]
+    keys = doc.keys()
+    if "agentpoolprofiles" in keys or {"kubernetesversion", "noderesourcegroup"} <= keys:
+        return Input.CLUSTER
+    if "vmsize" in keys and ("mode" in keys or "orchestratorversion" in keys):
+        return Input.NODEPOOLS
+    if "extensiontype" in keys:
+        return Input.EXTENSIONS
+    if "maintenancewindow" in keys or "timeinweek" in keys:
+        return Input.MAINTENANCE
+    if isinstance(doc.get("logs"), list) and "metrics" in keys:
+        return Input.DIAGNOSTICS
+    if isinstance(doc.get("values"), list) and all(isinstance(v, dict) and "version" in v for v in doc["values"]):
+        return Input.VERSIONS
+    if {"currentvalue", "limit"} <= keys and isinstance(doc.get("name"), dict):
+        return Input.USAGE
+    if "eventtimestamp" in keys and "operationname" in keys:
+        return Input.ACTIVITY_LOG
+    if "statuses" in keys and keys & {"computername", "platformfaultdomain", "vmagent"}:
+        return Input.INSTANCES
+    if "virtualmachineprofile" in keys and "upgradepolicy" in keys:
+        return Input.SCALE_SETS
+    if "addressprefix" in keys or "addressprefixes" in keys:
+        return Input.SUBNETS
+    return None
+
+
+def _hint_from_name(source: str) -> Input | None:
+    stem = re.split(r"[\\/]", source.split("#", 1)[0])[-1].rsplit(".", 1)[0].lower()
+    for token in re.split(r"[^a-z0-9]+", stem):
+        hinted = _EMPTY_LIST_HINTS.get(token) or _EMPTY_LIST_HINTS.get(token.rstrip("s"))
+        if hinted is not None:
+            return hinted
+    return None

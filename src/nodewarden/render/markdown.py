@@ -1,0 +1,7 @@
+"""Placeholder: being written in this session."""
+
+from nodewarden.audit.report import AuditReport
+
+
+def render_markdown(report: AuditReport) -> str:
+    raise NotImplementedError
