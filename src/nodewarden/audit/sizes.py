@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 _SIZE = re.compile(
     r"^Standard_(?P<family>[A-Z]+)(?P<vcpus>\d+)(?:-(?P<constrained>\d+))?(?P<features>[a-z]*)"
-    r"(?:_(?P<accelerator>[A-Z][A-Za-z0-9]*))?(?:_(?P<version>v\d+))?$",
+    r"(?:_(?!v\d+$)(?P<accelerator>[A-Z][A-Za-z0-9]*))?(?:_(?P<version>v\d+))?$",
     re.IGNORECASE,
 )
 

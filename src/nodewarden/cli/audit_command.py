@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -37,6 +38,7 @@ def audit_command(
     fail_on: str,
     now: datetime,
     max_input_bytes: int,
+    only: list[str],
 ) -> ExitCode:
     threshold = _severity(fail_on)
     settings = config_file.load_config(config_path).audit
@@ -45,6 +47,7 @@ def audit_command(
     unknown = [rule_id for rule_id in settings.disable if rule_id not in catalog]
     if unknown:
         raise InputError(f"{config_path}: audit.disable: no such rule {', '.join(unknown)}")
+    disabled = set(settings.disable) | _not_selected(catalog.ids(), only)
     loaded = load.load_paths(paths, max_bytes=max_input_bytes)
     for note in loaded.notes:
         print(f"nodewarden: {note}", file=sys.stderr)
@@ -56,11 +59,24 @@ def audit_command(
         waiver_entries=waiver_file.waivers,
         waiver_source=str(waivers_path) if waivers_path else "waivers",
         use_annotation_waivers=use_annotation_waivers,
-        disabled=settings.disable,
+        disabled=disabled,
         profiles=profiles,
     )
     _emit(report, output_format, output)
     return ExitCode.FINDINGS if report.open_at_or_above(threshold) else ExitCode.OK
+
+
+def _not_selected(ids: list[str], patterns: list[str]) -> set[str]:
+    """Rules that `--rule` leaves out; every pattern must select something."""
+    if not patterns:
+        return set()
+    selected: set[str] = set()
+    for pattern in patterns:
+        matched = fnmatch.filter(ids, pattern.upper())
+        if not matched:
+            raise InputError(f"--rule: {pattern!r} matches no rule (see `nodewarden rules`)")
+        selected.update(matched)
+    return set(ids) - selected
 
 
 def _severity(value: str) -> Severity:

@@ -62,6 +62,10 @@ def audit(
     max_input_bytes: Annotated[
         int, typer.Option("--max-input-bytes", min=1, help="Refuse input files larger than this.")
     ] = DEFAULT_MAX_BYTES,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--rule", "-r", help="Run only these rules (ID or glob such as 'WL*'); repeatable."),
+    ] = None,
 ) -> None:
     """Audit a cluster's exported configuration and workloads against HA and safety practice."""
     code = audit_command(
@@ -74,6 +78,7 @@ def audit(
         fail_on=fail_on,
         now=_parse_now(now),
         max_input_bytes=max_input_bytes,
+        only=only or [],
     )
     raise typer.Exit(code)
 

@@ -92,8 +92,10 @@ def load_documents(documents: Iterable[Document]) -> LoadResult:
         for kind, count in found.ignored_kinds.items():
             ignored[kind] += count
     if not sources:
+        skipped = [note.split(": not recognised", 1)[0] for note in notes]
+        shown = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
         raise NoInputError(
-            "nothing recognisable in the input: give the JSON or YAML output of az aks show, "
+            f"nothing recognisable in the input ({shown}): give the JSON or YAML output of az aks show, "
             "az aks nodepool list, kubectl get … -o json and the like (see README)"
         )
     if ignored:

@@ -130,7 +130,7 @@ def recognise(data: Any, *, source: str) -> Recognition:
                 known = True
                 items.append(Item(kind, folded, entry, source))
                 present.add(kind)
-    return Recognition(items, present, ignored, unrecognised=not known)
+    return Recognition(items, present, ignored, unrecognised=not (known or present))
 
 
 _EMPTY: Any = object()
