@@ -246,3 +246,25 @@ def test_two_different_clusters_are_refused(tmp_path: Path) -> None:
     (tmp_path / "b.json").write_text(json.dumps(second))
     with pytest.raises(InputError, match="more than one cluster"):
         load_paths([tmp_path])
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("diagnostic-settings.json", Input.DIAGNOSTICS),
+        ("extensions.json", Input.EXTENSIONS),
+        ("maintenance.json", Input.MAINTENANCE),
+        ("vmss-instances-aks-apps-vmss.json", Input.INSTANCES),
+        ("vmss.json", Input.SCALE_SETS),
+    ],
+)
+def test_an_empty_az_list_takes_its_kind_from_the_file_name(tmp_path: Path, name: str, kind: Input) -> None:
+    (tmp_path / name).write_text("[]")
+    (tmp_path / "aks.json").write_text((FIXTURES / "aks-show-cli.json").read_text())
+    assert kind in load_paths([tmp_path]).snapshot.inputs
+
+
+def test_an_empty_az_list_with_an_uninformative_name_observes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "out.json").write_text('{"value": []}')
+    (tmp_path / "aks.json").write_text((FIXTURES / "aks-show-cli.json").read_text())
+    assert load_paths([tmp_path]).snapshot.inputs == {Input.CLUSTER, Input.NODEPOOLS}

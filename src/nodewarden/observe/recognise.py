@@ -46,43 +46,58 @@ ARM_TYPES: dict[str, Input] = {
     "microsoft.network/virtualnetworks/subnets": Input.SUBNETS,
 }
 
-# Names a file may carry when it holds an empty, untyped `List` (kubectl prints no kind for it):
-# the one place a file name is used, because the content says nothing.
-_EMPTY_LIST_HINTS: dict[str, Input] = {
-    "deployment": Input.WORKLOADS,
-    "deploy": Input.WORKLOADS,
-    "statefulset": Input.WORKLOADS,
-    "sts": Input.WORKLOADS,
-    "workload": Input.WORKLOADS,
-    "daemonset": Input.DAEMONSETS,
-    "ds": Input.DAEMONSETS,
-    "pod": Input.PODS,
-    "pdb": Input.PDBS,
-    "poddisruptionbudget": Input.PDBS,
-    "hpa": Input.HPAS,
-    "horizontalpodautoscaler": Input.HPAS,
-    "namespace": Input.NAMESPACES,
-    "ns": Input.NAMESPACES,
-    "resourcequota": Input.RESOURCE_QUOTAS,
-    "quota": Input.RESOURCE_QUOTAS,
-    "limitrange": Input.LIMIT_RANGES,
-    "limit": Input.LIMIT_RANGES,
-    "priorityclass": Input.PRIORITY_CLASSES,
-    "pc": Input.PRIORITY_CLASSES,
-    "networkpolicy": Input.NETWORK_POLICIES,
-    "networkpolicie": Input.NETWORK_POLICIES,
-    "netpol": Input.NETWORK_POLICIES,
-    "storageclass": Input.STORAGE_CLASSES,
-    "storageclasse": Input.STORAGE_CLASSES,
-    "sc": Input.STORAGE_CLASSES,
-    "pvc": Input.PVCS,
-    "persistentvolumeclaim": Input.PVCS,
-    "service": Input.SERVICES,
-    "svc": Input.SERVICES,
-    "endpointslice": Input.ENDPOINT_SLICES,
-    "node": Input.NODES,
-    "schedule": Input.VELERO_SCHEDULES,
-}
+# Names a file may carry when it holds an empty list (`az … list` printing `[]`, kubectl printing an
+# untyped `List`): the one place a file name is used, because the content says nothing. Listed most
+# specific first, so `vmss-instances.json` means instances, not scale sets.
+_EMPTY_LIST_HINTS: tuple[tuple[str, Input], ...] = (
+    ("instance", Input.INSTANCES),
+    ("vmss", Input.SCALE_SETS),
+    ("scaleset", Input.SCALE_SETS),
+    ("nodepool", Input.NODEPOOLS),
+    ("agentpool", Input.NODEPOOLS),
+    ("maintenance", Input.MAINTENANCE),
+    ("maintenanceconfiguration", Input.MAINTENANCE),
+    ("diagnostic", Input.DIAGNOSTICS),
+    ("diag", Input.DIAGNOSTICS),
+    ("diagnosticsetting", Input.DIAGNOSTICS),
+    ("extension", Input.EXTENSIONS),
+    ("subnet", Input.SUBNETS),
+    ("usage", Input.USAGE),
+    ("activity", Input.ACTIVITY_LOG),
+    ("activitylog", Input.ACTIVITY_LOG),
+    ("deployment", Input.WORKLOADS),
+    ("deploy", Input.WORKLOADS),
+    ("statefulset", Input.WORKLOADS),
+    ("sts", Input.WORKLOADS),
+    ("workload", Input.WORKLOADS),
+    ("daemonset", Input.DAEMONSETS),
+    ("ds", Input.DAEMONSETS),
+    ("pod", Input.PODS),
+    ("pdb", Input.PDBS),
+    ("poddisruptionbudget", Input.PDBS),
+    ("hpa", Input.HPAS),
+    ("horizontalpodautoscaler", Input.HPAS),
+    ("namespace", Input.NAMESPACES),
+    ("ns", Input.NAMESPACES),
+    ("resourcequota", Input.RESOURCE_QUOTAS),
+    ("quota", Input.RESOURCE_QUOTAS),
+    ("limitrange", Input.LIMIT_RANGES),
+    ("priorityclass", Input.PRIORITY_CLASSES),
+    ("pc", Input.PRIORITY_CLASSES),
+    ("networkpolicy", Input.NETWORK_POLICIES),
+    ("networkpolicie", Input.NETWORK_POLICIES),
+    ("netpol", Input.NETWORK_POLICIES),
+    ("storageclass", Input.STORAGE_CLASSES),
+    ("storageclasse", Input.STORAGE_CLASSES),
+    ("sc", Input.STORAGE_CLASSES),
+    ("pvc", Input.PVCS),
+    ("persistentvolumeclaim", Input.PVCS),
+    ("service", Input.SERVICES),
+    ("svc", Input.SERVICES),
+    ("endpointslice", Input.ENDPOINT_SLICES),
+    ("node", Input.NODES),
+    ("schedule", Input.VELERO_SCHEDULES),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +154,10 @@ _EMPTY: Any = object()
 def _entries(data: Any, *, source: str, present: set[Input]) -> Iterator[Any]:
     if isinstance(data, list):
         if not data:
-            yield _EMPTY  # `az … list` with no results: nothing to say, nothing wrong
+            hinted = _hint_from_name(source)  # `az … list` with no results says nothing of its kind
+            if hinted is not None:
+                present.add(hinted)
+            yield _EMPTY
         for item in data:
             yield from _entries(item, source=source, present=present)
         return
@@ -208,8 +226,5 @@ def _azure_kind(doc: dict[str, Any]) -> Input | None:
 
 def _hint_from_name(source: str) -> Input | None:
     stem = re.split(r"[\\/]", source.split("#", 1)[0])[-1].rsplit(".", 1)[0].lower()
-    for token in re.split(r"[^a-z0-9]+", stem):
-        hinted = _EMPTY_LIST_HINTS.get(token) or _EMPTY_LIST_HINTS.get(token.rstrip("s"))
-        if hinted is not None:
-            return hinted
-    return None
+    tokens = {token.rstrip("s") for token in re.split(r"[^a-z0-9]+", stem)} | set(re.split(r"[^a-z0-9]+", stem))
+    return next((kind for hint, kind in _EMPTY_LIST_HINTS if hint in tokens), None)
