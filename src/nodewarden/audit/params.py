@@ -96,3 +96,8 @@ class AuditParams(BaseModel):
         default_factory=lambda: ["kube-audit-admin", "guard"],
         description="Diagnostic log categories MON004 wants enabled. PSRule AuditAdmin.",
     )
+    allowed_vmss_extensions: list[str] = Field(
+        default_factory=list,
+        description="Extra `publisher/type` VMSS extensions VM003 accepts on AKS scale sets besides the ones "
+        "AKS installs (e.g. an agent your policy deploys on purpose).",
+    )

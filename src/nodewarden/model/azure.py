@@ -81,8 +81,11 @@ class AgentPool:
     node_taints: list[str] | None = None
     node_labels: dict[str, str] | None = None
     vnet_subnet_id: str | None = None
+    pod_subnet_id: str | None = None
     enable_node_public_ip: bool | None = None
     enable_encryption_at_host: bool | None = None
+    scale_down_mode: str | None = None
+    scale_set_eviction_policy: str | None = None
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -290,6 +293,18 @@ class VmssExtension:
     name: str | None = None
     publisher: str | None = None
     type: str | None = None
+    # `az vmss list` prints the handler type as `typePropertiesType` (and `type: null`); ARM nests it
+    # as `properties.type`, which the fold turns into `type` (or `typePropertiesType` beside a resource type).
+    type_properties_type: str | None = None
+
+    @property
+    def handler_type(self) -> str | None:
+        """The extension handler type (`CustomScript`), whichever spelling carried it."""
+        if self.type_properties_type:
+            return self.type_properties_type
+        if self.type and "/" not in self.type:
+            return self.type
+        return None
 
 
 @dataclass(frozen=True, config=AZURE)

@@ -85,6 +85,8 @@ class Container:
     startup_probe: dict[str, Any] | None = None
     lifecycle: dict[str, Any] | None = None
     ports: list[dict[str, Any]] | None = None
+    # `Always` on an init container makes it a native sidecar (Kubernetes ≥ 1.29): it runs for the pod's life.
+    restart_policy: str | None = None
 
     def request(self, resource: str) -> Any:
         return ((self.resources.requests if self.resources else None) or {}).get(resource)
@@ -415,6 +417,8 @@ class Endpoint:
 class EndpointSlice:
     metadata: ObjectMeta
     endpoints: list[Endpoint] | None = None
+    # IPv4 / IPv6 / FQDN: a dual-stack Service has one slice per family listing the same pods.
+    address_type: str | None = None
 
     @property
     def service_name(self) -> str | None:
@@ -452,6 +456,7 @@ class VeleroScheduleTemplate:
 class VeleroScheduleSpec:
     schedule: str | None = None
     template: VeleroScheduleTemplate = Field(default_factory=VeleroScheduleTemplate)
+    paused: bool | None = None
 
 
 @dataclass(frozen=True, config=KUBE)
