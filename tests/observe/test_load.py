@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from nodewarden.errors import InputError, NoInputError, SchemaError
+from nodewarden.model.findings import Target
 from nodewarden.model.inputs import Input
 from nodewarden.observe.files import Document
 from nodewarden.observe.load import load_documents, load_paths
@@ -268,3 +269,15 @@ def test_an_empty_az_list_with_an_uninformative_name_observes_nothing(tmp_path: 
     (tmp_path / "out.json").write_text('{"value": []}')
     (tmp_path / "aks.json").write_text((FIXTURES / "aks-show-cli.json").read_text())
     assert load_paths([tmp_path]).snapshot.inputs == {Input.CLUSTER, Input.NODEPOOLS}
+
+
+def test_every_object_remembers_the_file_it_came_from(tmp_path: Path) -> None:
+    folder = _copy(tmp_path, "aks-show-cli.json", "nodepool-list.json", "kubectl-mixed.json")
+    snap = load_paths([folder]).snapshot
+    assert snap.origin_of(Target(kind="Deployment", name="web", namespace="shop")) == str(folder / "kubectl-mixed.json")
+    assert snap.origin_of(Target(kind="agentPool", name="apps", resource_id="x")) == str(folder / "nodepool-list.json")
+    assert snap.origin_of(Target(kind="managedCluster", name="aks-prod", resource_id="x")) == str(
+        folder / "aks-show-cli.json"
+    )
+    # a namespace known only from the objects in it points at the first file of that kind
+    assert snap.origin_of(Target(kind="Namespace", name="payments")) == str(folder / "kubectl-mixed.json")

@@ -90,7 +90,9 @@ DR002 = meta(
 )
 
 POOL_FINDING = Finding("HA001", Severity.HIGH, POOL, "pool system spans zones [none]; use at least 2")
-WEB_FINDING = Finding("HA001", Severity.MEDIUM, WEB, "Deployment shop/web has no zone spread")
+WEB_FINDING = Finding(
+    "HA001", Severity.MEDIUM, WEB, "Deployment shop/web has no zone spread", source="export/k8s-deployments.yaml#2"
+)
 BATCH_FINDING = Finding("WL001", Severity.MEDIUM, BATCH, "1 replica", waiver=FILE_WAIVER)
 LEGACY_FINDING = Finding("WL002", Severity.LOW, LEGACY, "no PodDisruptionBudget", waiver=ANNOTATION_WAIVER)
 

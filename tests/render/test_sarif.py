@@ -366,6 +366,15 @@ def test_sarif_names_a_kubernetes_object_by_kind_namespace_and_name() -> None:
     ]
 
 
+def test_sarif_points_at_the_input_file_that_held_the_target_for_github_code_scanning() -> None:
+    # GitHub rejects a whole upload when a result has only logical locations ("expected a physical location").
+    [location] = results_by_target(render())["Deployment/shop/web"]["locations"]
+    assert location["physicalLocation"] == {
+        "artifactLocation": {"uri": "export/k8s-deployments.yaml"},
+        "region": {"startLine": 1},
+    }
+
+
 def test_sarif_marks_waived_findings_as_accepted_suppressions() -> None:
     by_target = results_by_target(render())
     [file_waiver] = by_target["Deployment/jobs/batch"]["suppressions"]

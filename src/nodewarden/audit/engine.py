@@ -77,6 +77,7 @@ def _evaluate(item: Rule, snapshot: Snapshot, context: RuleContext) -> RuleResul
             severity=v.severity or item.meta.severity,
             target=v.target,
             message=v.message,
+            source=snapshot.origin_of(v.target),
         )
         for v in violations
     )

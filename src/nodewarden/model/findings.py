@@ -134,6 +134,7 @@ class Finding:
     message: str
     waiver: Waiver | None = None
     expired_waiver: Waiver | None = None
+    source: str | None = None  # the input file that held the target, for reports that point at files
 
     @property
     def is_waived(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from nodewarden.model.azure import (
@@ -76,12 +76,18 @@ class Snapshot:
     nodes: tuple[Node, ...] = ()
     velero_schedules: tuple[VeleroSchedule, ...] = ()
     sources: tuple[str, ...] = field(default=())
+    # Which input file held each object (by target key), and failing that the first file of each kind.
+    origins: Mapping[str, str] = field(default_factory=dict)
 
     def has(self, *needed: Input) -> bool:
         return all(kind in self.inputs for kind in needed)
 
     def missing(self, *needed: Input) -> tuple[Input, ...]:
         return tuple(kind for kind in needed if kind not in self.inputs)
+
+    def origin_of(self, target: Target) -> str | None:
+        """The input file a finding about `target` should point at."""
+        return self.origins.get(target.key) or self.origins.get(target.kind)
 
     def pool(self, name: str) -> AgentPool | None:
         """A pool by name, case-insensitively (AKS pool names are lower case)."""

@@ -144,7 +144,49 @@ def _build(grouped: dict[Input, list[Item]], present: set[Input], sources: tuple
         nodes=tuple(_unique(kube_objects.get(Input.NODES, []), _kube_key)),
         velero_schedules=tuple(_unique(kube_objects.get(Input.VELERO_SCHEDULES, []), _kube_key)),
         sources=sources,
+        origins=_origins(grouped, kube_objects, azure_objects, cluster),
     )
+
+
+# Azure inputs and the target kind their findings carry (see model.snapshot's target helpers).
+_AZURE_TARGET_KINDS = {
+    Input.CLUSTER: "managedCluster",
+    Input.NODEPOOLS: "agentPool",
+    Input.SCALE_SETS: "virtualMachineScaleSet",
+    Input.MAINTENANCE: "maintenanceConfiguration",
+    Input.SUBNETS: "subnet",
+    Input.USAGE: "vcpuQuota",
+    Input.DIAGNOSTICS: "diagnosticSetting",
+}
+
+
+def _origins(
+    grouped: dict[Input, list[Item]],
+    kube_objects: dict[Input, list[Any]],
+    azure_objects: dict[Input, list[Any]],
+    cluster: azure.Cluster | None,
+) -> dict[str, str]:
+    """Which file held each object (by target key) and, failing that, the first file of each kind."""
+    origins: dict[str, str] = {}
+    for kind, objects in kube_objects.items():
+        for item, obj in zip(grouped[kind], objects, strict=True):
+            kind_name = item.data["kind"]
+            namespace = obj.metadata.namespace
+            key = f"{kind_name}/{namespace}/{obj.metadata.name}" if namespace else f"{kind_name}/{obj.metadata.name}"
+            origins[key] = item.source
+            origins.setdefault(kind_name, item.source)
+    for kind, target_kind in _AZURE_TARGET_KINDS.items():
+        for item, obj in zip(grouped.get(kind, []), azure_objects.get(kind, []), strict=True):
+            name = getattr(obj, "name", None)
+            if isinstance(name, str):
+                origins[f"{target_kind}/{name}"] = item.source
+            origins.setdefault(target_kind, item.source)
+    if cluster is not None and Input.CLUSTER in grouped:
+        cluster_file = grouped[Input.CLUSTER][-1].source
+        origins.setdefault("agentPool", cluster_file)  # pools read from az aks show's agentPoolProfiles
+        for pool in cluster.agent_pool_profiles or ():
+            origins.setdefault(f"agentPool/{pool.name}", cluster_file)
+    return origins
 
 
 def _kube_key(obj: Any) -> tuple[str | None, str]:

@@ -51,6 +51,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "target": target_to_dict(finding.target),
         "message": finding.message,
+        "source": finding.source,
         "waived": finding.is_waived,
         "waiver": _waiver(finding.waiver),
         "expiredWaiver": _waiver(finding.expired_waiver),

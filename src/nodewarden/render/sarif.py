@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 from datetime import datetime
+from pathlib import PurePath
 from typing import Any
 
 from nodewarden import __version__
@@ -166,7 +167,7 @@ def _result(finding: Finding, *, rule_index: int) -> dict[str, Any]:
         "ruleIndex": rule_index,
         "level": LEVELS[finding.severity],
         "message": {"text": f"{finding.target.key}: {finding.message}"},
-        "locations": [{"logicalLocations": [_logical_location(finding.target)]}],
+        "locations": [_location(finding)],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding.rule_id, finding.target)},
         "properties": {
             "severity": finding.severity.value,
@@ -179,6 +180,15 @@ def _result(finding: Finding, *, rule_index: int) -> dict[str, Any]:
     if finding.expired_waiver is not None:
         result["properties"]["expiredWaiver"] = _waiver_properties(finding.expired_waiver)
     return result
+
+
+def _location(finding: Finding) -> dict[str, Any]:
+    """The input file that held the target (GitHub code scanning needs a physical location) and the object."""
+    location: dict[str, Any] = {"logicalLocations": [_logical_location(finding.target)]}
+    if finding.source:
+        uri = PurePath(finding.source.split("#", 1)[0]).as_posix()
+        location["physicalLocation"] = {"artifactLocation": {"uri": uri}, "region": {"startLine": 1}}
+    return location
 
 
 def _logical_location(target: Target) -> dict[str, str]:
