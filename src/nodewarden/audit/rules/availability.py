@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 
-from nodewarden.audit import sizes
+from nodewarden.audit import sizes, surge
 from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
 from nodewarden.model.azure import AgentPool, PowerState
 from nodewarden.model.findings import Category, Profile, Severity, Target
@@ -96,19 +95,6 @@ def _taint_parts(taint: str) -> tuple[str, str]:
     return body.split("=", 1)[0], effect
 
 
-def _surge_nodes(surge: str | None, count: int) -> int | None:
-    """Nodes a maxSurge setting adds at `count` nodes (AKS rounds percentages up); None if unreadable."""
-    if surge is None:
-        return 1  # unset on older pools means AKS's long-standing default of one node
-    text = surge.strip()
-    try:
-        if text.endswith("%"):
-            return math.ceil(count * float(text[:-1]) / 100)
-        return int(text)
-    except ValueError:
-        return None
-
-
 @rule(
     id="HA002",
     title="Zonal pool sizes are zone-balanced",
@@ -139,10 +125,10 @@ def zonal_pools_balanced(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation
         problems = []
         if floor % len(zones):
             problems.append(f"its floor ({_floor_text(pool)}) is not a multiple of its {len(zones)} zones")
-        surge = pool.upgrade_settings.max_surge if pool.upgrade_settings else None
-        nodes = _surge_nodes(surge, count)
-        if nodes is not None and nodes % len(zones):
-            shown = f"maxSurge {surge}" if surge is not None else "maxSurge unset (AKS default 1 node)"
+        setting = surge.parse_amount(pool.upgrade_settings.max_surge if pool.upgrade_settings else None)
+        nodes = surge.surge_nodes(pool, count)
+        if nodes % len(zones):
+            shown = f"maxSurge {setting}" if setting else f"maxSurge unset (AKS default {surge.DEFAULT_SURGE_PERCENT}%)"
             problems.append(f"{shown} adds {nodes} node(s) at {count} nodes, not a multiple of {len(zones)}")
         if problems:
             violations.append(
