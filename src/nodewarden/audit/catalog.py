@@ -44,6 +44,17 @@ class NotEvaluated(Exception):  # noqa: N818 - it is an outcome, not an error
 RuleFunction = Callable[[Snapshot, RuleContext], Iterable[Violation]]
 
 
+def decide(violations: list[Violation], *, undecided: list[str], what: str) -> Iterator[Violation]:
+    """The violations found; with none, undecided targets make the rule not evaluated (`what` + their names).
+
+    A target whose field is absent cannot pass. When other targets already fail, the outcome is FAIL
+    either way, so the undecided ones are not listed.
+    """
+    if not violations and undecided:
+        raise NotEvaluated(f"{what} {', '.join(undecided)}")
+    yield from violations
+
+
 @dataclass(frozen=True, slots=True)
 class RuleMeta:
     """Everything about a rule except its logic; docs, SARIF and listings are generated from it."""

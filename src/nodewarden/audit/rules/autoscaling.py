@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_network
 
 from nodewarden.audit import relations, sizes
-from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
+from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, decide, rule
 from nodewarden.audit.surge import surge_nodes
 from nodewarden.model.azure import AgentPool, Cluster, Subnet, Usage
 from nodewarden.model.findings import Category, Profile, Severity
@@ -255,9 +255,7 @@ def max_pods_sufficient(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]
                     f"pool {pool.name} has maxPods {pool.max_pods}; want at least {minimum}",
                 )
             )
-    if not violations and unknown:
-        raise NotEvaluated(f"no maxPods for pools {', '.join(unknown)}")
-    yield from violations
+    yield from decide(violations, undecided=unknown, what="no maxPods for pools")
 
 
 def _similar_zonal_groups(pools: tuple[AgentPool, ...]) -> list[list[AgentPool]]:

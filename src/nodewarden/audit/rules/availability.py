@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from nodewarden.audit import sizes, surge
-from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
+from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, decide, rule
 from nodewarden.model.azure import AgentPool, PowerState
 from nodewarden.model.findings import Category, Profile, Severity, Target
 from nodewarden.model.inputs import Input
@@ -69,18 +69,6 @@ def _cluster_level_target(snap: Snapshot) -> Target:
     return azure_target("managedCluster", "cluster", None)
 
 
-def _unknown(violations: list[Violation], unknown: list[str], what: str) -> Iterator[Violation]:
-    """Report the violations found; with none, say which targets could not be judged instead of passing.
-
-    A target whose field is absent cannot pass. When other targets already fail the rule the outcome is
-    FAIL either way, so the unknown ones are not listed separately.
-    """
-    if violations:
-        yield from violations
-    elif unknown:
-        raise NotEvaluated(f"{what} missing for {', '.join(unknown)}")
-
-
 def _floor_text(pool: AgentPool) -> str:
     if pool.enable_auto_scaling:
         return f"minCount {pool.min_count}"
@@ -137,7 +125,7 @@ def zonal_pools_balanced(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation
                     f"pool {pool.name} spans zones [{', '.join(zones)}] but " + " and ".join(problems),
                 )
             )
-    yield from _unknown(violations, unknown, "count/minCount")
+    yield from decide(violations, undecided=unknown, what="count/minCount missing for")
 
 
 @rule(
@@ -281,7 +269,7 @@ def user_pool_size(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
                 severity=severity,
             )
         )
-    yield from _unknown(violations, unknown, "count/minCount")
+    yield from decide(violations, undecided=unknown, what="count/minCount missing for")
 
 
 @rule(
@@ -315,10 +303,10 @@ def pools_use_scale_sets(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation
                     f"pool {pool.name} is of type {kind}; want VirtualMachineScaleSets",
                 )
             )
-    yield from _unknown(
+    yield from decide(
         violations,
-        unknown,
-        "pool type (`type` in az aks show, `typePropertiesType` in az aks nodepool list)",
+        undecided=unknown,
+        what="pool type (`type` in az aks show, `typePropertiesType` in az aks nodepool list) missing for",
     )
 
 
@@ -343,7 +331,7 @@ def paid_tier(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
     assert cluster is not None  # guaranteed by needs
     tier = cluster.tier
     if tier is None:
-        raise NotEvaluated("sku.tier is not in the az aks show output")
+        raise NotEvaluated("sku.tier is not in the az aks show output missing")
     # `Paid` is what API versions before 2023-02-01 called Standard (PSRule UptimeSLA, checkov#4869).
     if tier.lower() not in {"standard", "premium", "paid"}:
         yield Violation(
@@ -414,7 +402,7 @@ def pool_vm_sizes(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
                     pool_target(pool, snap.cluster), f"pool {pool.name} size {pool.vm_size} " + " and ".join(problems)
                 )
             )
-    yield from _unknown(violations, unknown, "vmSize or its vCPU count")
+    yield from decide(violations, undecided=unknown, what="vmSize or its vCPU count missing for")
 
 
 @rule(
@@ -475,7 +463,7 @@ def ephemeral_os_disks(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
                     f"pool {pool.name} has a {pool.os_disk_type} OS disk; want Ephemeral",
                 )
             )
-    yield from _unknown(violations, unknown, "osDiskType")
+    yield from decide(violations, undecided=unknown, what="osDiskType missing for")
 
 
 @rule(
@@ -518,7 +506,7 @@ def provisioning_healthy(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation
             problems.append(f"is {power_code.lower()} (powerState {power_code})")
         if problems:
             violations.append(Violation(target, f"{label} " + " and ".join(problems) + "; want Succeeded and Running"))
-    yield from _unknown(violations, unknown, "provisioningState or powerState")
+    yield from decide(violations, undecided=unknown, what="provisioningState or powerState missing for")
 
 
 @rule(

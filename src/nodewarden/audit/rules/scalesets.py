@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
+from nodewarden.audit.catalog import Rule, RuleContext, Violation, decide, rule
 from nodewarden.audit.rules import availability
 from nodewarden.model.azure import AgentPool, ScaleSet, VmssExtension
 from nodewarden.model.findings import Category, Profile, Severity
@@ -150,10 +150,7 @@ def scale_set_capacity(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
                 f"(provisioningState {pool.provisioning_state or 'unknown'}); want them equal",
             )
         )
-    if violations:
-        yield from violations
-    elif unknown:
-        raise NotEvaluated(f"sku.capacity or the pool's count missing for {', '.join(unknown)}")
+    yield from decide(violations, undecided=unknown, what="sku.capacity or the pool's count missing for")
 
 
 @rule(
@@ -265,10 +262,7 @@ def scale_sets_healthy(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
         if hardening:
             message = f"scale set {scale_set.name} " + " and ".join(hardening)
             violations.append(Violation(target, message, severity=Severity.LOW))
-    if violations:
-        yield from violations
-    elif unknown:
-        raise NotEvaluated(f"provisioningState or virtualMachineProfile missing for {', '.join(unknown)}")
+    yield from decide(violations, undecided=unknown, what="provisioningState or virtualMachineProfile missing for")
 
 
 RULES: tuple[Rule, ...] = (scale_set_zones, scale_set_capacity, scale_sets_unchanged, scale_sets_healthy)

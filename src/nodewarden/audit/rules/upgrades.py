@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 
-from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
+from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, decide, rule
 from nodewarden.audit.surge import parse_amount
 from nodewarden.model.azure import Cluster, KubernetesVersion, MaintenanceConfiguration, UpgradeSettings
 from nodewarden.model.findings import Category, Severity
@@ -381,9 +381,9 @@ def pools_match_control_plane(snap: Snapshot, ctx: RuleContext) -> Iterator[Viol
                     f"pool {pool.name} runs Kubernetes {pool_text}; the control plane runs {text}",
                 )
             )
-    if not violations and unknown:
-        raise NotEvaluated(f"no currentOrchestratorVersion / orchestratorVersion for pools {', '.join(unknown)}")
-    yield from violations
+    yield from decide(
+        violations, undecided=unknown, what="no currentOrchestratorVersion / orchestratorVersion for pools"
+    )
 
 
 # Linux images end in YYYYMM.DD.patch (AKSUbuntu-2204gen2containerd-202603.12.1,
@@ -442,9 +442,7 @@ def node_image_fresh(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
                     f"{age} days old; want at most {limit} days",
                 )
             )
-    if not violations and unknown:
-        raise NotEvaluated(f"cannot read a release date from the node image of pools {', '.join(unknown)}")
-    yield from violations
+    yield from decide(violations, undecided=unknown, what="cannot read a release date from the node image of pools")
 
 
 @rule(
