@@ -24,11 +24,7 @@ def app_workloads(snap: Snapshot, params: AuditParams) -> Iterator[Workload]:
 
 def hpa_for(workload: Workload, snap: Snapshot) -> HorizontalPodAutoscaler | None:
     """The HPA whose scaleTargetRef names this workload, if any."""
-    for hpa in snap.hpas:
-        ref = hpa.spec.scale_target_ref
-        if hpa.namespace == workload.namespace and ref.kind == workload.kind and ref.name == workload.metadata.name:
-            return hpa
-    return None
+    return snap.hpas_by_target.get((workload.namespace, workload.kind, workload.metadata.name))
 
 
 def replica_floor(workload: Workload, snap: Snapshot) -> int:
@@ -40,4 +36,4 @@ def replica_floor(workload: Workload, snap: Snapshot) -> int:
 def pdbs_for(workload: Workload, snap: Snapshot) -> list[PodDisruptionBudget]:
     """PDBs in the workload's namespace whose selector matches its pod template labels."""
     labels = workload.pod_labels
-    return [p for p in snap.pdbs if p.namespace == workload.namespace and selectors.matches(p.spec.selector, labels)]
+    return [p for p in snap.pdbs_by_namespace.get(workload.namespace, ()) if selectors.matches(p.spec.selector, labels)]

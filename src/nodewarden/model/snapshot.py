@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 from nodewarden.model.azure import (
     ActivityLogEntry,
@@ -39,7 +41,7 @@ from nodewarden.model.kube import (
 from nodewarden.model.kube import NetworkPolicy as KubeNetworkPolicy
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Snapshot:
     """One cluster's configuration and workloads; `inputs` says which kinds were observed at all.
 
@@ -79,6 +81,30 @@ class Snapshot:
     # Which input file held each object (by target key), and failing that the first file of each kind.
     origins: Mapping[str, str] = field(default_factory=dict)
 
+    # Lookups derived once per snapshot, so that relating objects (which HPA scales a workload, which
+    # PDBs or pods live in a namespace) costs a dict read instead of a scan of every object.
+
+    @cached_property
+    def hpas_by_target(self) -> dict[tuple[str, str, str], HorizontalPodAutoscaler]:
+        """HPAs by (namespace, scaleTargetRef.kind, scaleTargetRef.name)."""
+        index: dict[tuple[str, str, str], HorizontalPodAutoscaler] = {}
+        for hpa in self.hpas:
+            ref = hpa.spec.scale_target_ref
+            index.setdefault((hpa.namespace, ref.kind, ref.name), hpa)
+        return index
+
+    @cached_property
+    def pdbs_by_namespace(self) -> dict[str, list[PodDisruptionBudget]]:
+        return _by_namespace(self.pdbs)
+
+    @cached_property
+    def pods_by_namespace(self) -> dict[str, list[Pod]]:
+        return _by_namespace(self.pods)
+
+    @cached_property
+    def services_by_namespace(self) -> dict[str, list[Service]]:
+        return _by_namespace(self.services)
+
     def has(self, *needed: Input) -> bool:
         return all(kind in self.inputs for kind in needed)
 
@@ -108,6 +134,16 @@ class Snapshot:
             if meta.namespace and meta.namespace not in seen:
                 seen.add(meta.namespace)
                 yield meta.namespace
+
+
+_Namespaced = TypeVar("_Namespaced", Pod, PodDisruptionBudget, Service)
+
+
+def _by_namespace(objects: Iterable[_Namespaced]) -> dict[str, list[_Namespaced]]:
+    index: dict[str, list[_Namespaced]] = {}
+    for obj in objects:
+        index.setdefault(obj.metadata.namespace or "default", []).append(obj)
+    return index
 
 
 def cluster_target(cluster: Cluster) -> Target:

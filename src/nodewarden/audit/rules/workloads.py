@@ -331,11 +331,13 @@ def pdbs_are_consistent(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]
     pdbs = list(_app_pdbs(snap, ctx))
     if not pdbs:
         return
-    members = _pdb_members(snap, ctx)
+    members: dict[str, list[_Member]] = defaultdict(list)
+    for member in _pdb_members(snap, ctx):
+        members[member.namespace].append(member)
     selected: dict[str, list[_Member]] = {}
     owners: dict[str, list[PodDisruptionBudget]] = defaultdict(list)
     for pdb in pdbs:
-        chosen = [m for m in members if m.namespace == pdb.namespace and selectors.matches(pdb.spec.selector, m.labels)]
+        chosen = [m for m in members.get(pdb.namespace, ()) if selectors.matches(pdb.spec.selector, m.labels)]
         selected[_pdb_named(pdb)] = chosen
         for member in chosen:
             owners[member.described].append(pdb)
@@ -757,11 +759,10 @@ def storage_is_zone_safe(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation
 def _is_service_backed(workload: Workload, snap: Snapshot) -> bool:
     labels = workload.pod_labels
     return any(
-        svc.metadata.namespace == workload.namespace
-        and (svc.spec.type or "") != "ExternalName"
+        (svc.spec.type or "") != "ExternalName"
         and svc.spec.selector
         and all(labels.get(k) == v for k, v in svc.spec.selector.items())
-        for svc in snap.services
+        for svc in snap.services_by_namespace.get(workload.namespace, ())
     )
 
 
