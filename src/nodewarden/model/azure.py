@@ -28,12 +28,12 @@ def _alias(name: str) -> str:
 AZURE = ConfigDict(alias_generator=_alias, extra="ignore", populate_by_name=True, strict=False)
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class PowerState:
     code: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Addon:
     enabled: bool | None = None
     config: dict[str, Any] | None = None
@@ -43,7 +43,7 @@ class Addon:
         return (self.config or {}).get(fold_key(key))
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class UpgradeSettings:
     max_surge: str | None = None
     max_unavailable: str | None = None
@@ -52,7 +52,7 @@ class UpgradeSettings:
     undrainable_node_behavior: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class AgentPool:
     """One node pool, from `az aks nodepool list` or `az aks show`'s `agentPoolProfiles[]`."""
 
@@ -122,27 +122,27 @@ class AgentPool:
         return self.count
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Sku:
     name: str | None = None
     tier: str | None = None
     capacity: int | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class AadProfile:
     managed: bool | None = None
     enable_azure_rbac: bool | None = None
     admin_group_object_ids: list[str] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class AutoUpgradeProfile:
     upgrade_channel: str | None = None
     node_os_upgrade_channel: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class NetworkProfile:
     network_plugin: str | None = None
     network_plugin_mode: str | None = None
@@ -153,7 +153,7 @@ class NetworkProfile:
     pod_cidr: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ApiServerAccessProfile:
     enable_private_cluster: bool | None = None
     authorized_ip_ranges: list[str] | None = None
@@ -161,42 +161,42 @@ class ApiServerAccessProfile:
     private_dns_zone: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Identity:
     type: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ServicePrincipalProfile:
     client_id: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Enabled:
     """The many `{ "enabled": bool }` leaves of AKS profiles."""
 
     enabled: bool | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class DefenderProfile:
     log_analytics_workspace_resource_id: str | None = None
     security_monitoring: Enabled | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class SecurityProfile:
     defender: DefenderProfile | None = None
     workload_identity: Enabled | None = None
     image_cleaner: Enabled | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class AzureMonitorProfile:
     metrics: Enabled | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class StorageProfile:
     disk_csi_driver: Enabled | None = None
     file_csi_driver: Enabled | None = None
@@ -204,12 +204,12 @@ class StorageProfile:
     blob_csi_driver: Enabled | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class NodeResourceGroupProfile:
     restriction_level: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Cluster:
     """The managed cluster, from `az aks show -o json` (or its ARM form)."""
 
@@ -255,40 +255,40 @@ class Cluster:
         return self.sku.tier if self.sku else None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class PublicIpConfig:
     name: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class IpConfiguration:
     name: str | None = None
     public_ip_address_configuration: PublicIpConfig | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class NicConfiguration:
     name: str | None = None
     ip_configurations: list[IpConfiguration] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class NetworkProfileVmss:
     network_interface_configurations: list[NicConfiguration] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class LinuxConfiguration:
     disable_password_authentication: bool | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class OsProfile:
     computer_name_prefix: str | None = None
     linux_configuration: LinuxConfiguration | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class VmssExtension:
     name: str | None = None
     publisher: str | None = None
@@ -307,17 +307,17 @@ class VmssExtension:
         return None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ExtensionProfile:
     extensions: list[VmssExtension] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class SecurityProfileVm:
     encryption_at_host: bool | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class VirtualMachineProfile:
     os_profile: OsProfile | None = None
     network_profile: NetworkProfileVmss | None = None
@@ -325,19 +325,19 @@ class VirtualMachineProfile:
     security_profile: SecurityProfileVm | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class UpgradePolicy:
     mode: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class AutomaticRepairsPolicy:
     enabled: bool | None = None
     grace_period: str | None = None
     repair_action: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ScaleSet:
     """A virtual machine scale set, from `az vmss list -g <nodeResourceGroup> -o json`."""
 
@@ -363,7 +363,7 @@ class ScaleSet:
         return str(value) if value is not None else None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class InstanceStatus:
     code: str | None = None
     level: str | None = None
@@ -371,7 +371,7 @@ class InstanceStatus:
     time: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class InstanceView:
     computer_name: str | None = None
     platform_fault_domain: int | None = None
@@ -379,7 +379,7 @@ class InstanceView:
     statuses: list[InstanceStatus] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ScaleSetInstance:
     """One VMSS instance with its instance view (`az vmss list-instances --expand instanceView`)."""
 
@@ -399,7 +399,7 @@ class ScaleSetInstance:
         return None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class MaintenanceWindow:
     duration_hours: int | None = None
     utc_offset: str | None = None
@@ -407,7 +407,7 @@ class MaintenanceWindow:
     schedule: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class MaintenanceConfiguration:
     """One `az aks maintenanceconfiguration list` entry."""
 
@@ -417,14 +417,14 @@ class MaintenanceConfiguration:
     time_in_week: list[dict[str, Any]] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class DiagnosticCategory:
     category: str | None = None
     category_group: str | None = None
     enabled: bool | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class DiagnosticSetting:
     """One `az monitor diagnostic-settings list --resource <aks id>` entry."""
 
@@ -436,7 +436,7 @@ class DiagnosticSetting:
     storage_account_id: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ClusterExtension:
     """One `az k8s-extension list --cluster-type managedClusters` entry."""
 
@@ -446,12 +446,12 @@ class ClusterExtension:
     provisioning_state: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class VersionCapabilities:
     support_plan: list[str] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class KubernetesVersion:
     version: str
     is_preview: bool | None = None
@@ -460,19 +460,19 @@ class KubernetesVersion:
     patch_versions: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class KubernetesVersions:
     """`az aks get-versions -l <region> -o json`."""
 
     values: list[KubernetesVersion] | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ResourceRef:
     id: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Subnet:
     """`az network vnet subnet show --ids <vnetSubnetId> -o json`."""
 
@@ -483,13 +483,13 @@ class Subnet:
     network_security_group: ResourceRef | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class UsageName:
     value: str | None = None
     localized_value: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class Usage:
     """One `az vm list-usage -l <region> -o json` entry (a vCPU quota)."""
 
@@ -499,7 +499,7 @@ class Usage:
     local_name: str | None = None
 
 
-@dataclass(frozen=True, config=AZURE)
+@dataclass(frozen=True, slots=True, config=AZURE)
 class ActivityLogEntry:
     """One `az monitor activity-log list` entry; kept for incidents, not audited yet."""
 

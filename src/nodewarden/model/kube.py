@@ -21,14 +21,14 @@ WAIVE_REASON_ANNOTATION = "nodewarden.io/waive-reason"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class OwnerReference:
     kind: str = ""
     name: str = ""
     controller: bool | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class ObjectMeta:
     name: str = ""
     namespace: str | None = None
@@ -56,26 +56,26 @@ class ObjectMeta:
         return AnnotationWaiver(rules=rules, reason=reason)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class LabelSelectorRequirement:
     key: str
     operator: str
     values: list[str] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class LabelSelector:
     match_labels: dict[str, str] | None = None
     match_expressions: list[LabelSelectorRequirement] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Resources:
     requests: dict[str, Any] | None = None
     limits: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Container:
     name: str = ""
     image: str | None = None
@@ -99,7 +99,7 @@ class Container:
         return bool((self.lifecycle or {}).get("preStop"))
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Toleration:
     key: str | None = None
     operator: str | None = None
@@ -108,7 +108,7 @@ class Toleration:
     toleration_seconds: int | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class TopologySpreadConstraint:
     topology_key: str = ""
     max_skew: int | None = None
@@ -117,19 +117,19 @@ class TopologySpreadConstraint:
     min_domains: int | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodAffinityTerm:
     topology_key: str = ""
     label_selector: LabelSelector | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class WeightedPodAffinityTerm:
     pod_affinity_term: PodAffinityTerm
     weight: int | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodAntiAffinity:
     required_during_scheduling_ignored_during_execution: list[PodAffinityTerm] | None = None
     preferred_during_scheduling_ignored_during_execution: list[WeightedPodAffinityTerm] | None = None
@@ -141,24 +141,24 @@ class PodAntiAffinity:
         return (*required, *(w.pod_affinity_term for w in preferred))
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Affinity:
     pod_anti_affinity: PodAntiAffinity | None = None
     node_affinity: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PvcSource:
     claim_name: str = ""
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Volume:
     name: str = ""
     persistent_volume_claim: PvcSource | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodSpec:
     containers: list[Container] = Field(default_factory=list)
     init_containers: list[Container] | None = None
@@ -186,19 +186,19 @@ class PodSpec:
         return tuple(self.tolerations or ())
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodTemplate:
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: PodSpec = Field(default_factory=PodSpec)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PersistentVolumeClaimTemplate:
     metadata: ObjectMeta = Field(default_factory=ObjectMeta)
     spec: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class WorkloadSpec:
     replicas: int | None = None
     selector: LabelSelector | None = None
@@ -208,7 +208,7 @@ class WorkloadSpec:
     volume_claim_templates: list[PersistentVolumeClaimTemplate] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Workload:
     """A Deployment, StatefulSet or DaemonSet (`kind` says which)."""
 
@@ -234,12 +234,12 @@ class Workload:
         return 1 if self.spec.replicas is None else self.spec.replicas
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodStatus:
     phase: str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Pod:
     metadata: ObjectMeta
     spec: PodSpec = Field(default_factory=PodSpec)
@@ -259,14 +259,14 @@ class Pod:
         return self.status.phase if self.status else None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PdbSpec:
     selector: LabelSelector | None = None
     min_available: int | str | None = None
     max_unavailable: int | str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PdbStatus:
     disruptions_allowed: int | None = None
     current_healthy: int | None = None
@@ -274,7 +274,7 @@ class PdbStatus:
     expected_pods: int | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodDisruptionBudget:
     metadata: ObjectMeta
     spec: PdbSpec = Field(default_factory=PdbSpec)
@@ -285,21 +285,21 @@ class PodDisruptionBudget:
         return self.metadata.namespace or "default"
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class ScaleTargetRef:
     kind: str = ""
     name: str = ""
     api_version: str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class HpaSpec:
     scale_target_ref: ScaleTargetRef = Field(default_factory=ScaleTargetRef)
     min_replicas: int | None = None
     max_replicas: int | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class HorizontalPodAutoscaler:
     metadata: ObjectMeta
     spec: HpaSpec = Field(default_factory=HpaSpec)
@@ -314,43 +314,43 @@ class HorizontalPodAutoscaler:
         return 1 if self.spec.min_replicas is None else self.spec.min_replicas
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Namespace:
     metadata: ObjectMeta
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class ResourceQuota:
     metadata: ObjectMeta
     spec: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class LimitRangeItem:
     type: str = ""
     default: dict[str, Any] | None = None
     default_request: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class LimitRangeSpec:
     limits: list[LimitRangeItem] = Field(default_factory=list)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class LimitRange:
     metadata: ObjectMeta
     spec: LimitRangeSpec = Field(default_factory=LimitRangeSpec)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PriorityClass:
     metadata: ObjectMeta
     value: int = 0
     global_default: bool | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class NetworkPolicySpec:
     pod_selector: LabelSelector | None = None
     policy_types: list[str] | None = None
@@ -358,13 +358,13 @@ class NetworkPolicySpec:
     egress: list[dict[str, Any]] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class NetworkPolicy:
     metadata: ObjectMeta
     spec: NetworkPolicySpec = Field(default_factory=NetworkPolicySpec)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class StorageClass:
     metadata: ObjectMeta
     provisioner: str = ""
@@ -373,39 +373,39 @@ class StorageClass:
     allowed_topologies: list[dict[str, Any]] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PvcSpec:
     storage_class_name: str | None = None
     volume_name: str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PersistentVolumeClaim:
     metadata: ObjectMeta
     spec: PvcSpec = Field(default_factory=PvcSpec)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class ServiceSpec:
     selector: dict[str, str] | None = None
     type: str | None = None
     cluster_ip: str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Service:
     metadata: ObjectMeta
     spec: ServiceSpec = Field(default_factory=ServiceSpec)
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class EndpointConditions:
     ready: bool | None = None
     serving: bool | None = None
     terminating: bool | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Endpoint:
     addresses: list[str] = Field(default_factory=list)
     conditions: EndpointConditions | None = None
@@ -413,7 +413,7 @@ class Endpoint:
     zone: str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class EndpointSlice:
     metadata: ObjectMeta
     endpoints: list[Endpoint] | None = None
@@ -425,41 +425,57 @@ class EndpointSlice:
         return self.metadata.label_map.get("kubernetes.io/service-name")
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Taint:
     key: str = ""
     value: str | None = None
     effect: str | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class NodeSpec:
     provider_id: str | None = Field(default=None, alias="providerID")
     taints: list[Taint] | None = None
     unschedulable: bool | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
+class NodeCondition:
+    type: str = ""
+    status: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    last_heartbeat_time: str | None = None
+    last_transition_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class NodeStatus:
+    # Only what nodewarden reads: a node's image list and addresses are most of its size.
+    conditions: list[NodeCondition] | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
 class Node:
     metadata: ObjectMeta
     spec: NodeSpec = Field(default_factory=NodeSpec)
-    status: dict[str, Any] | None = None
+    status: NodeStatus | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class VeleroScheduleTemplate:
     included_namespaces: list[str] | None = None
     excluded_namespaces: list[str] | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class VeleroScheduleSpec:
     schedule: str | None = None
     template: VeleroScheduleTemplate = Field(default_factory=VeleroScheduleTemplate)
     paused: bool | None = None
 
 
-@dataclass(frozen=True, config=KUBE)
+@dataclass(frozen=True, slots=True, config=KUBE)
 class VeleroSchedule:
     metadata: ObjectMeta
     spec: VeleroScheduleSpec = Field(default_factory=VeleroScheduleSpec)

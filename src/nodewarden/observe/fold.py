@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from nodewarden.model.azure import fold_key
+from nodewarden.observe.files import LazyItems
 
 
 def fold(value: Any) -> Any:
@@ -30,7 +31,7 @@ def fold(value: Any) -> Any:
                 else:
                     folded.setdefault(key, item)
         return folded
-    if isinstance(value, list):
+    if isinstance(value, (list, LazyItems)):
         return [fold(item) for item in value]
     return value
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodewarden.model.inputs import Input
+from nodewarden.observe.files import LazyItems
 from nodewarden.observe.fold import fold
 
 KUBE_KINDS: dict[str, Input] = {
@@ -110,49 +111,53 @@ class Item:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
 class Recognition:
-    items: list[Item]
-    present: set[Input]
-    ignored_kinds: dict[str, int]
-    unrecognised: bool
+    """Recognises one parsed document item by item, so a large list is never held twice.
 
+    Iterate `items()`; afterwards `present`, `ignored_kinds` and `unrecognised` describe the document.
+    """
 
-def recognise(data: Any, *, source: str) -> Recognition:
-    """Split a parsed document into recognised items; `unrecognised` when nothing in it was."""
-    items: list[Item] = []
-    present: set[Input] = set()
-    ignored: dict[str, int] = {}
-    known = False
-    for entry in _entries(data, source=source, present=present):
-        if entry is _EMPTY:
-            known = True
-            continue
-        kind_name = entry.get("kind") if isinstance(entry, dict) else None
-        if isinstance(entry, dict) and isinstance(kind_name, str) and "apiVersion" in entry:
-            known = True
-            kind = _kube_kind(entry)
-            if kind is None:
-                ignored[kind_name] = ignored.get(kind_name, 0) + 1
+    def __init__(self, data: Any, *, source: str) -> None:
+        self.data = data
+        self.source = source
+        self.present: set[Input] = set()
+        self.ignored_kinds: dict[str, int] = {}
+        self._known = False
+
+    @property
+    def unrecognised(self) -> bool:
+        return not (self._known or self.present)
+
+    def items(self) -> Iterator[Item]:
+        for entry in _entries(self.data, source=self.source, present=self.present):
+            if entry is _EMPTY:
+                self._known = True
                 continue
-            items.append(Item(kind, entry, entry, source))
-            present.add(kind)
-            continue
-        if isinstance(entry, dict):
+            if not isinstance(entry, dict):
+                continue
+            kind_name = entry.get("kind")
+            if isinstance(kind_name, str) and "apiVersion" in entry:
+                self._known = True
+                kind = _kube_kind(entry)
+                if kind is None:
+                    self.ignored_kinds[kind_name] = self.ignored_kinds.get(kind_name, 0) + 1
+                    continue
+                self.present.add(kind)
+                yield Item(kind, entry, entry, self.source)
+                continue
             folded = fold(entry)
-            kind = _azure_kind(folded)
-            if kind is not None:
-                known = True
-                items.append(Item(kind, folded, entry, source))
-                present.add(kind)
-    return Recognition(items, present, ignored, unrecognised=not (known or present))
+            azure_kind = _azure_kind(folded)
+            if azure_kind is not None:
+                self._known = True
+                self.present.add(azure_kind)
+                yield Item(azure_kind, folded, entry, self.source)
 
 
 _EMPTY: Any = object()
 
 
 def _entries(data: Any, *, source: str, present: set[Input]) -> Iterator[Any]:
-    if isinstance(data, list):
+    if isinstance(data, (list, LazyItems)):
         if not data:
             hinted = _hint_from_name(source)  # `az … list` with no results says nothing of its kind
             if hinted is not None:
@@ -164,7 +169,7 @@ def _entries(data: Any, *, source: str, present: set[Input]) -> Iterator[Any]:
     if not isinstance(data, dict):
         return
     kind = data.get("kind")
-    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), list):
+    if isinstance(kind, str) and kind.endswith("List") and isinstance(data.get("items"), (list, LazyItems)):
         listed = kind[: -len("List")]
         if listed in KUBE_KINDS:
             present.add(KUBE_KINDS[listed])
@@ -181,7 +186,7 @@ def _entries(data: Any, *, source: str, present: set[Input]) -> Iterator[Any]:
             yield item
         return
     value = data.get("value")
-    if isinstance(value, list) and set(data) <= {"value", "nextLink", "@odata.nextLink"}:
+    if isinstance(value, (list, LazyItems)) and set(data) <= {"value", "nextLink", "@odata.nextLink"}:
         yield from _entries(value, source=source, present=present)
         return
     yield data
