@@ -18,8 +18,8 @@ demo: $(STAMP)  ## audit the bundled example cluster (exit 1 is expected: it has
 test: $(STAMP) lint typecheck unit  ## ruff, mypy, import contracts and the whole test suite
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)

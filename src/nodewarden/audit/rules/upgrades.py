@@ -189,6 +189,8 @@ def _upgrade_details(settings: UpgradeSettings | None) -> str:
 def surge_configured(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
     percent = ctx.params.min_surge_percent
     for pool in snap.pools:
+        if pool.is_spot:
+            continue  # AKS upgrades spot pools without surge nodes (learn.microsoft.com/azure/aks/spot-node-pool)
         settings = pool.upgrade_settings
         raw = settings.max_surge if settings else None
         surge = parse_amount(raw)

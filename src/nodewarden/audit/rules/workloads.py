@@ -741,7 +741,8 @@ def storage_is_zone_safe(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation
         if not zonal or sc.provisioner != AZURE_DISK_CSI or (used is not None and not in_use):
             continue
         parameters = {k.lower(): v for k, v in (sc.parameters or {}).items()}
-        sku = parameters.get("skuname") or f"{DEFAULT_DISK_SKU} (the default)"
+        # `skuName` for the CSI driver; the built-in `managed*` classes still carry the in-tree `storageaccounttype`.
+        sku = parameters.get("skuname") or parameters.get("storageaccounttype") or f"{DEFAULT_DISK_SKU} (the default)"
         if sku.upper().endswith("_ZRS") or _pinned_to_a_zone(sc, snap):
             continue
         claims = f" and backs {len(used[name])} PVC(s)" if used is not None else ""
