@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)  ## audit the bundled example cluster (exit 1 is expected: it has findings)
-	-$(BIN)/nodewarden audit examples/cluster --waivers examples/waivers.yaml --config examples/config.yaml
+	-$(BIN)/nodewarden audit examples/cluster --waivers examples/waivers.yaml --config examples/config.yaml --now 2026-11-26T12:00:00Z
 
 test: $(STAMP) lint typecheck unit  ## ruff, mypy, import contracts and the whole test suite
 
