@@ -150,6 +150,18 @@ def cluster_target(cluster: Cluster) -> Target:
     return Target(kind="managedCluster", name=cluster.name, resource_id=cluster.id or f"managedCluster/{cluster.name}")
 
 
+def cluster_level_target(snap: Snapshot) -> Target:
+    """The cluster as a finding target even without `az aks show`: named from a pool's resource id if
+    one was exported, else a placeholder."""
+    if snap.cluster is not None:
+        return cluster_target(snap.cluster)
+    for pool in snap.pools:
+        if pool.id and "/agentpools/" in pool.id.lower():
+            cluster_id = pool.id[: pool.id.lower().rindex("/agentpools/")]
+            return azure_target("managedCluster", cluster_id.rsplit("/", 1)[-1], cluster_id)
+    return azure_target("managedCluster", "cluster", None)
+
+
 def pool_target(pool: AgentPool, cluster: Cluster | None = None) -> Target:
     resource_id = pool.id
     if resource_id is None and cluster is not None and cluster.id:

@@ -9,7 +9,7 @@ from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation,
 from nodewarden.model.azure import AgentPool, PowerState
 from nodewarden.model.findings import Category, Profile, Severity, Target
 from nodewarden.model.inputs import Input
-from nodewarden.model.snapshot import Snapshot, azure_target, cluster_target, pool_target
+from nodewarden.model.snapshot import Snapshot, cluster_level_target, cluster_target, pool_target
 
 
 @rule(
@@ -56,17 +56,6 @@ SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 
 # Taint effects that keep ordinary pods off a node; CriticalAddonsOnly with either does the job.
 _REPELLING_EFFECTS = frozenset({"noschedule", "noexecute"})
-
-
-def _cluster_level_target(snap: Snapshot) -> Target:
-    """The cluster, or failing `az aks show`, the cluster named in a pool's resource ID."""
-    if snap.cluster is not None:
-        return cluster_target(snap.cluster)
-    for pool in snap.pools:
-        if pool.id and "/agentpools/" in pool.id.lower():
-            cluster_id = pool.id[: pool.id.lower().rindex("/agentpools/")]
-            return azure_target("managedCluster", cluster_id.rsplit("/", 1)[-1], cluster_id)
-    return azure_target("managedCluster", "cluster", None)
 
 
 def _floor_text(pool: AgentPool) -> str:
@@ -153,7 +142,7 @@ def has_user_pool(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
         raise NotEvaluated(f"mode missing for {', '.join(without_mode)}")
     names = ", ".join(pool.name for pool in snap.pools) or "none"
     yield Violation(
-        _cluster_level_target(snap),
+        cluster_level_target(snap),
         f"the cluster has no user pool (pools: {names}); want at least one pool with mode User for applications",
     )
 
@@ -223,7 +212,7 @@ def system_capacity(snap: Snapshot, ctx: RuleContext) -> Iterator[Violation]:
     described = ", ".join(f"{pool.name} ({_floor_text(pool)})" for pool in system) or "no system pool"
     severity = Severity.HIGH if total < ctx.params.min_system_nodes_hard else Severity.MEDIUM
     yield Violation(
-        _cluster_level_target(snap),
+        cluster_level_target(snap),
         f"system pools can shrink to {total} node(s) [{described}]; want at least {ctx.params.min_system_nodes}",
         severity=severity,
     )

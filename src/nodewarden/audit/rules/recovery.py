@@ -17,19 +17,12 @@ from nodewarden.audit import relations
 from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
 from nodewarden.model import kube
 from nodewarden.model.azure import ClusterExtension
-from nodewarden.model.findings import Category, Profile, Severity, Target
+from nodewarden.model.findings import Category, Profile, Severity
 from nodewarden.model.inputs import Input
-from nodewarden.model.snapshot import Snapshot, cluster_target
+from nodewarden.model.snapshot import Snapshot, cluster_level_target, cluster_target
 
 AKS_BACKUP_EXTENSION = "microsoft.dataprotection.kubernetes"
 EXTENSIONS_EXPORT = "az k8s-extension list --cluster-type managedClusters -g <rg> -c <cluster> -o json"
-
-
-def _cluster(snap: Snapshot) -> Target:
-    """The cluster target; a placeholder when only kubectl or extension exports were given."""
-    if snap.cluster is not None:
-        return cluster_target(snap.cluster)
-    return Target(kind="managedCluster", name="cluster", resource_id="managedCluster/cluster")
 
 
 def _backup_extensions(snap: Snapshot) -> list[ClusterExtension]:
@@ -104,7 +97,7 @@ def backup_solution_present(snap: Snapshot, ctx: RuleContext) -> Iterator[Violat
         observed.append(f"Velero schedules not exported ({Input.VELERO_SCHEDULES.command})")
     stateful = _has_persistent_volumes(snap)
     data = "persistent volumes exist" if stateful else "no persistent volumes seen"
-    target = _cluster(snap)
+    target = cluster_level_target(snap)
     who = f"cluster {snap.cluster.name}" if snap.cluster is not None else "the cluster"
     yield Violation(
         target,
