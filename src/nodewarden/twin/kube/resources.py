@@ -1,0 +1,138 @@
+"""The resource table: every kind the twin's API server knows, as discovery and routing need it.
+
+One row per (group, version, plural). Rows that share `storage` are two views of the same objects
+(core/v1 and events.k8s.io/v1 Events, policy/v1 and v1beta1 PodDisruptionBudgets), like the real
+apiserver's storage versions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    plural: str
+    kind: str
+    group: str  # "" for the core group
+    version: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    has_status: bool = False  # a /status subresource: the main endpoint ignores status changes
+    storage: str = ""  # the store's key; defaults to the plural
+    categories: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return self.storage or self.plural
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def list_kind(self) -> str:
+        return f"{self.kind}List"
+
+
+def _r(
+    plural: str,
+    kind: str,
+    group_version: str,
+    *,
+    namespaced: bool = True,
+    short: tuple[str, ...] = (),
+    status: bool = False,
+    storage: str = "",
+    categories: tuple[str, ...] = (),
+) -> ResourceType:
+    group, _, version = group_version.rpartition("/")
+    return ResourceType(plural, kind, group, version, namespaced, short, status, storage, categories)
+
+
+RESOURCES: tuple[ResourceType, ...] = (
+    _r("namespaces", "Namespace", "v1", namespaced=False, short=("ns",), status=True),
+    _r("nodes", "Node", "v1", namespaced=False, short=("no",), status=True),
+    _r("pods", "Pod", "v1", short=("po",), status=True, categories=("all",)),
+    _r("events", "Event", "v1", short=("ev",)),
+    _r("services", "Service", "v1", short=("svc",), status=True, categories=("all",)),
+    _r("persistentvolumeclaims", "PersistentVolumeClaim", "v1", short=("pvc",), status=True),
+    _r("resourcequotas", "ResourceQuota", "v1", short=("quota",), status=True),
+    _r("limitranges", "LimitRange", "v1", short=("limits",)),
+    _r("leases", "Lease", "coordination.k8s.io/v1"),
+    _r("deployments", "Deployment", "apps/v1", short=("deploy",), status=True, categories=("all",)),
+    _r("replicasets", "ReplicaSet", "apps/v1", short=("rs",), status=True, categories=("all",)),
+    _r("statefulsets", "StatefulSet", "apps/v1", short=("sts",), status=True, categories=("all",)),
+    _r("daemonsets", "DaemonSet", "apps/v1", short=("ds",), status=True, categories=("all",)),
+    _r("poddisruptionbudgets", "PodDisruptionBudget", "policy/v1", short=("pdb",), status=True),
+    _r(
+        "poddisruptionbudgets",
+        "PodDisruptionBudget",
+        "policy/v1beta1",
+        short=("pdb",),
+        status=True,
+        storage="poddisruptionbudgets",
+    ),
+    _r("horizontalpodautoscalers", "HorizontalPodAutoscaler", "autoscaling/v2", short=("hpa",), status=True),
+    _r(
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling/v1",
+        short=("hpa",),
+        status=True,
+        storage="horizontalpodautoscalers",
+    ),
+    _r("networkpolicies", "NetworkPolicy", "networking.k8s.io/v1", short=("netpol",)),
+    _r("storageclasses", "StorageClass", "storage.k8s.io/v1", namespaced=False, short=("sc",)),
+    _r("priorityclasses", "PriorityClass", "scheduling.k8s.io/v1", namespaced=False, short=("pc",)),
+    _r("endpointslices", "EndpointSlice", "discovery.k8s.io/v1"),
+    _r("events", "Event", "events.k8s.io/v1", short=("ev",), storage="events"),
+    _r(
+        "customresourcedefinitions",
+        "CustomResourceDefinition",
+        "apiextensions.k8s.io/v1",
+        namespaced=False,
+        short=("crd", "crds"),
+        status=True,
+    ),
+)
+
+# Storage keys the store creates tables for (each once).
+STORAGE_KEYS: tuple[str, ...] = tuple(dict.fromkeys(r.key for r in RESOURCES))
+
+# The version each storage key keeps its objects in (the first row naming it).
+STORAGE_TYPES: dict[str, ResourceType] = {}
+for _row in RESOURCES:
+    STORAGE_TYPES.setdefault(_row.key, _row)
+
+# Preferred versions per group, in discovery order.
+GROUP_VERSIONS: dict[str, list[str]] = {}
+for _row in RESOURCES:
+    versions = GROUP_VERSIONS.setdefault(_row.group, [])
+    if _row.version not in versions:
+        versions.append(_row.version)
+
+
+def lookup(group: str, version: str, plural: str) -> ResourceType | None:
+    for row in RESOURCES:
+        if row.group == group and row.version == version and row.plural == plural:
+            return row
+    return None
+
+
+def storage_type(key: str) -> ResourceType:
+    """The row a store key keeps its objects as; KeyError names the unknown resource."""
+    try:
+        return STORAGE_TYPES[key]
+    except KeyError:
+        raise KeyError(f"unknown resource {key!r}; known: {', '.join(STORAGE_KEYS)}") from None
+
+
+def served(group: str, version: str) -> list[ResourceType]:
+    return [row for row in RESOURCES if row.group == group and row.version == version]
