@@ -39,6 +39,10 @@ def test_a_repeating_timer_fires_once_per_interval_and_can_be_cancelled() -> Non
 def test_a_timer_scheduled_by_a_timer_fires_in_the_same_advance() -> None:
     clock = Clock()
     seen: list[float] = []
-    clock.call_later(10, lambda: clock.call_later(5, lambda: seen.append(clock.elapsed())))
+
+    def schedule_another() -> None:
+        clock.call_later(5, lambda: seen.append(clock.elapsed()))
+
+    clock.call_later(10, schedule_another)
     clock.advance(seconds=20)
     assert seen == [15.0]

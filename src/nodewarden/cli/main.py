@@ -13,6 +13,7 @@ from nodewarden import __version__
 from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.rules_command import rules_command
+from nodewarden.cli.twin_command import app as twin_app
 from nodewarden.errors import InputError
 from nodewarden.observe.files import DEFAULT_MAX_BYTES
 from nodewarden.render import Format
@@ -24,6 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.add_typer(twin_app, name="twin")
 
 
 def _version(value: bool) -> None:

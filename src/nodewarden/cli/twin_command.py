@@ -1,0 +1,121 @@
+"""`nodewarden twin serve|inject|faults`: run the digital twin, poke it, list what can go wrong."""
+
+from __future__ import annotations
+
+import json
+import signal
+import ssl
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nodewarden.errors import InputError
+from nodewarden.twin import faults as twin_faults
+from nodewarden.twin.scenario import ScenarioError
+from nodewarden.twin.service import ADMIN_FILE, TwinService
+
+app = typer.Typer(help="The digital twin: a simulated AKS cluster speaking the Kubernetes and ARM protocols.")
+
+DEFAULT_STATE_DIR = Path(".nodewarden-twin")
+
+
+@app.command("serve")
+def serve(
+    scenario: Annotated[
+        str, typer.Option("--scenario", help="small, prod-3az, large, or a scenario YAML file.")
+    ] = "small",
+    speed: Annotated[float, typer.Option("--speed", min=0.1, help="Twin seconds per real second.")] = 1.0,
+    manual_clock: Annotated[
+        bool, typer.Option("--manual-clock", help="Time moves only when advanced (nodewarden twin advance).")
+    ] = False,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0 picks a free port.")] = 0,
+    state_dir: Annotated[Path, typer.Option("--state-dir", help="Where kubeconfig, azure.json and ca.pem go.")] = (
+        DEFAULT_STATE_DIR
+    ),
+) -> None:
+    """Start the twin on 127.0.0.1 and serve until Ctrl-C."""
+    try:
+        service = TwinService(scenario=scenario, speed=None if manual_clock else speed, port=port, state_dir=state_dir)
+    except ScenarioError as exc:
+        raise InputError(str(exc)) from exc
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with service:
+        kubeconfig = service.state_dir / "kubeconfig"
+        typer.echo(f"twin {service.scenario.name} serving at {service.base_url} (clock: {service.clock_mode})")
+        typer.echo(f"  export KUBECONFIG={kubeconfig.resolve()}")
+        typer.echo(f"  Azure SDK settings: {(service.state_dir / 'azure.json').resolve()}")
+        typer.echo(f"  CA bundle: {service.ca_path.resolve()}  (REQUESTS_CA_BUNDLE for the Azure SDK)")
+        typer.echo("  faults: nodewarden twin inject --state-dir ... FAULT --target ...; stop with Ctrl-C")
+        try:
+            while not stopped.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    typer.echo("twin stopped")
+
+
+@app.command("inject")
+def inject(
+    fault: Annotated[str, typer.Argument(help="A fault name (see `nodewarden twin faults`).")],
+    target: Annotated[str | None, typer.Option("--target", help="A node, pool or zone, as the fault needs.")] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="key=value passed to the fault; repeatable.")
+    ] = None,
+    state_dir: Annotated[Path, typer.Option("--state-dir")] = DEFAULT_STATE_DIR,
+) -> None:
+    """Inject a fault into a running twin."""
+    options = dict(_pair(item) for item in option or [])
+    _admin_call(state_dir, "POST", "/twin/faults", {"fault": fault, "target": target, "options": options})
+    typer.echo(f"injected {fault}" + (f" into {target}" if target else ""))
+
+
+@app.command("advance")
+def advance(
+    seconds: Annotated[float, typer.Argument(min=0, help="Twin seconds to move a --manual-clock twin forward.")],
+    state_dir: Annotated[Path, typer.Option("--state-dir")] = DEFAULT_STATE_DIR,
+) -> None:
+    """Move a manual-clock twin's time forward."""
+    answer = _admin_call(state_dir, "POST", "/twin/clock", {"advance": seconds})
+    typer.echo(f"twin time is now {answer.get('now')}")
+
+
+@app.command("faults")
+def list_faults() -> None:
+    """List the faults the twin can inject."""
+    for fault in twin_faults.CATALOGUE:
+        typer.echo(f"{fault.name:<22} target: {fault.target:<5} {fault.description}")
+
+
+def _pair(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise InputError(f"--option: expected key=value, found {item!r}")
+    return key, value
+
+
+def _admin_call(state_dir: Path, method: str, path: str, payload: dict[str, object]) -> dict[str, object]:
+    admin_file = state_dir / ADMIN_FILE
+    try:
+        admin = json.loads(admin_file.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{admin_file}: no running twin here (start one with nodewarden twin serve)") from exc
+    context = ssl.create_default_context(cafile=admin["caBundle"])
+    request = urllib.request.Request(
+        admin["url"] + path,
+        data=json.dumps(payload).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {admin['token']}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as response:
+            return dict(json.loads(response.read() or b"{}"))
+    except urllib.error.HTTPError as exc:
+        detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
+        raise InputError(f"twin refused {path}: {detail}") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise InputError(f"cannot reach the twin at {admin['url']}: {exc} (is it still running?)") from exc

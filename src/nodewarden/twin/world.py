@@ -1,0 +1,103 @@
+"""The world: one scenario made real — Azure state and Kubernetes physics, wired together by hooks.
+
+The Azure side tells the Kubernetes side when an instance boots, goes down or is removed; nothing else
+crosses. Faults reach both sides through the catalogue in faults.py.
+"""
+
+from __future__ import annotations
+
+from nodewarden.twin import faults
+from nodewarden.twin.azure import AzureState, Instance
+from nodewarden.twin.clock import Clock
+from nodewarden.twin.kube.physics import KubeWorld
+from nodewarden.twin.kube.store import KubeStore
+from nodewarden.twin.machines import MachineSpec
+from nodewarden.twin.manifests import scenario_manifests
+from nodewarden.twin.scenario import Scenario
+
+
+class World:
+    store: KubeStore
+    kube: KubeWorld
+    azure: AzureState
+
+    def __init__(self, scenario: Scenario, *, clock: Clock) -> None:
+        cluster = scenario.cluster
+        self.scenario = scenario
+        self.clock = clock
+        self.store = KubeStore(clock)
+        self.kube = KubeWorld(self.store, clock)
+        self.azure = AzureState(
+            clock,
+            subscription_id=cluster.subscription_id,
+            resource_group=cluster.resource_group,
+            cluster_name=cluster.name,
+            location=cluster.location,
+            kubernetes_version=cluster.kubernetes_version,
+            tier=cluster.tier,
+            tenant_id=cluster.tenant_id,
+        )
+        for pool in scenario.pools:
+            self.azure.add_pool(
+                pool.name,
+                mode=pool.mode,
+                vm_size=pool.vm_size,
+                zones=pool.zones,
+                count=pool.count,
+                min_count=pool.min_count,
+                max_count=pool.max_count,
+                autoscale=pool.autoscale,
+                node_image_version=pool.node_image_version,
+                os_sku=pool.os_sku,
+                max_pods=pool.max_pods,
+                taints=tuple(pool.taints),
+                spot=pool.spot,
+                labels=dict(pool.labels),
+            )
+        with self.kube.quiet():
+            for manifest in scenario_manifests(scenario):
+                self.kube.apply(manifest)
+        self.azure.on_boot(self._booted)  # replays the instances already running: their kubelets register
+        self.azure.on_down(self.kube.node_down)
+        self.azure.on_removed(self.kube.node_deleted)
+        for entry in scenario.schedule:
+            self._schedule(entry.at, entry.fault, entry.target, dict(entry.options))
+        self.kube.settle()
+
+    def _booted(self, spec: MachineSpec, healthy: bool) -> None:
+        self.kube.node_booted(spec, healthy=healthy)
+
+    def _schedule(self, at: float, fault: str, target: str | None, options: dict[str, object]) -> None:
+        if fault not in faults.BY_NAME:
+            raise faults.FaultError(f"scenario schedule: no fault {fault!r}; known: {', '.join(faults.BY_NAME)}")
+        self.clock.call_later(at, lambda: faults.inject(self, fault, target, options))
+
+    def stop(self) -> None:
+        self.kube.stop()
+
+    # -- resolving fault targets ---------------------------------------------------------------------
+
+    def instance_of(self, target: str | None) -> Instance:
+        """The instance under a node (by node name, VM name, ARM id or providerID)."""
+        try:
+            return self.azure.instance(target or "")
+        except (KeyError, LookupError) as exc:
+            raise faults.FaultError(f"no node or instance {target!r}") from exc
+
+    def node(self, target: str | None) -> str:
+        if target and self.store.get("nodes", None, target) is not None:
+            return target
+        return self.instance_of(target).computer_name
+
+    def zone(self, target: str | None) -> str:
+        zone = (target or "").rsplit("-", 1)[-1]
+        zones = {z for pool in self.azure.pools() for z in pool.zones}
+        if zone not in zones:
+            raise faults.FaultError(f"no zone {target!r}; the pools span zones {', '.join(sorted(zones)) or 'none'}")
+        return zone
+
+    def pool(self, target: str | None) -> str:
+        names = [pool.name for pool in self.azure.pools()]
+        if target not in names:
+            raise faults.FaultError(f"no pool {target!r}; pools: {', '.join(names)}")
+        return target
