@@ -36,10 +36,20 @@ def serve(
     state_dir: Annotated[Path, typer.Option("--state-dir", help="Where kubeconfig, azure.json and ca.pem go.")] = (
         DEFAULT_STATE_DIR
     ),
+    auto_repair: Annotated[
+        bool | None,
+        typer.Option("--auto-repair/--no-auto-repair", help="Emulate AKS node auto-repair (default: the scenario's)."),
+    ] = None,
 ) -> None:
     """Start the twin on 127.0.0.1 and serve until Ctrl-C."""
     try:
-        service = TwinService(scenario=scenario, speed=None if manual_clock else speed, port=port, state_dir=state_dir)
+        service = TwinService(
+            scenario=scenario,
+            speed=None if manual_clock else speed,
+            port=port,
+            state_dir=state_dir,
+            auto_repair=auto_repair,
+        )
     except ScenarioError as exc:
         raise InputError(str(exc)) from exc
     stopped = threading.Event()

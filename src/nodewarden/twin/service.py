@@ -42,10 +42,11 @@ class TwinService:
         port: int = 0,
         state_dir: Path | None = None,
         advance_on_poll: float = 0.0,
+        auto_repair: bool | None = None,
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.clock = Clock(speed=speed)
-        self.world = World(self.scenario, clock=self.clock)
+        self.world = World(self.scenario, clock=self.clock, auto_repair=auto_repair)
         self.admin_token = secrets.token_urlsafe(24)
         self.read_only_token = secrets.token_urlsafe(24)
         self._twin_token = secrets.token_urlsafe(24)

@@ -7,6 +7,7 @@ crosses. Faults reach both sides through the catalogue in faults.py.
 from __future__ import annotations
 
 from nodewarden.twin import faults
+from nodewarden.twin.autorepair import AutoRepair
 from nodewarden.twin.azure import AzureState, Instance
 from nodewarden.twin.clock import Clock
 from nodewarden.twin.kube.physics import KubeWorld
@@ -21,7 +22,7 @@ class World:
     kube: KubeWorld
     azure: AzureState
 
-    def __init__(self, scenario: Scenario, *, clock: Clock) -> None:
+    def __init__(self, scenario: Scenario, *, clock: Clock, auto_repair: bool | None = None) -> None:
         cluster = scenario.cluster
         self.scenario = scenario
         self.clock = clock
@@ -62,6 +63,8 @@ class World:
         self.azure.on_removed(self.kube.node_deleted)
         for entry in scenario.schedule:
             self._schedule(entry.at, entry.fault, entry.target, dict(entry.options))
+        wanted = scenario.auto_repair if auto_repair is None else auto_repair
+        self.auto_repair = AutoRepair(self.kube, self.azure, clock) if wanted else None
         self.kube.settle()
 
     def _booted(self, spec: MachineSpec, healthy: bool) -> None:
@@ -73,6 +76,8 @@ class World:
         self.clock.call_later(at, lambda: faults.inject(self, fault, target, options))
 
     def stop(self) -> None:
+        if self.auto_repair is not None:
+            self.auto_repair.stop()
         self.kube.stop()
 
     # -- resolving fault targets ---------------------------------------------------------------------
