@@ -46,3 +46,17 @@ def test_a_timer_scheduled_by_a_timer_fires_in_the_same_advance() -> None:
     clock.call_later(10, schedule_another)
     clock.advance(seconds=20)
     assert seen == [15.0]
+
+
+def test_a_speed_clock_runs_timers_from_real_time_on_its_own() -> None:
+    import threading
+
+    clock = Clock(speed=1000.0)
+    fired = threading.Event()
+    clock.call_later(30, fired.set)  # 30 twin seconds = 0.03 real seconds
+    clock.start()
+    try:
+        assert fired.wait(timeout=5)
+        assert clock.elapsed() >= 30
+    finally:
+        clock.stop()
