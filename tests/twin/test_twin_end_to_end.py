@@ -185,3 +185,24 @@ def test_an_unknown_fault_or_target_is_refused_clearly(twin: Twin) -> None:
         twin.inject("instance-crash")
     with pytest.raises(FaultError, match="no zone"):
         twin.inject("zone-outage", target="westeurope-9")
+
+
+def _condition(kube: Client, name: str, kind: str) -> str | None:
+    node = kube.get(Node, name)
+    conditions = node.status.conditions if node.status and node.status.conditions else []
+    return next((c.status for c in conditions if c.type == kind), None)
+
+
+def test_disk_pressure_survives_a_restart_but_not_a_reimage(twin: Twin, kube: Client) -> None:
+    victim = _busy_apps_node(kube)
+    twin.inject("disk-pressure", target=victim)
+    twin.advance(10)
+    assert _condition(kube, victim, "DiskPressure") == "True"
+    twin.azure.act("restart", victim)
+    twin.advance(120)
+    assert _ready(kube, victim) == "True"
+    assert _condition(kube, victim, "DiskPressure") == "True"  # a full disk is still full after a reboot
+    twin.azure.act("reimage", victim)
+    twin.advance(300)
+    assert _ready(kube, victim) == "True"
+    assert _condition(kube, victim, "DiskPressure") == "False"

@@ -75,6 +75,7 @@ class WorkloadSpec(_Strict):
     def _quantity_as_string(cls, value: object) -> object:
         """`cpu: 1` in YAML is an int; Kubernetes quantities are strings."""
         return str(value) if isinstance(value, (int, float)) else value
+
     namespaces: int = Field(1, ge=1, description="Spread copies over this many namespaces <namespace>-<i>.")
 
 

@@ -55,20 +55,21 @@ class World:
                 spot=pool.spot,
                 labels=dict(pool.labels),
             )
-        with self.kube.quiet():
+        with self.kube.quiet():  # a cluster that already existed: no creation events
             for manifest in scenario_manifests(scenario):
                 self.kube.apply(manifest)
-        self.azure.on_boot(self._booted)  # replays the instances already running: their kubelets register
+            self.azure.on_boot(self._booted)  # replays the instances already running: their kubelets register
+            self.kube.settle()
         self.azure.on_down(self.kube.node_down)
         self.azure.on_removed(self.kube.node_deleted)
         for entry in scenario.schedule:
             self._schedule(entry.at, entry.fault, entry.target, dict(entry.options))
         wanted = scenario.auto_repair if auto_repair is None else auto_repair
         self.auto_repair = AutoRepair(self.kube, self.azure, clock) if wanted else None
-        self.kube.settle()
 
     def _booted(self, spec: MachineSpec, healthy: bool) -> None:
-        self.kube.node_booted(spec, healthy=healthy)
+        instance = self.azure.instance(spec.node_name)
+        self.kube.node_booted(spec, healthy=healthy, fresh_disk=instance.fresh_disk)
 
     def _schedule(self, at: float, fault: str, target: str | None, options: dict[str, object]) -> None:
         if fault not in faults.BY_NAME:

@@ -87,6 +87,7 @@ class Instance:
     power: str = "starting"  # starting|running|stopping|stopped|deallocating|deallocated
     guest: Guest = Guest.DOWN
     crashed: bool = False
+    fresh_disk: bool = True  # the OS disk was (re)created: the next boot starts without old disk state
     zone_down: bool = False
     failure_reason: str | None = None  # suffix of ProvisioningState/failed/<reason>
     status_time: datetime | None = None

@@ -486,6 +486,7 @@ class AzureState:
         self._go_down(inst)
         if action in _REBOOTS or action is Action.START:
             inst.crashed = False
+            inst.fresh_disk = action in (Action.REIMAGE, Action.REIMAGE_ALL)
             if action in (Action.REIMAGE, Action.REIMAGE_ALL):
                 inst.image_version = inst.pool.node_image_version
                 inst.healthy_image = not inst.pool.bad_image

@@ -105,7 +105,7 @@ class Controllers:
         def update(current: Obj) -> None:
             current.setdefault("status", {}).update(fields, observedGeneration=generation)
 
-        self._store.mutate(resource, obj["metadata"]["namespace"], obj["metadata"]["name"], update)
+        self._store.mutate(resource, obj["metadata"]["namespace"], obj["metadata"]["name"], update, touches=("status",))
 
     # -- Deployment ----------------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class Controllers:
         def scale(current: Obj) -> None:
             current["spec"]["replicas"] = replicas
 
-        self._store.mutate(resource, obj["metadata"]["namespace"], obj["metadata"]["name"], scale)
+        self._store.mutate(resource, obj["metadata"]["namespace"], obj["metadata"]["name"], scale, touches=("spec",))
 
     # -- ReplicaSet ----------------------------------------------------------------------------------
 

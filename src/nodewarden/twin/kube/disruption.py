@@ -168,5 +168,5 @@ class DisruptionController:
                     observedGeneration=generation,
                 )
 
-        self._store.mutate("poddisruptionbudgets", namespace, name, update)
+        self._store.mutate("poddisruptionbudgets", namespace, name, update, touches=("status",))
         return bool(disrupted)

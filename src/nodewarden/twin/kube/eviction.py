@@ -82,7 +82,9 @@ def _spend_disruption(store: KubeStore, clock: Clock, pdb: Obj, pod: Obj, *, dry
             budget_status["disruptionsAllowed"] = int(budget_status["disruptionsAllowed"]) - 1
             budget_status.setdefault("disruptedPods", {})[pod_name] = now
 
-    store.mutate("poddisruptionbudgets", pdb["metadata"]["namespace"], pdb["metadata"]["name"], spend)
+    store.mutate(
+        "poddisruptionbudgets", pdb["metadata"]["namespace"], pdb["metadata"]["name"], spend, touches=("status",)
+    )
 
 
 def _blocked(pdb: Obj) -> ApiError:

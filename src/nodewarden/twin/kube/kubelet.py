@@ -175,7 +175,7 @@ class Kubelets:
         def report(node: Obj) -> None:
             set_condition(node, kind, status, reason, message, now=now, heartbeat=True)
 
-        self._store.mutate("nodes", None, name, report)
+        self._store.mutate("nodes", None, name, report, touches=("status",))
 
     # -- the timer -------------------------------------------------------------------------------
 
@@ -185,6 +185,8 @@ class Kubelets:
         for kubelet in self._kubelets.values():
             if not kubelet.live:
                 continue
+            if self._store.peek("nodes", None, kubelet.spec.node_name) is None:
+                self._register(kubelet)  # someone deleted the Node: a live kubelet registers it again
             self._renew(kubelet)
             if now - kubelet.last_report >= self.status_report_interval:
                 self._post_status(kubelet)
@@ -197,7 +199,7 @@ class Kubelets:
             lease["spec"]["renewTime"] = renewed
             lease["spec"]["holderIdentity"] = name
 
-        if self._store.mutate("leases", LEASE_NAMESPACE, name, renew) is not None:
+        if self._store.mutate("leases", LEASE_NAMESPACE, name, renew, touches=("spec",)) is not None:
             return
         node = self._store.peek("nodes", None, name)
         if node is None:
@@ -211,7 +213,7 @@ class Kubelets:
             "spec": {"holderIdentity": name, "leaseDurationSeconds": LEASE_DURATION, "renewTime": renewed},
         }
         with contextlib.suppress(ApiError):  # someone created it meanwhile: renewed next tick
-            self._store.create("leases", lease)
+            self._store.create("leases", lease, copy=False)
 
     # -- the Node object -------------------------------------------------------------------------
 
@@ -312,7 +314,7 @@ class Kubelets:
                 "status": self._status(kubelet, None),
             }
             self._apply_conditions(node, kubelet, now)
-            return self._store.create("nodes", node)
+            return self._store.create("nodes", node, copy=False)
 
         def reregister(node: Obj) -> None:
             node["metadata"].setdefault("labels", {}).update(self._labels(spec))
@@ -338,7 +340,11 @@ class Kubelets:
         kubelet.last_report = self._clock.elapsed()
         now = rfc3339(self._clock.now())
         self._store.mutate(
-            "nodes", None, kubelet.spec.node_name, lambda node: self._apply_conditions(node, kubelet, now)
+            "nodes",
+            None,
+            kubelet.spec.node_name,
+            lambda node: self._apply_conditions(node, kubelet, now),
+            touches=("status",),
         )
 
     # -- pods --------------------------------------------------------------------------------------
@@ -389,7 +395,13 @@ class Kubelets:
                 continue
             phase = pod.get("status", {}).get("phase")
             if phase == "Pending":
-                self._store.mutate("pods", metadata["namespace"], metadata["name"], lambda p: self._start(p, node_name))
+                self._store.mutate(
+                    "pods",
+                    metadata["namespace"],
+                    metadata["name"],
+                    lambda p: self._start(p, node_name),
+                    touches=("status",),
+                )
             elif phase == "Running":
                 ready, now = self.is_ready(node_name), rfc3339(self._clock.now())
                 self._store.mutate(
@@ -397,7 +409,13 @@ class Kubelets:
                     metadata["namespace"],
                     metadata["name"],
                     lambda p, ready=ready, now=now: set_pod_ready(p, ready=ready, now=now),  # type: ignore[misc]
+                    touches=("status",),
                 )
+
+    def start_pod(self, namespace: str, name: str, node_name: str) -> None:
+        """A pending pod is bound to this kubelet's node: start it, if the kubelet can."""
+        if self.is_ready(node_name):
+            self._store.mutate("pods", namespace, name, lambda p: self._start(p, node_name), touches=("status",))
 
     def _start(self, pod: Obj, node_name: str) -> None:
         self.run_pod(pod, node_name)

@@ -93,7 +93,7 @@ class NodeController:
                     entry["lastTransitionTime"] = stamp
                 entry.update(status="Unknown", reason=UNKNOWN_REASON, message=UNKNOWN_MESSAGE)
 
-        node = self._store.mutate("nodes", None, name, unknown)
+        node = self._store.mutate("nodes", None, name, unknown, touches=("status",))
         if node is not None:
             self._recorder.record(node, "NodeNotReady", f"Node {name} status is now: NodeNotReady", component=COMPONENT)
 
@@ -105,7 +105,11 @@ class NodeController:
             if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             updated = self._store.mutate(
-                "pods", metadata["namespace"], metadata["name"], lambda p: set_pod_ready(p, ready=False, now=stamp)
+                "pods",
+                metadata["namespace"],
+                metadata["name"],
+                lambda p: set_pod_ready(p, ready=False, now=stamp),
+                touches=("status",),
             )
             if updated is not None:
                 self._recorder.record(updated, "NodeNotReady", "Node is not ready", component=COMPONENT, kind=WARNING)
@@ -144,7 +148,7 @@ class NodeController:
             else:
                 obj["spec"].pop("taints", None)
 
-        self._store.mutate("nodes", None, name, retaint)
+        self._store.mutate("nodes", None, name, retaint, touches=("spec",))
 
     def _evict_pods(self, name: str) -> None:
         node = self._store.peek("nodes", None, name)

@@ -24,7 +24,7 @@ from nodewarden.twin.kube.convert import from_wire
 from nodewarden.twin.kube.disruption import DisruptionController
 from nodewarden.twin.kube.errors import ApiError
 from nodewarden.twin.kube.kubelet import LEASE_NAMESPACE, Kubelets
-from nodewarden.twin.kube.meta import Obj, controller_of, labels_of
+from nodewarden.twin.kube.meta import Obj, clone, controller_of, labels_of
 from nodewarden.twin.kube.nodecontroller import NodeController
 from nodewarden.twin.kube.recorder import Recorder
 from nodewarden.twin.kube.resources import RESOURCES, ResourceType
@@ -175,7 +175,7 @@ class KubeWorld:
     def apply(self, obj: Obj) -> Obj:
         """Create an object from a manifest (or update the existing one's spec and labels), as `kubectl apply`."""
         rtype = _resource_for(obj)
-        body = from_wire(rtype, obj)
+        body = clone(from_wire(rtype, obj))  # the store must not share dicts with the caller's manifest
         namespace = body.get("metadata", {}).get("namespace") if rtype.namespaced else None
         with self._lock:
             try:
@@ -259,6 +259,8 @@ class KubeWorld:
         deleting = obj["metadata"].get("deletionTimestamp")
         if not spec.get("nodeName") and not deleting:
             self.scheduler.enqueue(*key)
+        elif not deleting and obj.get("status", {}).get("phase") == "Pending":
+            self.kubelets.start_pod(key[0], key[1], spec["nodeName"])  # created bound (a DaemonSet pod)
         if deleting and spec.get("nodeName") and not (old and old["metadata"].get("deletionTimestamp")):
             self.kubelets.note_terminating(obj)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import threading
 from collections.abc import Iterator
 
 from nodewarden.twin.clock import Clock
@@ -45,6 +46,7 @@ class Recorder:
         self._latest: dict[tuple[str, ...], tuple[str, str]] = {}  # dedup key → (namespace, name)
         self._expiry: collections.deque[tuple[float, str, str, tuple[str, ...]]] = collections.deque()
         self._sequence = 0
+        self._lock = threading.RLock()  # components record from the clock's thread and from the lead's hooks
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:
@@ -67,6 +69,10 @@ class Recorder:
     ) -> None:
         if not self.enabled:
             return
+        with self._lock:
+            self._record(involved, reason, message, component=component, kind=kind, host=host)
+
+    def _record(self, involved: Obj, reason: str, message: str, *, component: str, kind: str, host: str | None) -> None:
         ref = reference(involved)
         namespace = ref.get("namespace") or "default"  # events about cluster-scoped objects live in default
         key = (namespace, ref["kind"], ref["name"], ref["uid"], reason, message, component)
@@ -110,6 +116,10 @@ class Recorder:
     def expire(self) -> None:
         """Delete events older than the TTL (counted from their first occurrence)."""
         now = self._clock.elapsed()
+        with self._lock:
+            self._expire(now)
+
+    def _expire(self, now: float) -> None:
         while self._expiry and self._expiry[0][0] <= now:
             _, namespace, name, key = self._expiry.popleft()
             if self._latest.get(key) == (namespace, name):

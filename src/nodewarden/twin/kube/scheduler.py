@@ -353,7 +353,7 @@ class Scheduler:
             )
             self._kubelets.run_pod(obj, node.name)
 
-        bound = self._store.mutate("pods", metadata["namespace"], metadata["name"], bind)
+        bound = self._store.mutate("pods", metadata["namespace"], metadata["name"], bind, touches=("spec", "status"))
         if bound is not None:
             self._recorder.record(
                 bound,
@@ -386,6 +386,8 @@ class Scheduler:
             else:
                 entry.update(status="False", reason="Unschedulable", message=message)
 
-        updated = self._store.mutate("pods", metadata["namespace"], metadata["name"], unschedulable)
+        updated = self._store.mutate(
+            "pods", metadata["namespace"], metadata["name"], unschedulable, touches=("status",)
+        )
         if updated is not None:
             self._recorder.record(updated, "FailedScheduling", message, component=COMPONENT, kind=WARNING)

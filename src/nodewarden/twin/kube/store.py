@@ -228,9 +228,10 @@ class KubeStore:
             self._admission.append(admission)
 
     def create(self, resource: str, obj: Obj, *, namespace: str | None = None, copy: bool = True) -> Obj:
+        """Store a new object. `copy=False`: the store takes `obj` itself and returns the stored object (read-only)."""
         table = self._table(resource)
         rtype = table.type
-        new = clone(obj)
+        new = clone(obj) if copy else obj
         metadata = new.setdefault("metadata", {})
         if not isinstance(metadata, dict):
             raise bad_request("metadata must be an object")
@@ -339,11 +340,21 @@ class KubeStore:
                 self._empty_namespace(name)
             return clone(self._remove(table, key, current))
 
-    def mutate(self, resource: str, namespace: str | None, name: str, fn: Callable[[Obj], Obj | None]) -> Obj | None:
+    def mutate(
+        self,
+        resource: str,
+        namespace: str | None,
+        name: str,
+        fn: Callable[[Obj], Obj | None],
+        *,
+        touches: tuple[str, ...] | None = None,
+    ) -> Obj | None:
         """Change an object as a controller would, with no resourceVersion check.
 
-        `fn` gets a copy to change in place (or returns a replacement). Nothing is written when the object
-        comes out unchanged. Returns the stored result (read-only), or None if the object does not exist.
+        `fn` gets a copy to change in place (or returns a replacement). With `touches` (top-level fields such
+        as "status"), only those are deep-copied and `fn` must change nothing else: the physics' hot paths
+        skip copying whole pod specs. Nothing is written when the object comes out unchanged. Returns the
+        stored result (read-only), or None if the object does not exist.
         """
         table = self._table(resource)
         with self._lock:
@@ -351,7 +362,14 @@ class KubeStore:
             current = table.objects.get(key)
             if current is None:
                 return None
-            work = clone(current)
+            if touches is None:
+                work = clone(current)
+            else:
+                work = dict(current)
+                work["metadata"] = dict(current["metadata"])  # the write sets resourceVersion in it
+                for field in touches:
+                    if field in current:
+                        work[field] = clone(current[field])
             result = fn(work)
             new = work if result is None else result
             if new == current:

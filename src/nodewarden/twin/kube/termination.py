@@ -41,7 +41,7 @@ def terminate_pod(store: KubeStore, clock: Clock, namespace: str, name: str, *, 
             metadata["deletionTimestamp"] = rfc3339(deadline)
             metadata["deletionGracePeriodSeconds"] = seconds
 
-    marked = store.mutate("pods", namespace, name, mark)
+    marked = store.mutate("pods", namespace, name, mark, touches=())  # only top-level metadata fields
     if marked is None:
         raise not_found("pods", name)
     return dict(marked)
