@@ -206,3 +206,43 @@ def test_disk_pressure_survives_a_restart_but_not_a_reimage(twin: Twin, kube: Cl
     twin.advance(300)
     assert _ready(kube, victim) == "True"
     assert _condition(kube, victim, "DiskPressure") == "False"
+
+
+def _imds(twin: Twin, method: str, path: str, body: bytes | None = None, metadata: bool = True) -> tuple[int, bytes]:
+    import http.client
+    import ssl
+
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", int(twin.base_url.rsplit(":", 1)[1]), context=ssl.create_default_context(cafile=str(twin.ca_path))
+    )
+    connection.request(method, path, body=body, headers={"Metadata": "true"} if metadata else {})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def test_planned_maintenance_posts_a_scheduled_event_then_reboots_at_not_before(twin: Twin, kube: Client) -> None:
+    victim = _busy_apps_node(kube)
+    twin.inject("planned-maintenance", target=victim, not_before_seconds=900)
+    status, body = _imds(twin, "GET", f"/metadata/scheduledevents?api-version=2020-07-01&vm={victim}")
+    assert status == 200
+    events = json.loads(body)["Events"]
+    assert [e["EventType"] for e in events] == ["Reboot"]
+    assert events[0]["EventStatus"] == "Scheduled"
+    assert events[0]["NotBefore"]
+    assert _imds(twin, "GET", "/metadata/scheduledevents", metadata=False)[0] == 400
+    twin.advance(800)
+    assert _ready(kube, victim) == "True"  # nothing happens before NotBefore
+    twin.advance(165)
+    assert _ready(kube, victim) == "Unknown"  # the platform reboot began at NotBefore (t = 900 s)
+    twin.advance(60)
+    assert _ready(kube, victim) == "True"
+
+
+def test_a_scheduled_event_can_be_approved_early_through_imds(twin: Twin, kube: Client) -> None:
+    victim = _busy_apps_node(kube)
+    twin.inject("planned-maintenance", target=victim, not_before_seconds=900)
+    event_id = json.loads(_imds(twin, "GET", f"/metadata/scheduledevents?vm={victim}")[1])["Events"][0]["EventId"]
+    body = json.dumps({"StartRequests": [{"EventId": event_id}]}).encode()
+    assert _imds(twin, "POST", "/metadata/scheduledevents", body)[0] == 200
+    twin.advance(70)
+    assert _ready(kube, victim) == "Unknown"  # the reboot started at once, not at NotBefore

@@ -167,9 +167,30 @@ class TwinService:
     def route(self, request: Request) -> Response:
         if request.path.startswith("/twin/"):
             return self._admin(request)
+        if request.path.rstrip("/") == "/metadata/scheduledevents":
+            return self._scheduled_events(request)
         if self.arm_api.handles(request.path):
             return self.arm_api.handle(request)
         return self.kube_api.handle(request)
+
+    def _scheduled_events(self, request: Request) -> Response:
+        """IMDS Scheduled Events (learn.microsoft.com/azure/virtual-machines/linux/scheduled-events).
+
+        Real IMDS answers each VM for itself at 169.254.169.254; the twin serves every node from one
+        address, so `?vm=<node name>` picks the VM (without it: every event). IMDS insists on the
+        `Metadata: true` header and rejects a request that carries `X-Forwarded-For`.
+        """
+        if request.headers.get("metadata", "").lower() != "true" or "x-forwarded-for" in request.headers:
+            return Response.json(400, {"error": "Bad request. Required metadata header not specified"})
+        vm = request.arg("vm")
+        try:
+            if request.method == "POST":
+                for start in (request.json() or {}).get("StartRequests", []):
+                    self.azure.approve_event(str(start.get("EventId")))
+                return Response.empty(200)
+            return Response.json(200, self.azure.scheduled_events(vm) if vm else self.azure.scheduled_events())
+        except (KeyError, LookupError, ValueError) as exc:
+            return Response.json(404, {"error": str(exc)})
 
     def _admin(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self._twin_token}":
