@@ -33,6 +33,7 @@ docs: $(STAMP)  ## regenerate docs/rules.md from the rule metadata
 
 bench: $(STAMP)  ## audit a synthetic 5,000-node cluster against a bare json.load of the same files
 	$(BIN)/python bench/audit_scale.py
+	$(BIN)/python bench/twin_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
