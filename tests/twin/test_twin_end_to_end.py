@@ -246,3 +246,58 @@ def test_a_scheduled_event_can_be_approved_early_through_imds(twin: Twin, kube: 
     assert _imds(twin, "POST", "/metadata/scheduledevents", body)[0] == 200
     twin.advance(70)
     assert _ready(kube, victim) == "Unknown"  # the reboot started at once, not at NotBefore
+
+
+def test_arm_throttle_makes_the_compute_sdk_see_429_with_retry_after(twin: Twin) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    compute, config = _compute(twin)
+    twin.inject("arm-throttle")
+    strict = ComputeManagementClient(
+        compute._config.credential,
+        config["subscriptionId"],
+        base_url=config["armEndpoint"],
+        connection_verify=config["caBundle"],
+        retry_total=0,
+    )
+    with pytest.raises(HttpResponseError) as caught:
+        list(strict.virtual_machine_scale_sets.list(config["nodeResourceGroup"]))
+    assert caught.value.status_code == 429
+    assert caught.value.response is not None
+    assert int(caught.value.response.headers["Retry-After"]) >= 1  # type: ignore[attr-defined]
+
+
+def test_kube_errors_make_the_api_answer_5xx(twin: Twin, kube: Client) -> None:
+    from lightkube import ApiError
+
+    twin.inject("kube-errors", rate=1.0)
+    with pytest.raises(ApiError) as caught:
+        list(kube.list(Node))
+    assert caught.value.status.code in (500, 503)
+    twin.inject("kube-errors", rate=0.0)
+    assert len(list(kube.list(Node))) == 12
+
+
+def test_watch_drop_ends_an_open_watch_stream(twin: Twin) -> None:
+    # lightkube and the official client reconnect on their own, so read the raw stream to see it end.
+    import http.client
+    import ssl
+    import threading
+
+    context = ssl.create_default_context(cafile=str(twin.ca_path))
+    connection = http.client.HTTPSConnection("127.0.0.1", int(twin.base_url.rsplit(":", 1)[1]), context=context)
+    connection.request("GET", "/api/v1/nodes?watch=1", headers={"Authorization": f"Bearer {twin.admin_token}"})
+    response = connection.getresponse()
+    assert response.status == 200
+    lines: list[bytes] = []
+    ended = threading.Event()
+
+    def read() -> None:
+        while line := response.readline():
+            lines.append(line)
+        ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    twin.inject("watch-drop")
+    assert ended.wait(timeout=10), "the watch stream should end when the twin drops it"
+    assert len(lines) >= 12  # the synthetic ADDED events for every node came first
