@@ -49,6 +49,12 @@ def _compute(twin: Twin) -> tuple[ComputeManagementClient, dict[str, str]]:
     return client, config
 
 
+def _vm(twin: Twin, config: dict[str, str], node: str) -> tuple[str, str, str]:
+    """(resource group, scale set, instance id) of the instance under `node`, as the compute SDK takes them."""
+    instance = twin.azure.instance(node)
+    return config["nodeResourceGroup"], instance.pool.vmss_name, str(instance.instance_id)
+
+
 def _name(obj: Node | Pod) -> str:
     assert obj.metadata is not None
     assert obj.metadata.name is not None
@@ -131,11 +137,7 @@ def test_a_restart_through_the_compute_sdk_brings_a_crashed_node_back(twin: Twin
     twin.advance(70)
     assert _ready(kube, victim) == "Unknown"
     compute, config = _compute(twin)
-    instance = twin.azure.instance(victim)
-    poller = compute.virtual_machine_scale_set_vms.begin_restart(
-        config["nodeResourceGroup"], instance.pool.vmss_name, str(instance.instance_id)
-    )
-    poller.result()
+    compute.virtual_machine_scale_set_vms.begin_restart(*_vm(twin, config, victim)).result()
     twin.advance(60)
     assert _ready(kube, victim) == "True"
     assert "node.kubernetes.io/unreachable" not in _taint_keys(kube, victim)
@@ -154,10 +156,7 @@ def test_a_bad_image_keeps_a_reimaged_node_not_ready(twin: Twin, kube: Client) -
     victim = _busy_apps_node(kube)
     twin.inject("bad-image", target="apps")
     compute, config = _compute(twin)
-    instance = twin.azure.instance(victim)
-    compute.virtual_machine_scale_set_vms.begin_reimage(
-        config["nodeResourceGroup"], instance.pool.vmss_name, str(instance.instance_id)
-    ).result()
+    compute.virtual_machine_scale_set_vms.begin_reimage(*_vm(twin, config, victim)).result()
     twin.advance(600)
     assert _ready(kube, victim) == "False"
     assert all(_ready(kube, _name(n)) == "True" for n in kube.list(Node) if _name(n) != victim)
@@ -169,10 +168,7 @@ def test_a_kubelet_hang_leaves_the_instance_running(twin: Twin, kube: Client) ->
     twin.advance(70)
     assert _ready(kube, victim) == "Unknown"
     compute, config = _compute(twin)
-    instance = twin.azure.instance(victim)
-    view = compute.virtual_machine_scale_set_vms.get_instance_view(
-        config["nodeResourceGroup"], instance.pool.vmss_name, str(instance.instance_id)
-    )
+    view = compute.virtual_machine_scale_set_vms.get_instance_view(*_vm(twin, config, victim))
     assert "PowerState/running" in {s.code for s in view.statuses or []}
 
 
