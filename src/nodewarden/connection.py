@@ -1,0 +1,144 @@
+"""Connects to a live cluster: a lightkube client from a kubeconfig, Azure SDK clients from settings.
+
+Where settings come from, most specific first: `--twin DIR` (the twin's kubeconfig and azure.json),
+`--kubeconfig` / `KUBECONFIG` / in-cluster service account, and `--azure-config FILE` (the twin's
+`azure.json` shape) or `--subscription/--resource-group/--cluster` with `DefaultAzureCredential`.
+Only clients are built here; nothing is called.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.containerservice import ContainerServiceClient
+from lightkube import Client, KubeConfig
+from lightkube.core.exceptions import ConfigError as LightkubeConfigError
+
+from nodewarden.errors import InputError
+
+AZURE_KEYS = ("subscriptionId", "resourceGroup", "clusterName")
+
+
+@dataclass(frozen=True)
+class AzureTarget:
+    """Which cluster, and how to reach ARM (the public cloud unless `base_url` says otherwise)."""
+
+    subscription_id: str
+    resource_group: str
+    cluster_name: str
+    node_resource_group: str | None = None
+    base_url: str | None = None
+    ca_bundle: str | None = None
+
+
+@dataclass
+class AzureClients:
+    target: AzureTarget
+    compute: ComputeManagementClient
+    aks: ContainerServiceClient
+
+
+@dataclass
+class Connection:
+    kube: Client | None
+    azure: AzureClients | None
+
+
+def connect(
+    *,
+    twin: Path | None = None,
+    kubeconfig: Path | None = None,
+    azure_config: Path | None = None,
+    subscription: str | None = None,
+    resource_group: str | None = None,
+    cluster: str | None = None,
+    need_kube: bool = True,
+    need_azure: bool = True,
+) -> Connection:
+    if twin is not None:
+        kubeconfig = kubeconfig or twin / "kubeconfig"
+        azure_config = azure_config or twin / "azure.json"
+    kube = kube_client(kubeconfig) if need_kube else None
+    azure = (
+        azure_clients(
+            azure_config=azure_config, subscription=subscription, resource_group=resource_group, cluster=cluster
+        )
+        if need_azure
+        else None
+    )
+    return Connection(kube=kube, azure=azure)
+
+
+def kube_client(kubeconfig: Path | None) -> Client:
+    """From a kubeconfig file, else KUBECONFIG / ~/.kube/config / the in-cluster service account."""
+    try:
+        if kubeconfig is not None:
+            if not kubeconfig.is_file():
+                raise InputError(f"--kubeconfig {kubeconfig}: no such file")
+            return Client(KubeConfig.from_file(str(kubeconfig)), field_manager="nodewarden")
+        return Client(KubeConfig.from_env(), field_manager="nodewarden")
+    except LightkubeConfigError as exc:
+        raise InputError(
+            f"no Kubernetes configuration: {exc} (pass --kubeconfig, set KUBECONFIG, or run in a pod)"
+        ) from exc
+
+
+def azure_clients(
+    *, azure_config: Path | None, subscription: str | None, resource_group: str | None, cluster: str | None
+) -> AzureClients:
+    settings = _read_azure_config(azure_config) if azure_config else {}
+    target = AzureTarget(
+        subscription_id=subscription or settings.get("subscriptionId") or os.environ.get("AZURE_SUBSCRIPTION_ID", ""),
+        resource_group=resource_group
+        or settings.get("resourceGroup")
+        or os.environ.get("NODEWARDEN_RESOURCE_GROUP", ""),
+        cluster_name=cluster or settings.get("clusterName") or os.environ.get("NODEWARDEN_CLUSTER", ""),
+        node_resource_group=settings.get("nodeResourceGroup"),
+        base_url=settings.get("armEndpoint"),
+        ca_bundle=settings.get("caBundle"),
+    )
+    missing = [flag for flag, value in (("--subscription", target.subscription_id), ("--resource-group",
+               target.resource_group), ("--cluster", target.cluster_name)) if not value]  # fmt: skip
+    if missing:
+        raise InputError(f"which AKS cluster? missing {', '.join(missing)} (or --azure-config / --twin)")
+    credential = _credential(settings, target)
+    extra: dict[str, Any] = {}
+    if target.base_url:
+        extra["base_url"] = target.base_url
+    if target.ca_bundle:
+        extra["connection_verify"] = target.ca_bundle
+    return AzureClients(
+        target=target,
+        compute=ComputeManagementClient(credential, target.subscription_id, **extra),
+        aks=ContainerServiceClient(credential, target.subscription_id, **extra),
+    )
+
+
+def _credential(settings: dict[str, str], target: AzureTarget) -> TokenCredential:
+    if settings.get("clientSecret"):
+        extra: dict[str, Any] = {}
+        if settings.get("authority"):
+            extra.update(authority=settings["authority"], disable_instance_discovery=True)
+        if target.ca_bundle:
+            extra["connection_verify"] = target.ca_bundle
+        return ClientSecretCredential(settings["tenantId"], settings["clientId"], settings["clientSecret"], **extra)
+    return DefaultAzureCredential()
+
+
+def _read_azure_config(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise InputError(f"--azure-config {path}: no such file") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--azure-config {path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"--azure-config {path}: expected a JSON object like the twin's azure.json")
+    return {str(k): str(v) for k, v in data.items() if v is not None}
