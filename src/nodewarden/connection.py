@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
 from azure.core.credentials import TokenCredential
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
@@ -62,10 +63,12 @@ def connect(
     need_kube: bool = True,
     need_azure: bool = True,
 ) -> Connection:
+    flag = "--kubeconfig"
     if twin is not None:
+        flag = "--kubeconfig" if kubeconfig else f"--twin {twin}:"
         kubeconfig = kubeconfig or twin / "kubeconfig"
         azure_config = azure_config or twin / "azure.json"
-    kube = kube_client(kubeconfig) if need_kube else None
+    kube = kube_client(kubeconfig, flag=flag) if need_kube else None
     azure = (
         azure_clients(
             azure_config=azure_config, subscription=subscription, resource_group=resource_group, cluster=cluster
@@ -76,18 +79,37 @@ def connect(
     return Connection(kube=kube, azure=azure)
 
 
-def kube_client(kubeconfig: Path | None) -> Client:
+def kube_client(kubeconfig: Path | None, *, flag: str = "--kubeconfig") -> Client:
     """From a kubeconfig file, else KUBECONFIG / ~/.kube/config / the in-cluster service account."""
     try:
         if kubeconfig is not None:
-            if not kubeconfig.is_file():
-                raise InputError(f"--kubeconfig {kubeconfig}: no such file")
+            _check_kubeconfig(kubeconfig, flag)
             return Client(KubeConfig.from_file(str(kubeconfig)), field_manager="nodewarden")
         return Client(KubeConfig.from_env(), field_manager="nodewarden")
     except LightkubeConfigError as exc:
         raise InputError(
             f"no Kubernetes configuration: {exc} (pass --kubeconfig, set KUBECONFIG, or run in a pod)"
         ) from exc
+
+
+def _check_kubeconfig(path: Path, flag: str) -> None:
+    """Refuse a kubeconfig that is not YAML or has no clusters, in one line, before lightkube reads it
+    (lightkube lets a YAML error or an empty file escape as an exception of its own)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"{flag} {path}: no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{flag} {path}: cannot read: {exc}") from exc
+    try:
+        config = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise InputError(f"{flag} {path}{where}: not a kubeconfig: {problem}") from exc
+    if not isinstance(config, dict) or not isinstance(config.get("clusters"), list) or not config["clusters"]:
+        raise InputError(f"{flag} {path}: not a kubeconfig: expected a YAML mapping with 'clusters'")
 
 
 def azure_clients(

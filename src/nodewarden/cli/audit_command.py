@@ -1,4 +1,4 @@
-"""`nodewarden audit`: load exports, run the catalog, render, choose the exit code."""
+"""`nodewarden audit`: load exports (or read a live cluster), run the catalog, render, choose the exit code."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from nodewarden import config as config_file
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.report import AuditReport
+from nodewarden.cli.collect_command import ConnectionFlags
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.errors import InputError
 from nodewarden.model.findings import Profile, Severity
-from nodewarden.observe import load
+from nodewarden.observe import collect, load
 from nodewarden.render import Format, html, json_report, junit, markdown, sarif, table
 
 RENDERERS: dict[Format, Callable[[AuditReport], str]] = {
@@ -39,6 +40,7 @@ def audit_command(
     now: datetime,
     max_input_bytes: int,
     only: list[str],
+    live: ConnectionFlags | None = None,
 ) -> ExitCode:
     threshold = _severity(fail_on)
     settings = config_file.load_config(config_path).audit
@@ -48,7 +50,7 @@ def audit_command(
     if unknown:
         raise InputError(f"{config_path}: audit.disable: no such rule {', '.join(unknown)}")
     disabled = set(settings.disable) | _not_selected(catalog.ids(), only)
-    loaded = load.load_paths(paths, max_bytes=max_input_bytes)
+    loaded = _load(paths, live=live, max_input_bytes=max_input_bytes)
     for note in loaded.notes:
         print(f"nodewarden: {note}", file=sys.stderr)
     profiles = (Profile.CORE,) if settings.profile == "core" else (Profile.CORE, Profile.EXTENDED)
@@ -64,6 +66,17 @@ def audit_command(
     )
     _emit(report, output_format, output)
     return ExitCode.FINDINGS if report.open_at_or_above(threshold) else ExitCode.OK
+
+
+def _load(paths: list[Path], *, live: ConnectionFlags | None, max_input_bytes: int) -> load.LoadResult:
+    """Exported files, or (`--live`) the same documents read from the cluster: one loader either way."""
+    if live is not None:
+        if paths:
+            raise InputError("give files or folders to audit, or --live, not both")
+        return collect.load_live(live.connect())
+    if not paths:
+        raise InputError("nothing to audit: give files or folders of az/kubectl output, or --live")
+    return load.load_paths(paths, max_bytes=max_input_bytes)
 
 
 def _not_selected(ids: list[str], patterns: list[str]) -> set[str]:

@@ -1,4 +1,4 @@
-"""The `nodewarden` command line: `audit` and `rules` today."""
+"""The `nodewarden` command line: audit, rules, collect, twin (and node, for runbook actions)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from nodewarden import __version__
+from nodewarden.cli import collect_command as live_flags
 from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.rules_command import rules_command
@@ -45,7 +46,9 @@ def main(
 
 @app.command("audit")
 def audit(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of az/kubectl JSON or YAML output.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of az/kubectl JSON or YAML output (or --live).")
+    ] = None,
     output_format: Annotated[Format, typer.Option("--format", "-o", help="Report format.")] = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to this file.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML config: thresholds, disabled rules.")] = None,
@@ -68,10 +71,24 @@ def audit(
         list[str] | None,
         typer.Option("--rule", "-r", help="Run only these rules (ID or glob such as 'WL*'); repeatable."),
     ] = None,
+    live: Annotated[
+        bool, typer.Option("--live", help="Read the cluster itself instead of files.", rich_help_panel="Live cluster")
+    ] = False,
+    twin: live_flags.TwinOption = None,
+    kubeconfig: live_flags.KubeconfigOption = None,
+    azure_config: live_flags.AzureConfigOption = None,
+    subscription: live_flags.SubscriptionOption = None,
+    resource_group: live_flags.ResourceGroupOption = None,
+    cluster: live_flags.ClusterOption = None,
 ) -> None:
-    """Audit a cluster's exported configuration and workloads against HA and safety practice."""
+    """Audit a cluster's exported configuration and workloads (or the live cluster) against HA and safety practice."""
+    flags = live_flags.ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
+    if not live and flags != live_flags.ConnectionFlags():
+        raise InputError(
+            "--twin, --kubeconfig, --azure-config, --subscription, --resource-group and --cluster need --live"
+        )
     code = audit_command(
-        paths=paths,
+        paths=paths or [],
         output_format=output_format,
         output=output,
         config_path=config,
@@ -81,8 +98,12 @@ def audit(
         now=_parse_now(now),
         max_input_bytes=max_input_bytes,
         only=only or [],
+        live=flags if live else None,
     )
     raise typer.Exit(code)
+
+
+app.command("collect")(live_flags.collect_command)
 
 
 @app.command("rules")
