@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli.conftest import Invoke
+from tests.conftest import Invoke
 
 NOW = "2026-11-26T12:00:00Z"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Invoke
+from tests.conftest import Invoke
 
 GOOD_CLUSTER = {
     "name": "aks1",

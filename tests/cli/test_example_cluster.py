@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.conftest import Invoke
+from tests.conftest import Invoke
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = [

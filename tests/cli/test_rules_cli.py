@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import Invoke
+from tests.conftest import Invoke
 
 DOCS = Path(__file__).parents[2] / "docs" / "rules.md"
 

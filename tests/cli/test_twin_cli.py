@@ -13,7 +13,7 @@ import pytest
 from lightkube import Client, KubeConfig
 from lightkube.resources.core_v1 import Node
 
-from tests.cli.conftest import Invoke
+from tests.conftest import Invoke
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from nodewarden import __version__
 from nodewarden.cli import collect_command as live_flags
 from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.node_command import app as node_app
 from nodewarden.cli.rules_command import rules_command
 from nodewarden.cli.twin_command import app as twin_app
 from nodewarden.errors import InputError
@@ -27,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(twin_app, name="twin")
+app.add_typer(node_app, name="node")
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,409 @@
+"""Azure node actions: restart, reimage, redeploy, deallocate or start a node's scale-set instance, and
+replace a node through AKS (`deleteMachines`, then restore the pool's count).
+
+Each action is an ARM long-running operation, started with our own `x-ms-correlation-request-id`
+(so the Activity Log entries can be found by it), followed to its end within a timeout, and reported
+as an `ActionResult` carrying the operation id (the last segment of the `Azure-AsyncOperation` URL).
+Before starting, the instance view is read: an instance whose provisioning state is
+`updating`/`creating`/`deleting` already has an operation in flight, and a second one would preempt
+it, so nodewarden refuses (`ActionRefusedError`). SDK errors are translated here into
+`nodewarden.errors`, carrying the ARM error code.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from azure.core.polling import LROPoller
+from lightkube.resources.core_v1 import Node
+
+from nodewarden.act.events import EventRecorder
+from nodewarden.act.results import ActionResult, EventReason, NodeAction
+from nodewarden.connection import AzureClients
+from nodewarden.errors import (
+    ActionRefusedError,
+    ActionTimedOutError,
+    ArmOperationError,
+    InputError,
+    MappingError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+# cloud-provider-azure azure_vmss.go (wire-notes §1.7); we also keep subscription and resource group.
+PROVIDER_ID = re.compile(
+    r"^azure:///subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
+    r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<vmss>[^/]+)/virtualMachines/(?P<instance_id>[^/]+)$",
+    re.IGNORECASE,
+)
+POOL_LABEL = "kubernetes.azure.com/agentpool"
+LEGACY_POOL_LABEL = "agentpool"
+BUSY_STATES = ("updating", "creating", "deleting")  # ProvisioningState/<state>: an operation is in flight
+DEFAULT_TIMEOUT = 1800.0  # seconds; reimage and redeploy take minutes, AKS auto-repair allows up to an hour
+
+_VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+_ARM_ACTIONS = {
+    NodeAction.RESTART: ("begin_restart", f"{_VM}/restart/action"),
+    NodeAction.REIMAGE: ("begin_reimage", f"{_VM}/reimage/action"),
+    NodeAction.REDEPLOY: ("begin_redeploy", f"{_VM}/redeploy/action"),
+    NodeAction.DEALLOCATE: ("begin_deallocate", f"{_VM}/deallocate/action"),
+    NodeAction.START: ("begin_start", f"{_VM}/start/action"),
+}
+INSTANCE_ACTIONS = tuple(_ARM_ACTIONS)
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class InstanceRef:
+    """A node's VMSS instance, from its providerID, plus the AKS pool it belongs to."""
+
+    node: str
+    subscription: str
+    resource_group: str
+    vmss: str
+    instance_id: str
+    pool: str
+
+    @property
+    def arm_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.Compute/virtualMachineScaleSets/{self.vmss}/virtualMachines/{self.instance_id}"
+        )
+
+
+def instance_of(node: Node) -> InstanceRef:
+    """Map a Node to its scale-set instance; MappingError says why it cannot be mapped."""
+    assert node.metadata is not None
+    name = node.metadata.name or ""
+    provider_id = (node.spec.providerID if node.spec else None) or ""
+    if not provider_id:
+        raise MappingError(f"node {name}: no spec.providerID, so no Azure instance to act on")
+    match = PROVIDER_ID.match(provider_id)
+    if match is None:
+        raise MappingError(
+            f"node {name}: spec.providerID {provider_id!r} is not a VMSS instance "
+            "(expected azure:///subscriptions/…/virtualMachineScaleSets/<vmss>/virtualMachines/<id>)"
+        )
+    labels = node.metadata.labels or {}
+    pool = labels.get(POOL_LABEL) or labels.get(LEGACY_POOL_LABEL) or _pool_from_vmss(match["vmss"])
+    return InstanceRef(node=name, pool=pool, **match.groupdict())
+
+
+def _pool_from_vmss(vmss: str) -> str:
+    parts = vmss.split("-")  # aks-<pool>-<hash>-vmss
+    return parts[1] if len(parts) >= 4 and parts[0] == "aks" else ""
+
+
+# -- errors at the boundary ----------------------------------------------------------------------------
+
+
+def translate(exc: AzureError, *, doing: str, permission: str, **ids: str) -> Exception:
+    """An Azure SDK error as the nodewarden error a user can act on (one line, with the ARM code)."""
+    code, message = _code_and_message(exc)
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, ClientAuthenticationError) or status == 401:
+        return PermissionDeniedError(f"ARM rejected the credentials while trying to {doing}: {message}")
+    if status == 403:
+        return PermissionDeniedError(f"ARM refused to {doing}: missing permission '{permission}' ({code}: {message})")
+    if isinstance(exc, ResourceNotFoundError) or status == 404:
+        return NotFoundError(f"cannot {doing}: not found ({code}: {message})")
+    if isinstance(exc, ServiceRequestError):
+        return InputError(f"cannot reach ARM to {doing}: {exc.message}")
+    return ArmOperationError(f"{doing} failed: {code}: {message}", code=code, **ids)
+
+
+def _code_and_message(exc: AzureError) -> tuple[str, str]:
+    error = getattr(exc, "error", None)
+    code = getattr(error, "code", None) or getattr(exc, "reason", None) or type(exc).__name__
+    message = getattr(error, "message", None) or str(exc.message or exc).splitlines()[0]
+    return str(code), str(message)
+
+
+# -- tracked operations --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tracked:
+    operation_id: str
+    request_id: str
+
+
+def _start(begin: Callable[..., LROPoller[Any]], *args: Any, correlation_id: str) -> tuple[LROPoller[Any], _Tracked]:
+    poller = begin(*args, headers={"x-ms-correlation-request-id": correlation_id})
+    headers = _initial_headers(poller)
+    url = headers.get("Azure-AsyncOperation") or headers.get("Location") or ""
+    operation_id = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] if url else ""
+    return poller, _Tracked(operation_id=operation_id, request_id=headers.get("x-ms-request-id", ""))
+
+
+def _initial_headers(poller: LROPoller[Any]) -> dict[str, str]:
+    # azure-core keeps the initial response on the polling method (LROBasePolling._initial_response);
+    # not public API, so read it defensively: without it we still have the correlation id.
+    initial = getattr(poller.polling_method(), "_initial_response", None)
+    response = getattr(initial, "http_response", None)
+    headers = getattr(response, "headers", None)
+    return dict(headers) if headers is not None else {}
+
+
+def _finish(poller: LROPoller[Any], *, timeout: float, doing: str, tracked: _Tracked, correlation_id: str) -> None:
+    try:
+        poller.result(timeout=max(0.0, timeout))
+    except AzureError as exc:
+        raise translate(
+            exc, doing=doing, permission="", operation_id=tracked.operation_id, correlation_id=correlation_id
+        ) from exc
+    if not poller.done():
+        raise ActionTimedOutError(
+            f"{doing}: operation {tracked.operation_id or '?'} still {poller.status()} after {timeout:g}s "
+            f"(correlation id {correlation_id}); it continues in Azure"
+        )
+
+
+# -- instance actions ----------------------------------------------------------------------------------
+
+
+def in_flight(azure: AzureClients, ref: InstanceRef) -> str | None:
+    """The provisioning state of an operation in flight on the instance, or None when it is idle."""
+    try:
+        view = azure.compute.virtual_machine_scale_set_vms.get_instance_view(
+            ref.resource_group, ref.vmss, ref.instance_id
+        )
+    except AzureError as exc:
+        raise translate(
+            exc, doing=f"read the instance view of {ref.vmss}/{ref.instance_id}", permission=f"{_VM}/read"
+        ) from exc
+    for status in view.statuses or []:
+        code = (status.code or "").lower()
+        if code.startswith("provisioningstate/") and code.split("/", 2)[1] in BUSY_STATES:
+            return status.code
+    return None
+
+
+def run_instance_action(
+    azure: AzureClients,
+    ref: InstanceRef,
+    action: NodeAction,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    recorder: EventRecorder | None = None,
+    progress: Progress = _quiet,
+) -> ActionResult:
+    """Restart/reimage/redeploy/deallocate/start one instance and wait for the operation to end.
+
+    Raises ActionRefusedError (another operation in flight), ArmOperationError (ARM refused or the
+    operation failed: `.code` is the ARM error code), ActionTimedOutError, or an InputError subclass.
+    """
+    if action not in _ARM_ACTIONS:
+        raise InputError(f"{action} is not an instance action; expected one of {', '.join(INSTANCE_ACTIONS)}")
+    method, permission = _ARM_ACTIONS[action]
+    target = f"{ref.vmss}/virtualMachines/{ref.instance_id}"
+    busy = in_flight(azure, ref)
+    if busy is not None:
+        message = f"refused to {action.lower()} {ref.node}: instance {target} is busy ({busy}); try again when it ends"
+        _event(recorder, ref.node, action, EventReason.REFUSED_BUSY, message, warning=True)
+        raise ActionRefusedError(message)
+    correlation_id = str(uuid.uuid4())
+    doing = f"{action.lower()} {ref.node} ({target})"
+    begin = getattr(azure.compute.virtual_machine_scale_set_vms, method)
+    try:
+        poller, tracked = _start(begin, ref.resource_group, ref.vmss, ref.instance_id, correlation_id=correlation_id)
+    except AzureError as exc:
+        error = translate(exc, doing=doing, permission=permission, correlation_id=correlation_id)
+        _event(recorder, ref.node, action, EventReason.OPERATION_FAILED, str(error), warning=True)
+        raise error from exc
+    progress(f"{action.lower()} of {target} started: operation {tracked.operation_id}, correlation {correlation_id}")
+    started = f"{action} of {target} started (operation {tracked.operation_id}, correlation {correlation_id})"
+    _event(recorder, ref.node, action, EventReason.OPERATION_STARTED, started)
+    try:
+        _finish(poller, timeout=timeout, doing=doing, tracked=tracked, correlation_id=correlation_id)
+    except ActionTimedOutError as exc:
+        _event(recorder, ref.node, action, EventReason.OPERATION_TIMED_OUT, str(exc), warning=True)
+        raise
+    except ArmOperationError as exc:
+        _event(recorder, ref.node, action, EventReason.OPERATION_FAILED, str(exc), warning=True)
+        raise
+    progress(f"{action.lower()} of {target} succeeded")
+    _event(recorder, ref.node, action, EventReason.OPERATION_SUCCEEDED,
+           f"{action} of {target} succeeded (operation {tracked.operation_id})")  # fmt: skip
+    return ActionResult(
+        action=action,
+        node=ref.node,
+        target=ref.arm_id,
+        succeeded=True,
+        operation_ids=(tracked.operation_id,),
+        correlation_id=correlation_id,
+        request_ids=(tracked.request_id,),
+    )
+
+
+def _event(
+    recorder: EventRecorder | None,
+    node: str,
+    action: NodeAction,
+    reason: EventReason,
+    note: str,
+    *,
+    warning: bool = False,
+) -> None:
+    if recorder is not None:
+        recorder.record(node, action=action, reason=reason, note=note, warning=warning)
+
+
+# -- replace through AKS -------------------------------------------------------------------------------
+
+
+def pool_busy(azure: AzureClients, pool: str) -> str | None:
+    """The pool's provisioning state when it is not `Succeeded` (scaling, upgrading …), else None."""
+    state = _get_pool(azure, pool).provisioning_state
+    return None if (state or "Succeeded").lower() in ("succeeded", "failed", "canceled") else str(state)
+
+
+def _get_pool(azure: AzureClients, pool: str) -> Any:
+    target = azure.target
+    try:
+        return azure.aks.agent_pools.get(target.resource_group, target.cluster_name, pool)
+    except AzureError as exc:
+        raise translate(
+            exc,
+            doing=f"read agent pool {pool} of {target.cluster_name}",
+            permission="Microsoft.ContainerService/managedClusters/agentPools/read",
+        ) from exc
+
+
+def replace(
+    azure: AzureClients,
+    ref: InstanceRef,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    recorder: EventRecorder | None = None,
+    progress: Progress = _quiet,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> ActionResult:
+    """Delete the node's machine with AKS `deleteMachines`, then put the pool's count back with a pool PUT.
+
+    On a pool with the cluster autoscaler enabled AKS refuses manual counts, so the count is left to
+    the autoscaler (the result's steps say so).
+    """
+    deadline = monotonic() + timeout
+    target = azure.target
+    action = NodeAction.REPLACE
+    if not ref.pool:
+        raise MappingError(f"node {ref.node}: cannot tell its agent pool (no {POOL_LABEL} label)")
+    pool = _get_pool(azure, ref.pool)
+    state = (pool.provisioning_state or "Succeeded").lower()
+    busy = in_flight(azure, ref)
+    if state not in ("succeeded", "failed", "canceled") or busy is not None:
+        why = f"pool {ref.pool} is {pool.provisioning_state}" if busy is None else f"instance is busy ({busy})"
+        message = f"refused to replace {ref.node}: {why}; try again when it ends"
+        _event(recorder, ref.node, action, EventReason.REFUSED_BUSY, message, warning=True)
+        raise ActionRefusedError(message)
+    count, autoscale = int(pool.count or 0), bool(pool.enable_auto_scaling)
+    correlation_id = str(uuid.uuid4())
+    operations: list[str] = []
+    requests: list[str] = []
+    steps: list[str] = []
+    doing = f"delete machine {ref.node} from pool {ref.pool}"
+    _event(recorder, ref.node, action, EventReason.OPERATION_STARTED,
+           f"replacing: deleteMachines {ref.node} in pool {ref.pool}, then restore count {count}")  # fmt: skip
+    try:
+        poller, tracked = _start(
+            azure.aks.agent_pools.begin_delete_machines,
+            target.resource_group,
+            target.cluster_name,
+            ref.pool,
+            {"machineNames": [ref.node]},
+            correlation_id=correlation_id,
+        )
+    except AzureError as exc:
+        error = translate(
+            exc,
+            doing=doing,
+            permission="Microsoft.ContainerService/managedClusters/agentPools/deleteMachines/action",
+            correlation_id=correlation_id,
+        )
+        _event(recorder, ref.node, action, EventReason.OPERATION_FAILED, str(error), warning=True)
+        raise error from exc
+    operations.append(tracked.operation_id)
+    requests.append(tracked.request_id)
+    progress(f"deleteMachines {ref.node} started: operation {tracked.operation_id}")
+    _finish_or_event(poller, recorder, ref, deadline - monotonic(), doing, tracked, correlation_id)
+    steps.append(f"deleted machine {ref.node} (operation {tracked.operation_id})")
+    progress(steps[-1])
+    if autoscale:
+        steps.append(f"pool {ref.pool} autoscales: the cluster autoscaler restores capacity, count left alone")
+        progress(steps[-1])
+    else:
+        body = _get_pool(azure, ref.pool)
+        body.count = count
+        doing = f"restore pool {ref.pool} to {count} nodes"
+        try:
+            poller, tracked = _start(
+                azure.aks.agent_pools.begin_create_or_update,
+                target.resource_group,
+                target.cluster_name,
+                ref.pool,
+                body,
+                correlation_id=correlation_id,
+            )
+        except AzureError as exc:
+            error = translate(
+                exc,
+                doing=doing,
+                permission="Microsoft.ContainerService/managedClusters/agentPools/write",
+                correlation_id=correlation_id,
+            )
+            _event(recorder, ref.node, action, EventReason.OPERATION_FAILED, str(error), warning=True)
+            raise error from exc
+        operations.append(tracked.operation_id)
+        requests.append(tracked.request_id)
+        progress(f"scale {ref.pool} back to {count} started: operation {tracked.operation_id}")
+        _finish_or_event(poller, recorder, ref, deadline - monotonic(), doing, tracked, correlation_id)
+        steps.append(f"pool {ref.pool} restored to {count} nodes (operation {tracked.operation_id})")
+        progress(steps[-1])
+    _event(recorder, ref.node, action, EventReason.OPERATION_SUCCEEDED, "; ".join(steps))
+    return ActionResult(
+        action=action,
+        node=ref.node,
+        target=f"{target.cluster_name}/agentPools/{ref.pool}",
+        succeeded=True,
+        operation_ids=tuple(operations),
+        correlation_id=correlation_id,
+        request_ids=tuple(requests),
+        steps=tuple(steps),
+    )
+
+
+def _finish_or_event(
+    poller: LROPoller[Any],
+    recorder: EventRecorder | None,
+    ref: InstanceRef,
+    timeout: float,
+    doing: str,
+    tracked: _Tracked,
+    correlation_id: str,
+) -> None:
+    try:
+        _finish(poller, timeout=timeout, doing=doing, tracked=tracked, correlation_id=correlation_id)
+    except ActionTimedOutError as exc:
+        _event(recorder, ref.node, NodeAction.REPLACE, EventReason.OPERATION_TIMED_OUT, str(exc), warning=True)
+        raise
+    except ArmOperationError as exc:
+        _event(recorder, ref.node, NodeAction.REPLACE, EventReason.OPERATION_FAILED, str(exc), warning=True)
+        raise
