@@ -20,7 +20,7 @@ import yaml
 from nodewarden.twin import faults
 from nodewarden.twin.azure import ArmApi, AzureState, Identity
 from nodewarden.twin.clock import Clock
-from nodewarden.twin.http import Request, Response
+from nodewarden.twin.http import Request, Response, parse_bool
 from nodewarden.twin.kube.api import KubeApi
 from nodewarden.twin.kube.physics import KubeWorld
 from nodewarden.twin.scenario import Scenario, load_scenario
@@ -68,6 +68,9 @@ class TwinService:
         self.arm_api = ArmApi(self.world.azure, self.clock, self.identity, advance_on_poll=advance_on_poll)
         self._server = HttpsServer(self.route, clock=self.clock, port=port, cert_dir=state_dir)
         self.state_dir = self._server.cert_dir
+        # Every (method, path, is-a-watch) clients sent, for least-privilege tests; off unless turned on.
+        self.record_requests = False
+        self.requests: list[tuple[str, str, bool]] = []
 
     # -- what tests and the CLI use ------------------------------------------------------------------
 
@@ -165,6 +168,8 @@ class TwinService:
     # -- routing -------------------------------------------------------------------------------------
 
     def route(self, request: Request) -> Response:
+        if self.record_requests:
+            self.requests.append((request.method, request.path, parse_bool(request.arg("watch"))))
         if request.path.startswith("/twin/"):
             return self._admin(request)
         if request.path.rstrip("/") == "/metadata/scheduledevents":
