@@ -100,8 +100,12 @@ def _exercise_everything(twin: Twin, connection: Connection) -> None:
     )
     blocked = deployed["spec"]["nodeName"]
     selector = {"matchLabels": {"app": deployed["metadata"]["labels"]["app"]}}
-    frozen = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "frozen",
-              "namespace": deployed["metadata"]["namespace"]}, "spec": {"maxUnavailable": 0, "selector": selector}}  # fmt: skip
+    frozen = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "frozen", "namespace": deployed["metadata"]["namespace"]},
+        "spec": {"maxUnavailable": 0, "selector": selector},
+    }
     twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
     kube_actions.preview_drain(kube, blocked)
     kube_actions.drain(kube, blocked, timeout=60, recorder=recorder, wait=twin.advance, monotonic=twin.clock.elapsed)
