@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from nodewarden.cli.main import run
 from nodewarden.connection import Connection
 from nodewarden.observe import collect, load
 from nodewarden.twin.service import Twin
+from tests.conftest import Invoke, Outcome
 
 NOW = "2026-11-26T12:00:00Z"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    code: int
-    out: str
-    err: str
-
-
-Invoke = Callable[..., Outcome]
-
-
-@pytest.fixture
-def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
-    def call(*args: str) -> Outcome:
-        with pytest.raises(SystemExit) as exited:
-            run(list(args))
-        captured = capsys.readouterr()
-        code = exited.value.code
-        return Outcome(code=code if isinstance(code, int) else 0, out=captured.out, err=captured.err)
-
-    return call
 
 
 def test_collect_writes_the_readme_files_and_every_one_is_recognised(

@@ -12,8 +12,8 @@ from nodewarden import config as config_file
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.report import AuditReport
-from nodewarden.cli.collect_command import ConnectionFlags
 from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.live_flags import ConnectionFlags
 from nodewarden.errors import InputError
 from nodewarden.model.findings import Profile, Severity
 from nodewarden.observe import collect, load

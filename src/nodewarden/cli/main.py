@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from nodewarden import __version__
-from nodewarden.cli import collect_command as live_flags
+from nodewarden.cli import live_flags
 from nodewarden.cli.audit_command import audit_command
+from nodewarden.cli.collect_command import collect_command
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.node_command import app as node_app
 from nodewarden.cli.rules_command import rules_command
@@ -105,7 +106,7 @@ def audit(
     raise typer.Exit(code)
 
 
-app.command("collect")(live_flags.collect_command)
+app.command("collect")(collect_command)
 
 
 @app.command("rules")

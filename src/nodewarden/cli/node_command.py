@@ -13,8 +13,6 @@ permission), via `nodewarden.cli.main.run`.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,7 +21,15 @@ from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import NodeAction
 from nodewarden.cli.exit_codes import ExitCode
-from nodewarden.connection import Connection, connect
+from nodewarden.cli.live_flags import (
+    AzureConfigOption,
+    ClusterOption,
+    ConnectionFlags,
+    KubeconfigOption,
+    ResourceGroupOption,
+    SubscriptionOption,
+    TwinOption,
+)
 from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError
 
 app = typer.Typer(help="Runbook actions on one node: cordon, drain, restart, reimage, redeploy, replace.")
@@ -36,34 +42,6 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Say what would happen; 
 Timeout = Annotated[
     float | None, typer.Option("--timeout", min=1, help="Give up after this many seconds (exit 1).", show_default=False)
 ]
-Twin = Annotated[Path | None, typer.Option("--twin", help="The twin's state directory (kubeconfig, azure.json).")]
-Kubeconfig = Annotated[Path | None, typer.Option("--kubeconfig", help="Kubeconfig file (default: KUBECONFIG).")]
-AzureConfig = Annotated[Path | None, typer.Option("--azure-config", help="azure.json in the twin's shape.")]
-Subscription = Annotated[str | None, typer.Option("--subscription", help="Azure subscription id.")]
-ResourceGroup = Annotated[str | None, typer.Option("--resource-group", help="The AKS cluster's resource group.")]
-Cluster = Annotated[str | None, typer.Option("--cluster", help="The AKS cluster's name.")]
-
-
-@dataclass(frozen=True)
-class Target:
-    twin: Path | None
-    kubeconfig: Path | None
-    azure_config: Path | None
-    subscription: str | None
-    resource_group: str | None
-    cluster: str | None
-
-    def connect(self, *, need_azure: bool) -> Connection:
-        return connect(
-            twin=self.twin,
-            kubeconfig=self.kubeconfig,
-            azure_config=self.azure_config,
-            subscription=self.subscription,
-            resource_group=self.resource_group,
-            cluster=self.cluster,
-            need_kube=True,
-            need_azure=need_azure,
-        )
 
 
 def _say(line: str) -> None:
@@ -79,7 +57,7 @@ def _fail(exc: ActionError) -> typer.Exit:
 # -- Kubernetes ----------------------------------------------------------------------------------------
 
 
-def _cordon(node: str, target: Target, *, dry_run: bool, on: bool) -> None:
+def _cordon(node: str, target: ConnectionFlags, *, dry_run: bool, on: bool) -> None:
     conn = target.connect(need_azure=False)
     assert conn.kube is not None
     current = kube_actions.is_cordoned(kube_actions.get_node(conn.kube, node))
@@ -102,16 +80,19 @@ def _cordon(node: str, target: Target, *, dry_run: bool, on: bool) -> None:
 def cordon(
     node: NodeArg,
     dry_run: DryRun = False,
-    twin: Twin = None,
-    kubeconfig: Kubeconfig = None,
-    azure_config: AzureConfig = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    cluster: Cluster = None,
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Mark the node unschedulable."""
     _cordon(
-        node, Target(twin, kubeconfig, azure_config, subscription, resource_group, cluster), dry_run=dry_run, on=True
+        node,
+        ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster),
+        dry_run=dry_run,
+        on=True,
     )
 
 
@@ -119,15 +100,15 @@ def cordon(
 def uncordon(
     node: NodeArg,
     dry_run: DryRun = False,
-    twin: Twin = None,
-    kubeconfig: Kubeconfig = None,
-    azure_config: AzureConfig = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    cluster: Cluster = None,
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Mark the node schedulable again."""
-    target = Target(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
+    target = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     _cordon(node, target, dry_run=dry_run, on=False)
 
 
@@ -142,15 +123,17 @@ def drain(
     grace_period: Annotated[
         int | None, typer.Option("--grace-period", min=0, help="Override the pods' termination grace period (s).")
     ] = None,
-    twin: Twin = None,
-    kubeconfig: Kubeconfig = None,
-    azure_config: AzureConfig = None,
-    subscription: Subscription = None,
-    resource_group: ResourceGroup = None,
-    cluster: Cluster = None,
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Cordon the node, evict its pods (not DaemonSet or mirror pods) and wait until they are gone."""
-    conn = Target(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect(need_azure=False)
+    conn = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect(
+        need_azure=False
+    )
     assert conn.kube is not None
     if dry_run:
         preview = kube_actions.preview_drain(conn.kube, node)
@@ -188,7 +171,9 @@ def drain(
 # -- Azure ---------------------------------------------------------------------------------------------
 
 
-def _instance_action(node: str, action: NodeAction, target: Target, *, dry_run: bool, timeout: float | None) -> None:
+def _instance_action(
+    node: str, action: NodeAction, target: ConnectionFlags, *, dry_run: bool, timeout: float | None
+) -> None:
     conn = target.connect(need_azure=True)
     assert conn.kube is not None
     assert conn.azure is not None
@@ -229,14 +214,14 @@ def _azure_command(action: NodeAction, help_text: str) -> None:
         node: NodeArg,
         dry_run: DryRun = False,
         timeout: Timeout = None,
-        twin: Twin = None,
-        kubeconfig: Kubeconfig = None,
-        azure_config: AzureConfig = None,
-        subscription: Subscription = None,
-        resource_group: ResourceGroup = None,
-        cluster: Cluster = None,
+        twin: TwinOption = None,
+        kubeconfig: KubeconfigOption = None,
+        azure_config: AzureConfigOption = None,
+        subscription: SubscriptionOption = None,
+        resource_group: ResourceGroupOption = None,
+        cluster: ClusterOption = None,
     ) -> None:
-        target = Target(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
+        target = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
         _instance_action(node, action, target, dry_run=dry_run, timeout=timeout)
 
     command.__doc__ = help_text

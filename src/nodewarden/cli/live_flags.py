@@ -1,0 +1,62 @@
+"""The live-cluster flags every live command takes (`audit --live`, `collect`, `node …`), in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nodewarden import connection
+
+_LIVE = "Live cluster"
+
+TwinOption = Annotated[
+    Path | None,
+    typer.Option("--twin", help="The twin's state folder (its kubeconfig and azure.json).", rich_help_panel=_LIVE),
+]
+KubeconfigOption = Annotated[
+    Path | None,
+    typer.Option("--kubeconfig", help="Kubeconfig file (default: KUBECONFIG, ~/.kube/config).", rich_help_panel=_LIVE),
+]
+AzureConfigOption = Annotated[
+    Path | None,
+    typer.Option("--azure-config", help="Azure settings file in the twin's azure.json shape.", rich_help_panel=_LIVE),
+]
+SubscriptionOption = Annotated[
+    str | None, typer.Option("--subscription", help="Azure subscription ID.", rich_help_panel=_LIVE)
+]
+ResourceGroupOption = Annotated[
+    str | None, typer.Option("--resource-group", "-g", help="The cluster's resource group.", rich_help_panel=_LIVE)
+]
+ClusterOption = Annotated[str | None, typer.Option("--cluster", help="The AKS cluster's name.", rich_help_panel=_LIVE)]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionFlags:
+    """The live-cluster flags as given; `connect()` builds the clients (nothing is called yet)."""
+
+    twin: Path | None = None
+    kubeconfig: Path | None = None
+    azure_config: Path | None = None
+    subscription: str | None = None
+    resource_group: str | None = None
+    cluster: str | None = None
+
+    @property
+    def names_azure(self) -> bool:
+        """Azure is read when any flag says which cluster; otherwise only Kubernetes is."""
+        return any((self.twin, self.azure_config, self.subscription, self.resource_group, self.cluster))
+
+    def connect(self, *, need_azure: bool | None = None) -> connection.Connection:
+        """Clients for the flags; Azure too when `need_azure`, or by default when a flag names a cluster."""
+        return connection.connect(
+            twin=self.twin,
+            kubeconfig=self.kubeconfig,
+            azure_config=self.azure_config,
+            subscription=self.subscription,
+            resource_group=self.resource_group,
+            cluster=self.cluster,
+            need_azure=self.names_azure if need_azure is None else need_azure,
+        )
