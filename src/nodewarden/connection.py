@@ -19,6 +19,7 @@ from azure.core.credentials import TokenCredential
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
+from azure.mgmt.monitor import MonitorManagementClient
 from lightkube import Client, KubeConfig
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
 
@@ -44,6 +45,7 @@ class AzureClients:
     target: AzureTarget
     compute: ComputeManagementClient
     aks: ContainerServiceClient
+    monitor: MonitorManagementClient
 
 
 @dataclass
@@ -140,6 +142,7 @@ def azure_clients(
         target=target,
         compute=ComputeManagementClient(credential, target.subscription_id, **extra),
         aks=ContainerServiceClient(credential, target.subscription_id, **extra),
+        monitor=MonitorManagementClient(credential, target.subscription_id, **extra),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
@@ -18,6 +19,7 @@ from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import NodeAction
 from nodewarden.connection import Connection
 from nodewarden.observe import collect
+from nodewarden.observe.activity import activity_since
 from nodewarden.twin.service import Twin
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
@@ -85,6 +87,7 @@ def _exercise_everything(twin: Twin, connection: Connection) -> None:
     assert connection.azure is not None
     kube, azure = connection.kube, connection.azure
     collect.gather(connection)
+    activity_since(azure, twin.clock.now() - timedelta(hours=1), twin.clock.now(), resource_group="any")
     node = next(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"])
     recorder = EventRecorder(kube)
     kube_actions.cordon(kube, node, recorder=recorder)
@@ -164,6 +167,8 @@ def test_request_mapping_follows_rbac_and_azure_naming() -> None:
     )
     pools = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/c/agentPools"
     assert arm_permission("PUT", f"{pools}/apps") == "Microsoft.ContainerService/managedClusters/agentPools/write"
+    log = "/subscriptions/s/providers/Microsoft.Insights/eventtypes/management/values"
+    assert arm_permission("GET", log) == "Microsoft.Insights/eventtypes/values/read"
     assert arm_permission("POST", f"{pools}/apps/deleteMachines") == (
         "Microsoft.ContainerService/managedClusters/agentPools/deleteMachines/action"
     )

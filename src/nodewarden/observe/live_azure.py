@@ -44,25 +44,25 @@ def list_exports(clients: AzureClients) -> Iterator[AzureExport]:
     """aks.json, nodepools.json, vmss.json and one vmss-instances-<vmss>.json per scale set."""
     target = clients.target
     rg, name = target.resource_group, target.cluster_name
-    cluster = _call(
+    cluster = azure_call(
         lambda: clients.aks.managed_clusters.get(rg, name), what=f"managed cluster {name} in resource group {rg}"
     )
     yield AzureExport("aks.json", az_dict(cluster))
-    pools = _call(
+    pools = azure_call(
         lambda: list(clients.aks.agent_pools.list(rg, name)), what=f"agent pools of {name} in resource group {rg}"
     )
     yield AzureExport("nodepools.json", [az_dict(pool) for pool in pools])
     node_rg = getattr(cluster, "node_resource_group", None) or target.node_resource_group
     if not node_rg:
         raise InputError(f"managed cluster {name}: ARM reports no nodeResourceGroup; cannot find its scale sets")
-    scale_sets = _call(
+    scale_sets = azure_call(
         lambda: list(clients.compute.virtual_machine_scale_sets.list(node_rg)),
         what=f"scale sets in node resource group {node_rg}",
     )
     yield AzureExport("vmss.json", [az_dict(scale_set) for scale_set in scale_sets])
     for scale_set in scale_sets:
         vmss = str(scale_set.name)
-        instances = _call(
+        instances = azure_call(
             functools.partial(_list_instances, clients, node_rg, vmss),
             what=f"instances of scale set {vmss} in {node_rg}",
         )
@@ -133,7 +133,8 @@ _ACTION = re.compile(r"perform action '([^']+)'")
 _SCOPE = re.compile(r"over scope '([^']+)'")
 
 
-def _call(fn: Callable[[], T], *, what: str) -> T:
+def azure_call(fn: Callable[[], T], *, what: str) -> T:
+    """Run one SDK call, turning the errors a user can fix into one-line InputErrors about `what`."""
     try:
         return fn()
     except Exception as exc:
