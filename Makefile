@@ -31,9 +31,10 @@ unit: $(STAMP)
 docs: $(STAMP)  ## regenerate docs/rules.md from the rule metadata
 	$(BIN)/nodewarden rules -o markdown > docs/rules.md
 
-bench: $(STAMP)  ## audit a synthetic 5,000-node cluster against a bare json.load of the same files
+bench: $(STAMP)  ## the audit, the twin and the live caches at 5,000 nodes, each against a baseline in the same run
 	$(BIN)/python bench/audit_scale.py
 	$(BIN)/python bench/twin_scale.py
+	$(BIN)/python bench/observe_scale.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -95,7 +95,7 @@ def list_exports(client: Client, exports: tuple[KubeExport, ...] = KUBE_EXPORTS)
 
 def list_items(client: Client, export: KubeExport) -> list[dict[str, Any]]:
     """One kind, all namespaces, page by page; each item as the server sent it, plus apiVersion and kind."""
-    resource = _resource(export)
+    resource = resource_type(export)
     if export.namespaced:
         listed = client.list(resource, namespace="*", chunk_size=CHUNK_SIZE)
     else:
@@ -118,7 +118,7 @@ def kubectl_list(items: list[dict[str, Any]]) -> dict[str, Any]:
 _RESOURCES: dict[KubeExport, type[Any]] = {}
 
 
-def _resource(export: KubeExport) -> type[Any]:
+def resource_type(export: KubeExport) -> type[Any]:
     """A generic resource class for `export`, deliberately not registered with lightkube: the typed model
     for the same kind stays what the rest of lightkube (and the act adapters) resolve."""
     if export not in _RESOURCES:
