@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from lightkube import Client
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
 from lightkube.models.policy_v1 import PodDisruptionBudgetSpec
@@ -12,6 +13,7 @@ from nodewarden.act import kube_actions
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import PodRef
 from nodewarden.connection import Connection
+from nodewarden.errors import ActionRefusedError
 from nodewarden.twin.service import Twin
 
 NODE = "aks-apps-84805669-vmss000000"  # small scenario: worker, api and db-0 run here
@@ -161,3 +163,15 @@ def test_a_drain_preview_names_pods_and_budgets_without_changing_anything(twin: 
     assert not preview.cordoned
     assert not kube.get(Node, NODE).spec.unschedulable  # type: ignore[union-attr]
     assert PodRef("jobs", preview.blockers[0].pod.name) in preview.evict
+
+
+def test_deleting_a_node_with_pods_is_refused_until_it_is_drained(twin: Twin, connection: Connection) -> None:
+    kube = _kube(connection)
+    with pytest.raises(ActionRefusedError, match="pod\\(s\\) still on it"):
+        kube_actions.delete_node(kube, NODE, recorder=EventRecorder(kube))
+    assert [e.reason for e in _events(kube, NODE)][-1] == "DeleteRefused"
+    kube_actions.drain(
+        kube, NODE, timeout=600, recorder=EventRecorder(kube), wait=twin.advance, monotonic=twin.clock.elapsed
+    )
+    kube_actions.delete_node(kube, NODE, recorder=EventRecorder(kube))
+    assert twin.world.store.peek("nodes", None, NODE) is None

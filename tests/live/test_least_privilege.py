@@ -125,6 +125,7 @@ def _exercise_everything(twin: Twin, connection: Connection) -> None:
     azure_actions.replace(
         azure, azure_actions.instance_of(kube_actions.get_node(kube, system)), timeout=900, recorder=recorder
     )
+    kube_actions.delete_node(kube, node, recorder=recorder, force=True)
 
 
 def test_the_role_files_grant_exactly_what_the_adapters_use(twin: Twin, connection: Connection) -> None:

@@ -297,3 +297,11 @@ def test_watch_drop_ends_an_open_watch_stream(twin: Twin) -> None:
     twin.inject("watch-drop")
     assert ended.wait(timeout=10), "the watch stream should end when the twin drops it"
     assert len(lines) >= 12  # the synthetic ADDED events for every node came first
+
+
+def test_a_fault_target_may_name_the_instance_instead_of_the_node(twin: Twin, kube: Client) -> None:
+    victim = _busy_apps_node(kube)
+    instance = twin.azure.instance(victim)
+    twin.inject("kubelet-hang", target=f"{instance.pool.vmss_name}_{instance.instance_id}")  # the ARM VM name
+    twin.advance(70)
+    assert _ready(kube, victim) == "Unknown"

@@ -29,7 +29,7 @@ from lightkube.resources.policy_v1 import PodDisruptionBudget
 
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import Blocker, DrainResult, EventReason, NodeAction, PodRef
-from nodewarden.errors import ActionError, InputError, NotFoundError, PermissionDeniedError
+from nodewarden.errors import ActionError, ActionRefusedError, InputError, NotFoundError, PermissionDeniedError
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,31 @@ def annotate(
         keys = ", ".join(sorted(annotations))
         recorder.record(patched, action=NodeAction.ANNOTATE, reason=EventReason.ANNOTATE, note=f"annotated {keys}")
     return patched
+
+
+def delete_node(kube: Client, name: str, *, recorder: EventRecorder | None = None, force: bool = False) -> None:
+    """Delete the Node object (for an instance that is gone for good: its kubelet would re-register it).
+
+    Refused while pods other than DaemonSet and mirror pods are still bound to it (drain first), unless
+    `force`; the refusal and the deletion are both recorded on the node.
+    """
+    node = get_node(kube, name)
+    workloads = [_ref(p) for p in pods_on_node(kube, name) if not is_daemonset_pod(p) and not is_mirror_pod(p)]
+    if workloads and not force:
+        note = f"refusing to delete node {name}: {len(workloads)} pod(s) still on it (drain first): " + ", ".join(
+            str(ref) for ref in workloads[:5]
+        )
+        if recorder is not None:
+            recorder.record(node, action=NodeAction.DELETE, reason=EventReason.DELETE_REFUSED, note=note, warning=True)
+        raise ActionRefusedError(note)
+    if recorder is not None:
+        recorder.record(
+            node, action=NodeAction.DELETE, reason=EventReason.DELETE_NODE, note=f"nodewarden deleted {name}"
+        )
+    try:
+        kube.delete(Node, name)
+    except (ApiError, httpx2.TransportError) as exc:
+        raise translate(exc, verb="delete", resource="nodes") from exc
 
 
 # -- drain ---------------------------------------------------------------------------------------------

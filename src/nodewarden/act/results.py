@@ -25,6 +25,7 @@ class NodeAction(StrEnum):
     DEALLOCATE = "Deallocate"
     START = "Start"
     REPLACE = "Replace"
+    DELETE = "Delete"
 
 
 class EventReason(StrEnum):
@@ -44,6 +45,8 @@ class EventReason(StrEnum):
     OPERATION_FAILED = "OperationFailed"
     OPERATION_TIMED_OUT = "OperationTimedOut"
     REFUSED_BUSY = "RefusedBusy"
+    DELETE_NODE = "DeleteNode"
+    DELETE_REFUSED = "DeleteRefused"
 
 
 @dataclass(frozen=True)

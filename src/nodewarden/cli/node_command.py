@@ -32,7 +32,7 @@ from nodewarden.cli.live_flags import (
 )
 from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError
 
-app = typer.Typer(help="Runbook actions on one node: cordon, drain, restart, reimage, redeploy, replace.")
+app = typer.Typer(help="Runbook actions on one node: cordon, drain, restart, reimage, redeploy, replace, delete.")
 
 DRAIN_TIMEOUT = 600.0
 AZURE_TIMEOUT = azure_actions.DEFAULT_TIMEOUT
@@ -110,6 +110,34 @@ def uncordon(
     """Mark the node schedulable again."""
     target = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     _cordon(node, target, dry_run=dry_run, on=False)
+
+
+@app.command("delete")
+def delete(
+    node: NodeArg,
+    dry_run: DryRun = False,
+    force: Annotated[bool, typer.Option("--force", help="Delete even with pods still bound to the node.")] = False,
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
+) -> None:
+    """Delete the Node object (drain it first; a running kubelet would register it again)."""
+    conn = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect(
+        need_azure=False
+    )
+    assert conn.kube is not None
+    if dry_run:
+        kube_actions.get_node(conn.kube, node)
+        _say(f"would delete node {node} (dry run: nothing changed)")
+        return
+    try:
+        kube_actions.delete_node(conn.kube, node, recorder=EventRecorder(conn.kube), force=force)
+    except ActionError as exc:
+        raise _fail(exc) from exc
+    _say(f"node {node} deleted")
 
 
 @app.command("drain")

@@ -91,7 +91,7 @@ class World:
             raise faults.FaultError(f"no node or instance {target!r}") from exc
 
     def node(self, target: str | None) -> str:
-        if target and self.store.get("nodes", None, target) is not None:
+        if target and self.store.peek("nodes", None, target) is not None:
             return target
         return self.instance_of(target).computer_name
 
