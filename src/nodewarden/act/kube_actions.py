@@ -29,7 +29,8 @@ from lightkube.resources.policy_v1 import PodDisruptionBudget
 
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import Blocker, DrainResult, EventReason, NodeAction, PodRef
-from nodewarden.errors import ActionError, ActionRefusedError, InputError, NotFoundError, PermissionDeniedError
+from nodewarden.errors import ActionError, ActionRefusedError, NotFoundError
+from nodewarden.observe import live_kube
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +57,11 @@ def translate(exc: Exception, *, verb: str, resource: str, name: str = "") -> Ex
         code, message = exc.status.code, exc.status.message or ""
         if code == 404:
             return NotFoundError(f"{what}: not found in the cluster")
-        if code == 403:
-            return PermissionDeniedError(
-                f"Kubernetes API refused to {verb} {what}: missing permission '{verb}' on '{resource}' ({message})"
-            )
-        if code == 401:
-            return PermissionDeniedError(f"Kubernetes API rejected the credentials (401): {message}")
+        if code in (401, 403):  # credentials and permissions read the same for reading and acting
+            return live_kube.translate_api_error(exc, verb=verb, resource=resource)
         return ActionError(f"{verb} {what} failed: HTTP {code}: {message}")
     if isinstance(exc, httpx2.TransportError):
-        return InputError(f"cannot reach the Kubernetes API server to {verb} {what}: {exc}")
+        return live_kube.translate_transport_error(exc)
     return exc
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from lightkube import Client
 
 from nodewarden import connection
 
@@ -48,6 +49,12 @@ class ConnectionFlags:
     def names_azure(self) -> bool:
         """Azure is read when any flag says which cluster; otherwise only Kubernetes is."""
         return any((self.twin, self.azure_config, self.subscription, self.resource_group, self.cluster))
+
+    def kube(self) -> Client:
+        """Only the Kubernetes client, for commands that never touch Azure."""
+        kube = self.connect(need_azure=False).kube
+        assert kube is not None  # connect() builds it whenever need_kube (the default)
+        return kube
 
     def connect(self, *, need_azure: bool | None = None) -> connection.Connection:
         """Clients for the flags; Azure too when `need_azure`, or by default when a flag names a cluster."""

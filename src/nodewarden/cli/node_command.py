@@ -58,9 +58,8 @@ def _fail(exc: ActionError) -> typer.Exit:
 
 
 def _cordon(node: str, target: ConnectionFlags, *, dry_run: bool, on: bool) -> None:
-    conn = target.connect(need_azure=False)
-    assert conn.kube is not None
-    current = kube_actions.is_cordoned(kube_actions.get_node(conn.kube, node))
+    kube = target.kube()
+    current = kube_actions.is_cordoned(kube_actions.get_node(kube, node))
     verb = "cordon" if on else "uncordon"
     if current == on:
         _say(f"{node} is already {'cordoned' if on else 'schedulable'}; nothing to do")
@@ -70,7 +69,7 @@ def _cordon(node: str, target: ConnectionFlags, *, dry_run: bool, on: bool) -> N
         return
     try:
         change = kube_actions.cordon if on else kube_actions.uncordon
-        change(conn.kube, node, recorder=EventRecorder(conn.kube), note="nodewarden node " + verb)
+        change(kube, node, recorder=EventRecorder(kube), note="nodewarden node " + verb)
     except ActionError as exc:
         raise _fail(exc) from exc
     _say(f"{node} {verb}ed")
@@ -125,16 +124,13 @@ def delete(
     cluster: ClusterOption = None,
 ) -> None:
     """Delete the Node object (drain it first; a running kubelet would register it again)."""
-    conn = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect(
-        need_azure=False
-    )
-    assert conn.kube is not None
+    kube = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).kube()
     if dry_run:
-        kube_actions.get_node(conn.kube, node)
+        kube_actions.get_node(kube, node)
         _say(f"would delete node {node} (dry run: nothing changed)")
         return
     try:
-        kube_actions.delete_node(conn.kube, node, recorder=EventRecorder(conn.kube), force=force)
+        kube_actions.delete_node(kube, node, recorder=EventRecorder(kube), force=force)
     except ActionError as exc:
         raise _fail(exc) from exc
     _say(f"node {node} deleted")
@@ -159,12 +155,9 @@ def drain(
     cluster: ClusterOption = None,
 ) -> None:
     """Cordon the node, evict its pods (not DaemonSet or mirror pods) and wait until they are gone."""
-    conn = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect(
-        need_azure=False
-    )
-    assert conn.kube is not None
+    kube = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).kube()
     if dry_run:
-        preview = kube_actions.preview_drain(conn.kube, node)
+        preview = kube_actions.preview_drain(kube, node)
         if not preview.cordoned:
             _say(f"would cordon {node}")
         _say(f"would {'delete' if force else 'evict'} {len(preview.evict)} pod(s): "
@@ -177,12 +170,12 @@ def drain(
         return
     limit = timeout or DRAIN_TIMEOUT
     result = kube_actions.drain(
-        conn.kube,
+        kube,
         node,
         timeout=limit,
         grace_period=grace_period,
         force=force,
-        recorder=EventRecorder(conn.kube),
+        recorder=EventRecorder(kube),
         progress=_say,
     )
     if not result.ok:
