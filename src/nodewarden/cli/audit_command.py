@@ -17,6 +17,7 @@ from nodewarden.cli.live_flags import ConnectionFlags
 from nodewarden.errors import InputError
 from nodewarden.model.findings import Profile, Severity
 from nodewarden.observe import collect, load
+from nodewarden.output import write_atomically
 from nodewarden.render import Format, html, json_report, junit, markdown, sarif, table
 
 RENDERERS: dict[Format, Callable[[AuditReport], str]] = {
@@ -109,18 +110,7 @@ def _emit(report: AuditReport, output_format: Format, output: Path | None) -> No
     if output is None:
         sys.stdout.write(text)
         return
-    _write_atomically(output, text)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write beside the target, then rename: a crash never leaves half a report."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"--output {path}: cannot write: {exc.strerror or exc}") from exc
+    write_atomically(output, text, named=f"--output {output}")
 
 
 def _width() -> int:

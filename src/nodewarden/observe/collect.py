@@ -9,11 +9,11 @@ and `nodewarden audit --live` are one code path, and their reports agree.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nodewarden import output
 from nodewarden.connection import Connection
 from nodewarden.errors import InputError
 from nodewarden.observe import live_azure, live_kube, load
@@ -70,7 +70,7 @@ def collect(connection: Connection, out_dir: Path) -> CollectSummary:
         raise InputError(f"--out {out_dir}: cannot create the folder: {exc.strerror or exc}") from exc
     counts: dict[str, int] = {}
     for document in gathered.documents:
-        write_atomically(out_dir / document.source, _render(document))
+        output.write_atomically(out_dir / document.source, _render(document))
         counts[document.source] = _count(document.data)
     return CollectSummary(out_dir, counts, gathered.notes)
 
@@ -87,14 +87,3 @@ def _count(data: Any) -> int:
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         return len(data["items"])
     return 1
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write beside the target, then rename: an interrupted collect never leaves half a file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        temporary.replace(path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from exc
