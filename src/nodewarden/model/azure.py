@@ -508,3 +508,30 @@ class ActivityLogEntry:
     resource_id: str | None = None
     caller: str | None = None
     status: dict[str, Any] | None = None
+    correlation_id: str | None = None
+    level: str | None = None
+    category: dict[str, Any] | None = None
+    resource_group_name: str | None = None
+
+    @property
+    def operation(self) -> str:
+        return str((self.operation_name or {}).get("value") or "")
+
+    @property
+    def outcome(self) -> str:
+        return str((self.status or {}).get("value") or "")
+
+
+@dataclass(frozen=True, slots=True, config=AZURE)
+class ScheduledEvent:
+    """One IMDS Scheduled Event: the platform's notice of a Reboot, Redeploy, Freeze, Preempt or Terminate."""
+
+    event_id: str
+    event_type: str | None = None
+    resource_type: str | None = None
+    resources: list[str] | None = None  # VM (computer) names the event affects
+    event_status: str | None = None  # Scheduled | Started
+    not_before: str | None = None  # RFC 1123, empty once Started
+    description: str | None = None
+    event_source: str | None = None
+    duration_in_seconds: int | None = None

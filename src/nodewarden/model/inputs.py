@@ -33,10 +33,17 @@ class Input(StrEnum):
     NODES = "kubectl get nodes"
     VELERO_SCHEDULES = "kubectl get schedules.velero.io"
     DAEMONSETS = "kubectl get daemonsets"
+    LEASES = "kubectl get leases -n kube-node-lease"
+    EVENTS = "kubectl get events"
+    SCHEDULED_EVENTS = "curl -H Metadata:true http://169.254.169.254/metadata/scheduledevents?api-version=2020-07-01"
 
     @property
     def command(self) -> str:
         """The export command that produces this input."""
+        if self is Input.LEASES:
+            return f"{self.value} -o json"
         if self.value.startswith("kubectl"):
             return f"{self.value} -A -o json"
+        if self.value.startswith("curl"):
+            return self.value
         return f"{self.value} -o json"

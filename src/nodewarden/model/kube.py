@@ -36,6 +36,7 @@ class ObjectMeta:
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None
     creation_timestamp: str | None = None
+    deletion_timestamp: str | None = None
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -235,8 +236,15 @@ class Workload:
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
+class PodCondition:
+    type: str = ""
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
 class PodStatus:
     phase: str | None = None
+    conditions: list[PodCondition] | None = None
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
@@ -257,6 +265,13 @@ class Pod:
     @property
     def phase(self) -> str | None:
         return self.status.phase if self.status else None
+
+    @property
+    def ready(self) -> bool:
+        """Running with condition Ready=True and not being deleted."""
+        if self.metadata.deletion_timestamp or self.phase != "Running" or self.status is None:
+            return False
+        return any(c.type == "Ready" and c.status == "True" for c in self.status.conditions or ())
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
@@ -479,6 +494,81 @@ class VeleroScheduleSpec:
 class VeleroSchedule:
     metadata: ObjectMeta
     spec: VeleroScheduleSpec = Field(default_factory=VeleroScheduleSpec)
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class LeaseSpec:
+    holder_identity: str | None = None
+    lease_duration_seconds: int | None = None
+    renew_time: str | None = None
+    acquire_time: str | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class Lease:
+    """A coordination.k8s.io/v1 Lease: the kubelet's heartbeat in `kube-node-lease`, or a leader lock."""
+
+    metadata: ObjectMeta
+    spec: LeaseSpec = Field(default_factory=LeaseSpec)
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class ObjectReference:
+    kind: str | None = None
+    name: str | None = None
+    namespace: str | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class EventSource:
+    component: str | None = None
+    host: str | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class KubeEvent:
+    """An Event, from events.k8s.io/v1 or core/v1 (`regarding`/`involvedObject`, `note`/`message`)."""
+
+    metadata: ObjectMeta
+    type: str | None = None
+    reason: str | None = None
+    note: str | None = None
+    message: str | None = None
+    action: str | None = None
+    regarding: ObjectReference | None = None
+    involved_object: ObjectReference | None = None
+    reporting_controller: str | None = None
+    reporting_component: str | None = None
+    source: EventSource | None = None
+    deprecated_source: EventSource | None = None
+    event_time: str | None = None
+    last_timestamp: str | None = None
+    deprecated_last_timestamp: str | None = None
+    first_timestamp: str | None = None
+
+    @property
+    def subject(self) -> ObjectReference | None:
+        return self.regarding or self.involved_object
+
+    @property
+    def text(self) -> str:
+        return self.note or self.message or ""
+
+    @property
+    def reporter(self) -> str:
+        """Who reported it: reportingController, else the (deprecated) source component."""
+        source = self.deprecated_source or self.source
+        return self.reporting_controller or self.reporting_component or (source.component if source else None) or ""
+
+    @property
+    def time(self) -> str | None:
+        return (
+            self.event_time
+            or self.deprecated_last_timestamp
+            or self.last_timestamp
+            or self.first_timestamp
+            or self.metadata.creation_timestamp
+        )
 
 
 def target_of(kind: str, meta: ObjectMeta) -> Target:

@@ -17,6 +17,7 @@ from nodewarden.model.azure import (
     MaintenanceConfiguration,
     ScaleSet,
     ScaleSetInstance,
+    ScheduledEvent,
     Subnet,
     Usage,
 )
@@ -25,6 +26,8 @@ from nodewarden.model.inputs import Input
 from nodewarden.model.kube import (
     EndpointSlice,
     HorizontalPodAutoscaler,
+    KubeEvent,
+    Lease,
     LimitRange,
     Namespace,
     Node,
@@ -77,6 +80,9 @@ class Snapshot:
     endpoint_slices: tuple[EndpointSlice, ...] = ()
     nodes: tuple[Node, ...] = ()
     velero_schedules: tuple[VeleroSchedule, ...] = ()
+    leases: tuple[Lease, ...] = ()  # node heartbeats, from kube-node-lease
+    events: tuple[KubeEvent, ...] = ()
+    scheduled_events: tuple[ScheduledEvent, ...] = ()
     sources: tuple[str, ...] = field(default=())
     # Which input file held each object (by target key), and failing that the first file of each kind.
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -104,6 +110,23 @@ class Snapshot:
     @cached_property
     def services_by_namespace(self) -> dict[str, list[Service]]:
         return _by_namespace(self.services)
+
+    @cached_property
+    def pods_by_node(self) -> dict[str, list[Pod]]:
+        index: dict[str, list[Pod]] = {}
+        for pod in self.pods:
+            if pod.spec.node_name:
+                index.setdefault(pod.spec.node_name, []).append(pod)
+        return index
+
+    @cached_property
+    def nodes_by_name(self) -> dict[str, Node]:
+        return {node.metadata.name: node for node in self.nodes}
+
+    @cached_property
+    def lease_by_node(self) -> dict[str, Lease]:
+        """Node heartbeat leases (namespace kube-node-lease), by node name."""
+        return {lease.metadata.name: lease for lease in self.leases if lease.metadata.namespace == "kube-node-lease"}
 
     def has(self, *needed: Input) -> bool:
         return all(kind in self.inputs for kind in needed)

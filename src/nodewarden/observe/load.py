@@ -44,6 +44,8 @@ _KUBE_CLASSES: dict[Input, type[Any]] = {
     Input.ENDPOINT_SLICES: kube.EndpointSlice,
     Input.NODES: kube.Node,
     Input.VELERO_SCHEDULES: kube.VeleroSchedule,
+    Input.LEASES: kube.Lease,
+    Input.EVENTS: kube.KubeEvent,
 }
 
 # The kind name for a Kubernetes input (workloads carry their own: Deployment or StatefulSet).
@@ -61,6 +63,7 @@ _AZURE_CLASSES: dict[Input, type[Any]] = {
     Input.SUBNETS: azure.Subnet,
     Input.USAGE: azure.Usage,
     Input.ACTIVITY_LOG: azure.ActivityLogEntry,
+    Input.SCHEDULED_EVENTS: azure.ScheduledEvent,
 }
 
 
@@ -178,6 +181,9 @@ def _build(collected: _Collected, present: set[Input], sources: tuple[str, ...])
         endpoint_slices=kube(Input.ENDPOINT_SLICES),
         nodes=kube(Input.NODES),
         velero_schedules=kube(Input.VELERO_SCHEDULES),
+        leases=kube(Input.LEASES),
+        events=tuple(objects.get(Input.EVENTS, [])),
+        scheduled_events=tuple(_unique(objects.get(Input.SCHEDULED_EVENTS, []), lambda e: e.event_id)),
         sources=sources,
         origins=_origins(collected, cluster),
     )

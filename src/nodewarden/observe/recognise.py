@@ -34,6 +34,8 @@ KUBE_KINDS: dict[str, Input] = {
     "EndpointSlice": Input.ENDPOINT_SLICES,
     "Node": Input.NODES,
     "Schedule": Input.VELERO_SCHEDULES,
+    "Lease": Input.LEASES,
+    "Event": Input.EVENTS,
 }
 
 ARM_TYPES: dict[str, Input] = {
@@ -98,6 +100,8 @@ _EMPTY_LIST_HINTS: tuple[tuple[str, Input], ...] = (
     ("endpointslice", Input.ENDPOINT_SLICES),
     ("node", Input.NODES),
     ("schedule", Input.VELERO_SCHEDULES),
+    ("lease", Input.LEASES),
+    ("event", Input.EVENTS),
 )
 
 
@@ -185,6 +189,12 @@ def _entries(data: Any, *, source: str, present: set[Input]) -> Iterator[Any]:
                 item = {**item, "kind": default_kind, "apiVersion": api_version or "v1"}
             yield item
         return
+    events = data.get("Events")
+    if "DocumentIncarnation" in data and isinstance(events, (list, LazyItems)):  # IMDS Scheduled Events
+        present.add(Input.SCHEDULED_EVENTS)
+        yield _EMPTY
+        yield from events
+        return
     value = data.get("value")
     if isinstance(value, (list, LazyItems)) and set(data) <= {"value", "nextLink", "@odata.nextLink"}:
         yield from _entries(value, source=source, present=present)
@@ -218,6 +228,8 @@ def _azure_kind(doc: dict[str, Any]) -> Input | None:
         return Input.VERSIONS
     if {"currentvalue", "limit"} <= keys and isinstance(doc.get("name"), dict):
         return Input.USAGE
+    if {"eventid", "eventtype", "notbefore"} <= keys:
+        return Input.SCHEDULED_EVENTS
     if "eventtimestamp" in keys and "operationname" in keys:
         return Input.ACTIVITY_LOG
     if "statuses" in keys and keys & {"computername", "platformfaultdomain", "vmagent"}:
