@@ -1,0 +1,161 @@
+"""Signals from the Azure side: each node's scale-set instance, and instances that have no node.
+
+Instances map to nodes by the node's providerID (scale set + instance id) or, failing that, by the
+instance view's computer name, which AKS makes the node name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from nodewarden.detect.inventory import NodeFacts, key_of_instance
+from nodewarden.detect.settings import DetectSettings
+from nodewarden.detect.timestamps import parse_time
+from nodewarden.model.azure import InstanceStatus, ScaleSetInstance
+from nodewarden.model.health import Scope, Signal, SignalKind
+from nodewarden.model.inputs import Input
+from nodewarden.model.snapshot import Snapshot
+
+_POWER: dict[str, SignalKind] = {
+    "stopped": SignalKind.INSTANCE_STOPPED,
+    "deallocated": SignalKind.INSTANCE_DEALLOCATED,
+}
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The observed instances, by key and by computer name, and which scale sets were listed at all."""
+
+    by_key: Mapping[str, ScaleSetInstance]
+    by_computer: Mapping[str, str]  # computer name → key
+    listed: frozenset[str]  # scale sets (lower case) whose instances were observed
+
+    def instance_of(self, facts: NodeFacts) -> tuple[str, ScaleSetInstance] | None:
+        key = facts.instance if facts.instance in self.by_key else self.by_computer.get(facts.name)
+        return (key, self.by_key[key]) if key is not None and key in self.by_key else None
+
+
+def fleet_of(snapshot: Snapshot) -> Fleet:
+    by_key: dict[str, ScaleSetInstance] = {}
+    by_computer: dict[str, str] = {}
+    for instance in snapshot.instances:
+        key = key_of_instance(instance)
+        if key is None:
+            continue
+        by_key[key] = instance
+        computer = instance.instance_view.computer_name if instance.instance_view else None
+        if computer:
+            by_computer[computer] = key
+    listed = {key.partition("/")[0] for key in by_key}
+    if Input.INSTANCES in snapshot.inputs:  # listed and found empty is still listed
+        listed |= {scale_set.name.lower() for scale_set in snapshot.scale_sets}
+    return Fleet(by_key=by_key, by_computer=by_computer, listed=frozenset(listed))
+
+
+def node_instance_signals(facts: NodeFacts, fleet: Fleet, *, now: datetime) -> Iterator[Signal]:
+    """InstanceStopped, InstanceDeallocated, InstanceFailed and InstanceMissing for one node."""
+    found = fleet.instance_of(facts)
+    if found is None:
+        if facts.instance is not None and facts.instance.partition("/")[0] in fleet.listed:
+            yield facts.signal(
+                SignalKind.INSTANCE_MISSING,
+                since=facts.seen_since(SignalKind.INSTANCE_MISSING, None, now=now),
+                message=f"instance {facts.instance} named by the providerID no longer exists",
+                evidence=(
+                    f"Node {facts.name} providerID {facts.node.spec.provider_id}; not in the scale set's instances",
+                ),
+            )
+        return
+    key, instance = found
+    power = instance.status("PowerState")
+    if power is not None and power.lower() in _POWER:
+        kind = _POWER[power.lower()]
+        status = _status(instance, "PowerState")
+        yield facts.signal(
+            kind,
+            since=_time_of(status, now) or facts.seen_since(kind, None, now=now),
+            message=f"instance {key} is {power}",
+            evidence=(f"instance {key} instance view PowerState/{power}",),
+        )
+    failed = _failure(instance)
+    if failed is not None:
+        status = _status(instance, "ProvisioningState")
+        yield facts.signal(
+            SignalKind.INSTANCE_FAILED,
+            since=_time_of(status, now) or facts.seen_since(SignalKind.INSTANCE_FAILED, None, now=now),
+            message=f"instance {key} provisioning failed",
+            evidence=(f"instance {key} {failed}",),
+        )
+
+
+def unregistered(
+    snapshot: Snapshot, fleet: Fleet, claimed: frozenset[str], *, now: datetime, settings: DetectSettings
+) -> Iterator[Signal]:
+    """NotRegistered: a running instance that no node maps to, provisioned longer than the startup timeout.
+
+    Its age is taken from the instance view's ProvisioningState time (when provisioning last finished);
+    an instance without one is not judged, since there is no memory of instances between cycles.
+    """
+    if not snapshot.nodes and Input.NODES not in snapshot.inputs:
+        return  # without the node list every instance would look unregistered
+    pools = {s.name.lower(): s.pool_name for s in snapshot.scale_sets}
+    locations = {s.name.lower(): s.location for s in snapshot.scale_sets}
+    for key, instance in fleet.by_key.items():
+        if key in claimed or (instance.status("PowerState") or "").lower() != "running":
+            continue
+        since = _time_of(_status(instance, "ProvisioningState"), now)
+        if since is None or (now - since).total_seconds() < settings.not_registered_after:
+            continue
+        vmss = key.partition("/")[0]
+        zone = instance.zones[0] if instance.zones else None
+        if zone is not None and locations.get(vmss):
+            zone = f"{locations[vmss]}-{zone}"
+        computer = instance.instance_view.computer_name if instance.instance_view else None
+        yield Signal(
+            kind=SignalKind.NOT_REGISTERED,
+            scope=Scope.INSTANCE,
+            subject=key,
+            since=since,
+            message=f"instance {key} has run since {since.isoformat()} without registering a node",
+            evidence=(f"instance {key} (computer {computer or 'unknown'}) running; no Node maps to it",),
+            pool=pools.get(vmss),
+            zone=zone,
+            instance=key,
+            value=(now - since).total_seconds(),
+        )
+
+
+def claimed_keys(facts: Mapping[str, NodeFacts], fleet: Fleet) -> frozenset[str]:
+    """The instances some node maps to."""
+    keys = set()
+    for node in facts.values():
+        found = fleet.instance_of(node)
+        if found is not None:
+            keys.add(found[0])
+        if node.instance is not None:
+            keys.add(node.instance)
+    return frozenset(keys)
+
+
+def _status(instance: ScaleSetInstance, prefix: str) -> InstanceStatus | None:
+    for status in (instance.instance_view.statuses if instance.instance_view else None) or ():
+        if status.code and status.code.lower().startswith(prefix.lower() + "/"):
+            return status
+    return None
+
+
+def _time_of(status: InstanceStatus | None, now: datetime) -> datetime | None:
+    moment = parse_time(status.time) if status else None
+    return moment if moment is not None and moment <= now else None
+
+
+def _failure(instance: ScaleSetInstance) -> str | None:
+    """The evidence that provisioning (or the last operation) failed, if it did."""
+    code = instance.status("ProvisioningState")
+    if code is not None and code.lower().startswith("failed"):
+        return f"instance view ProvisioningState/{code}"
+    if (instance.provisioning_state or "").lower() == "failed":
+        return "provisioningState Failed"
+    return None
