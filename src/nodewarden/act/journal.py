@@ -1,0 +1,407 @@
+"""The write-ahead journal: every remediation step's intent before the call, its outcome after.
+
+It sits at the end of the flow (`heal (plan) ──► act ──► journal`) and feeds the next plan through
+`history()`. SQLite in WAL mode with `synchronous=FULL` under the state directory, so an intent that
+`intend()` returned survives `kill -9` and power loss; after a crash `pending()` lists the steps whose
+outcome is unknown and the controller resumes them instead of repeating or losing them. Every write is
+one transaction; times are ISO-8601 UTC text and enums their values, so the file reads well in `sqlite3`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+from nodewarden.errors import InputError
+from nodewarden.model.health import SignalKind
+from nodewarden.model.remediation import (
+    Episode,
+    EpisodeState,
+    History,
+    Hold,
+    HoldReason,
+    JournalEntry,
+    Outcome,
+    Step,
+)
+
+FILE_NAME = "journal.sqlite3"
+SCHEMA_VERSION = 1
+HOLD_REPEAT = timedelta(minutes=10)  # the same hold is journaled (and published) again at most this often
+SCALE_EPISODE_PREFIX = "scale/"  # zone compensation episodes: "scale/<pool>/…"
+
+# uuid5 namespace for correlation ids: the same idempotency key always yields the same ARM correlation id,
+# so a step resumed after a crash can be found in the Activity Log under the id of its first attempt.
+_CORRELATION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "journal.nodewarden.io")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS episodes (
+    id TEXT PRIMARY KEY,
+    node TEXT NOT NULL,
+    opened_at TEXT NOT NULL,
+    pool TEXT,
+    zone TEXT,
+    instance TEXT,
+    image TEXT,
+    causes TEXT NOT NULL,
+    state TEXT NOT NULL,
+    closed_at TEXT,
+    note TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    episode TEXT NOT NULL,
+    step TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    intent_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    outcome_at TEXT,
+    intent_detail TEXT NOT NULL DEFAULT '',
+    outcome_detail TEXT NOT NULL DEFAULT '',
+    correlation_id TEXT NOT NULL,
+    node TEXT,
+    pool TEXT,
+    count INTEGER
+);
+CREATE INDEX IF NOT EXISTS entries_episode ON entries (episode, seq);
+CREATE INDEX IF NOT EXISTS entries_outcome ON entries (outcome);
+CREATE TABLE IF NOT EXISTS holds (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    repeats INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    step TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL,
+    node TEXT,
+    pool TEXT,
+    zone TEXT
+);
+CREATE INDEX IF NOT EXISTS holds_subject ON holds (subject, reason, step, at);
+"""
+
+_ENTRY_COLUMNS = (
+    "key, episode, step, subject, intent_at, outcome, outcome_at, intent_detail, outcome_detail, "
+    "correlation_id, node, pool, count"
+)
+
+
+class JournalError(InputError):
+    """The journal file cannot be used: corrupt, unreadable, or written by a newer nodewarden."""
+
+
+def correlation_id_for(key: str) -> str:
+    """The ARM correlation id for an idempotency key: a UUID derived from the key, the same on every attempt."""
+    return str(uuid.uuid5(_CORRELATION_NAMESPACE, key))
+
+
+class Journal:
+    """One SQLite file; safe to share between threads (one connection behind a lock)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            # Create the file ourselves so it is private from the first byte (SQLite gives -wal/-shm its mode).
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+            self._conn = sqlite3.connect(path, check_same_thread=False)
+        except OSError as exc:
+            raise JournalError(f"journal {path}: cannot open: {exc.strerror or exc}") from exc
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {path}: cannot open: {exc}") from exc
+        try:
+            self._prepare()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
+        except JournalError:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def open(cls, state_dir: Path) -> Journal:
+        """`state_dir/journal.sqlite3`, creating the directory (private) if needed."""
+        try:
+            state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalError(f"--state-dir {state_dir}: cannot create: {exc.strerror or exc}") from exc
+        return cls(state_dir / FILE_NAME)
+
+    def _prepare(self) -> None:
+        conn = self._conn
+        conn.execute("PRAGMA journal_mode=WAL").fetchone()
+        conn.execute("PRAGMA synchronous=FULL")
+        row = conn.execute("SELECT name FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+        if row is not None:
+            found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            if found is not None and found > SCHEMA_VERSION:
+                raise JournalError(
+                    f"journal {self.path}: written by a newer nodewarden (schema {found}; this one reads up to "
+                    f"{SCHEMA_VERSION}); upgrade nodewarden or use another --state-dir"
+                )
+            if found == SCHEMA_VERSION:
+                return
+        elif conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+            raise JournalError(f"journal {self.path}: an SQLite file, but not a nodewarden journal")
+        conn.executescript("BEGIN;" + _SCHEMA + f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
+
+    # -- episodes -------------------------------------------------------------------------------------
+
+    def open_episode(self, episode: Episode) -> None:
+        """Journal a new episode; opening one that exists changes nothing."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR IGNORE INTO episodes (id, node, opened_at, pool, zone, instance, image, causes, state, "
+                "closed_at, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    episode.id,
+                    episode.node,
+                    _text(episode.opened_at),
+                    episode.pool,
+                    episode.zone,
+                    episode.instance,
+                    episode.image,
+                    json.dumps([cause.value for cause in episode.causes]),
+                    episode.state.value,
+                    _text(episode.closed_at) if episode.closed_at else None,
+                    episode.note,
+                ),
+            )
+
+    def close_episode(self, episode_id: str, state: EpisodeState, at: datetime, note: str) -> None:
+        with self._lock, self._conn:
+            cursor = self._conn.execute(
+                "UPDATE episodes SET state = ?, closed_at = ?, note = ? WHERE id = ?",
+                (state.value, _text(at), note, episode_id),
+            )
+            if cursor.rowcount == 0:
+                raise LookupError(f"journal {self.path}: no episode {episode_id!r}")
+
+    # -- entries --------------------------------------------------------------------------------------
+
+    def intend(self, entry: JournalEntry) -> JournalEntry:
+        """Journal a step before it is sent. A key already journaled is not written again: its row is returned,
+        so the caller can tell a fresh intent (outcome PENDING, its own time) from a resumed or finished one."""
+        correlation = entry.correlation_id or correlation_id_for(entry.key)
+        with self._lock, self._conn:
+            self._conn.execute(
+                f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO NOTHING",
+                (
+                    entry.key,
+                    entry.episode,
+                    entry.step.value,
+                    entry.subject,
+                    _text(entry.intent_at),
+                    entry.outcome.value,
+                    _text(entry.outcome_at) if entry.outcome_at else None,
+                    entry.detail,
+                    correlation,
+                    entry.node,
+                    entry.pool,
+                    entry.count,
+                ),
+            )
+            row = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE key = ?", (entry.key,)).fetchone()
+        return _entry(row)
+
+    def record(self, key: str, outcome: Outcome, at: datetime, detail: str = "") -> None:
+        """Journal a step's outcome after the call. The intent's detail is kept; `detail` is added to it."""
+        with self._lock, self._conn:
+            cursor = self._conn.execute(
+                "UPDATE entries SET outcome = ?, outcome_at = ?, outcome_detail = ? WHERE key = ?",
+                (outcome.value, _text(at), detail, key),
+            )
+            if cursor.rowcount == 0:
+                raise LookupError(f"journal {self.path}: no intent with key {key!r}")
+
+    def pending(self) -> tuple[JournalEntry, ...]:
+        """Intents without an outcome, oldest first: in progress, or the controller died during the call."""
+        return tuple(self._entries("WHERE outcome = ? ORDER BY seq", (Outcome.PENDING.value,)))
+
+    def backlog(self) -> int:
+        """How many intents have no outcome (a metric)."""
+        with self._lock:
+            row = self._conn.execute("SELECT COUNT(*) FROM entries WHERE outcome = ?", (Outcome.PENDING.value,))
+            return int(row.fetchone()[0])
+
+    def entries(self, since: datetime | None = None) -> list[JournalEntry]:
+        """Every entry (intended at or after `since`), in journal order."""
+        if since is None:
+            return self._entries("ORDER BY seq", ())
+        return self._entries("WHERE intent_at >= ? ORDER BY seq", (_text(since),))
+
+    def history(self, now: datetime, lookback: timedelta = timedelta(hours=24)) -> History:
+        """What the planner needs: open episodes and those closed within `lookback`, each with its entries in
+        order, and the zone compensations (SCALE) still outstanding, whatever their age."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT id, node, opened_at, pool, zone, instance, image, causes, state, closed_at, note "
+                "FROM episodes WHERE state = ? OR closed_at >= ? ORDER BY opened_at, id",
+                (EpisodeState.OPEN.value, _text(now - lookback)),
+            ).fetchall()
+        by_episode: dict[str, list[JournalEntry]] = {row[0]: [] for row in rows}
+        if by_episode:
+            marks = ", ".join("?" * len(by_episode))
+            for entry in self._entries(f"WHERE episode IN ({marks}) ORDER BY seq", tuple(by_episode)):
+                by_episode[entry.episode].append(entry)
+        episodes = tuple(_episode(row, by_episode[row[0]]) for row in rows)
+        scale = self._entries("WHERE step = ? ORDER BY seq", (Step.SCALE.value,))
+        return History(episodes=episodes, scale_entries=outstanding_scale(scale))
+
+    def _entries(self, where: str, params: tuple[object, ...]) -> list[JournalEntry]:
+        with self._lock:
+            rows = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries {where}", params).fetchall()
+        return [_entry(row) for row in rows]
+
+    # -- holds ----------------------------------------------------------------------------------------
+
+    def hold(self, hold: Hold, at: datetime) -> bool:
+        """Journal a hold. True when it is new: the same subject, reason and step was not journaled in the last
+        ten minutes. A repeat only bumps the earlier row (count, last time, latest message), so a hold that
+        lasts an hour is six rows and six Events, not one per cycle."""
+        step = hold.step.value if hold.step else ""
+        with self._lock, self._conn:
+            row = self._conn.execute(
+                "SELECT seq FROM holds WHERE subject = ? AND reason = ? AND step = ? AND at > ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (hold.subject, hold.reason.value, step, _text(at - HOLD_REPEAT)),
+            ).fetchone()
+            if row is not None:
+                self._conn.execute(
+                    "UPDATE holds SET repeats = repeats + 1, last_at = ?, message = ? WHERE seq = ?",
+                    (_text(at), hold.message, row[0]),
+                )
+                return False
+            self._conn.execute(
+                "INSERT INTO holds (at, last_at, reason, subject, step, message, node, pool, zone) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_text(at), _text(at), hold.reason.value, hold.subject, step, hold.message, hold.node, hold.pool,
+                 hold.zone),
+            )  # fmt: skip
+            return True
+
+    def holds(self, since: datetime | None = None) -> list[tuple[datetime, Hold]]:
+        """Journaled holds (first seen at or after `since`), oldest first, each with the time it was first seen."""
+        query = "SELECT at, reason, subject, step, message, node, pool, zone FROM holds"
+        params: tuple[str, ...] = ()
+        if since is not None:
+            query, params = query + " WHERE at >= ?", (_text(since),)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY seq", params).fetchall()
+        return [
+            (
+                _time(at),
+                Hold(
+                    reason=HoldReason(reason),
+                    subject=subject,
+                    message=message,
+                    node=node,
+                    pool=pool,
+                    zone=zone,
+                    step=Step(step) if step else None,
+                ),
+            )
+            for at, reason, subject, step, message, node, pool, zone in rows
+        ]
+
+    # -- lifetime -------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def outstanding_scale(entries: Iterable[JournalEntry]) -> tuple[JournalEntry, ...]:
+    """Zone compensations not yet undone, from every SCALE entry in journal order.
+
+    A compensation episode ("scale/<pool>/…") holds the scale-out and, later, the scale-back. Its first entry
+    that did or may have changed the pool (SUCCEEDED, PENDING or TIMED_OUT; not FAILED or SKIPPED) is the
+    compensation; a later SUCCEEDED or PENDING SCALE in the same episode undoes it. A scale-back that failed
+    or timed out undoes nothing, so the planner sees the compensation again and retries (setting a count is
+    idempotent). Put the pool's original count in the scale-out intent's `detail` (e.g. "from=3"): the
+    journal keeps the intent's detail when the outcome is recorded.
+    """
+    changed = (Outcome.SUCCEEDED, Outcome.PENDING, Outcome.TIMED_OUT)
+    compensation: dict[str, JournalEntry] = {}
+    undone: set[str] = set()
+    for entry in entries:
+        if entry.step is not Step.SCALE or not entry.episode.startswith(SCALE_EPISODE_PREFIX):
+            continue
+        if entry.episode not in compensation:
+            if entry.outcome in changed:
+                compensation[entry.episode] = entry
+        elif entry.outcome in (Outcome.SUCCEEDED, Outcome.PENDING):
+            undone.add(entry.episode)
+    return tuple(entry for episode, entry in compensation.items() if episode not in undone)
+
+
+def _text(moment: datetime) -> str:
+    """ISO-8601 in UTC with microseconds: one fixed width, so text order is time order in SQL."""
+    if moment.tzinfo is None:
+        raise ValueError(f"journal times must be timezone-aware, got {moment!r}")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _entry(row: tuple[object, ...]) -> JournalEntry:
+    key, episode, step, subject, intent_at, outcome, outcome_at, intent_detail, outcome_detail, *rest = row
+    correlation, node, pool, count = rest
+    detail = "; ".join(str(part) for part in (intent_detail, outcome_detail) if part)
+    return JournalEntry(
+        key=str(key),
+        episode=str(episode),
+        step=Step(str(step)),
+        subject=str(subject),
+        intent_at=_time(str(intent_at)),
+        outcome=Outcome(str(outcome)),
+        outcome_at=_time(str(outcome_at)) if outcome_at else None,
+        detail=detail,
+        correlation_id=str(correlation),
+        node=str(node) if node is not None else None,
+        pool=str(pool) if pool is not None else None,
+        count=int(str(count)) if count is not None else None,
+    )
+
+
+def _episode(row: tuple[object, ...], entries: list[JournalEntry]) -> Episode:
+    id_, node, opened_at, pool, zone, instance, image, causes, state, closed_at, note = row
+    return Episode(
+        id=str(id_),
+        node=str(node),
+        opened_at=_time(str(opened_at)),
+        pool=_optional(pool),
+        zone=_optional(zone),
+        instance=_optional(instance),
+        image=_optional(image),
+        causes=tuple(SignalKind(cause) for cause in json.loads(str(causes))),
+        state=EpisodeState(str(state)),
+        closed_at=_time(str(closed_at)) if closed_at else None,
+        note=str(note),
+        entries=tuple(entries),
+    )
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else str(value)

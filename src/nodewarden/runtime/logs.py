@@ -1,0 +1,163 @@
+"""Logging setup for the long-running commands: plain text or JSON lines, with secrets masked.
+
+Library code only calls `logging.getLogger(__name__)` and logs an event name with `extra={...}` fields
+(node, pool, step, reason, episode, key …); `cli/` calls `configure_logging` once. Both formats carry
+the same fields. A redaction filter on the handler masks bearer tokens, secret-named keys and URL
+signatures in messages and fields alike, whichever logger (ours or a library's) wrote the record.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import IO, Any, Literal
+
+from nodewarden.errors import InputError
+
+MASK = "***"
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# Field names whose values are secrets, whatever they hold (compared lower-case, '-' as '_').
+SECRET_KEYS = frozenset(
+    {
+        "authorization",
+        "password",
+        "passwd",
+        "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "bearer",
+        "client_secret",
+        "secret",
+        "api_key",
+        "apikey",
+        "sig",
+        "signature",
+        "account_key",
+        "sas",
+    }
+)
+_SECRET_KEY_PATTERN = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
+_REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # "Authorization: Bearer eyJ…", "bearer abc.def"
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*"), rf"\1 {MASK}"),
+    # URL query signatures (SAS tokens: ?sv=…&sig=…) and other secret query parameters
+    (re.compile(rf"(?i)([?&;](?:{_SECRET_KEY_PATTERN})=)[^&\s\"'#]+"), rf"\1{MASK}"),
+    # key=value, key: value, "key": "value" in free text
+    (
+        re.compile(
+            rf"(?i)([\"']?\b(?:{_SECRET_KEY_PATTERN})[\"']?\s*[:=]\s*[\"']?)(?!{re.escape(MASK)}|(?:bearer|basic)\s)[^\s\"',;&}}]+"
+        ),
+        rf"\1{MASK}",
+    ),
+)
+
+# Attributes every LogRecord has; anything else on a record came from `extra=`.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "taskName"}
+
+
+def redact(text: str) -> str:
+    """Mask secrets in free text."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact_value(key: str, value: Any) -> Any:
+    """Mask a field: all of it when its name says secret, else the secrets inside it."""
+    if key.lower().replace("-", "_") in SECRET_KEYS:
+        return MASK
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: redact_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(key, v) for v in value]
+    return value
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record in place: message (with its arguments applied) and extra fields masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # arguments that do not fit the format: log both rather than raise
+            message = f"{record.msg} {record.args!r}"
+        record.msg = redact(message)
+        record.args = None
+        for key in fields_of(record):
+            setattr(record, key, redact_value(key, record.__dict__[key]))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def fields_of(record: logging.LogRecord) -> list[str]:
+    """The names of the `extra=` fields on a record, in the order they were given."""
+    return [key for key in record.__dict__ if key not in _STANDARD and not key.startswith("_")]
+
+
+def timestamp(record: logging.LogRecord) -> str:
+    """RFC 3339 in UTC with milliseconds: "2026-11-26T08:00:10.123Z"."""
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, msg, then the extra fields (and exc, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key in fields_of(record):
+            line.setdefault(key, record.__dict__[key])
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    """`ts level logger msg key=value …`: the same fields as JSON, for people."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        parts = [timestamp(record), f"{record.levelname:<7}", record.name, record.getMessage()]
+        for key in fields_of(record):
+            value = record.__dict__[key]
+            text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+            parts.append(f"{key}={json.dumps(text) if not text or ' ' in text or '=' in text else text}")
+        line = " ".join(parts)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        return f"{line}\n{record.exc_text}" if record.exc_text else line
+
+
+class _Handler(logging.StreamHandler[IO[str]]):
+    """Marks the handler nodewarden installed, so configuring again replaces it instead of adding another."""
+
+
+def configure_logging(fmt: Literal["text", "json"], level: str = "INFO", stream: IO[str] | None = None) -> None:
+    """Send every logger's records to `stream` (stderr by default) in `fmt`, secrets masked."""
+    if fmt not in ("text", "json"):
+        raise InputError(f"--log-format {fmt!r}: expected text or json")
+    name = level.upper()
+    if name not in LEVELS:
+        raise InputError(f"--log-level {level!r}: expected one of {', '.join(LEVELS)}")
+    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Handler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(name)

@@ -1,0 +1,270 @@
+"""The write-ahead journal: intents before calls, outcomes after, and what survives a crash."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from nodewarden.act import journal as journals
+from nodewarden.act.journal import Journal, JournalError, correlation_id_for
+from nodewarden.errors import InputError
+from nodewarden.model.health import SignalKind
+from nodewarden.model.remediation import (
+    Episode,
+    EpisodeState,
+    Hold,
+    HoldReason,
+    JournalEntry,
+    Outcome,
+    Step,
+)
+
+T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
+NODE = "aks-user-12345678-vmss000001"
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def episode(node: str = NODE, *, opened: datetime = T0, id_: str | None = None) -> Episode:
+    return Episode(
+        id=id_ or f"{node}@{opened:%Y%m%dT%H%M%SZ}",
+        node=node,
+        opened_at=opened,
+        pool="user",
+        zone="eastus-1",
+        instance="aks-user-12345678-vmss/1",
+        image="AKSUbuntu-2204gen2containerd-202611.01.0",
+        causes=(SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN),
+    )
+
+
+def entry(ep: Episode, step: Step, *, attempt: int = 1, when: datetime = T0, detail: str = "") -> JournalEntry:
+    key = f"{ep.id}/{step.value.lower()}/{attempt}"
+    return JournalEntry(key=key, episode=ep.id, step=step, subject=ep.node, intent_at=when, node=ep.node,
+                        pool=ep.pool, detail=detail)  # fmt: skip
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[Journal]:
+    with Journal.open(tmp_path / "state") as opened:
+        yield opened
+
+
+def test_an_episode_and_its_steps_round_trip_through_the_file(tmp_path: Path) -> None:
+    ep = episode()
+    with Journal.open(tmp_path) as journal:
+        journal.open_episode(ep)
+        journal.intend(entry(ep, Step.CORDON, when=at(1)))
+        journal.record(f"{ep.id}/cordon/1", Outcome.SUCCEEDED, at(2), "cordoned")
+        journal.intend(entry(ep, Step.DRAIN, when=at(3), detail="timeout=600"))
+        journal.record(f"{ep.id}/drain/1", Outcome.FAILED, at(60), "blocked by PDB web/web-pdb")
+    with Journal.open(tmp_path) as journal:
+        (found,) = journal.history(at(61)).episodes
+    assert found == replace(ep, entries=found.entries)
+    cordon, drain = found.entries
+    assert (cordon.step, cordon.outcome, cordon.outcome_at, cordon.detail) == (
+        Step.CORDON, Outcome.SUCCEEDED, at(2), "cordoned"
+    )  # fmt: skip
+    assert drain.detail == "timeout=600; blocked by PDB web/web-pdb"
+    assert drain.correlation_id == correlation_id_for(drain.key)
+    assert found.rungs_tried == ()
+
+
+def test_the_journal_file_and_its_directory_are_private(tmp_path: Path) -> None:
+    with Journal.open(tmp_path / "state"):
+        pass
+    assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "state" / journals.FILE_NAME).stat().st_mode) == 0o600
+
+
+def test_the_journal_runs_in_wal_mode_with_full_sync(journal: Journal) -> None:
+    conn = journal._conn
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_intending_the_same_key_twice_returns_the_first_row_and_writes_nothing(journal: Journal) -> None:
+    ep = episode()
+    journal.open_episode(ep)
+    first = journal.intend(entry(ep, Step.RESTART, when=at(1)))
+    journal.record(first.key, Outcome.SUCCEEDED, at(30))
+    again = journal.intend(entry(ep, Step.RESTART, when=at(99)))
+    assert again.intent_at == at(1)
+    assert again.outcome is Outcome.SUCCEEDED
+    assert len(journal.entries()) == 1
+
+
+def test_opening_an_episode_twice_keeps_the_first(journal: Journal) -> None:
+    journal.open_episode(episode())
+    journal.open_episode(episode())
+    assert len(journal.history(at(1)).episodes) == 1
+
+
+def test_correlation_ids_are_deterministic_uuids_per_key() -> None:
+    assert correlation_id_for("n@1/restart/1") == correlation_id_for("n@1/restart/1")
+    assert correlation_id_for("n@1/restart/1") != correlation_id_for("n@1/restart/2")
+    assert len(correlation_id_for("x")) == 36
+
+
+def test_pending_lists_intents_without_outcome_and_backlog_counts_them(journal: Journal) -> None:
+    ep = episode()
+    journal.open_episode(ep)
+    journal.intend(entry(ep, Step.CORDON))
+    journal.intend(entry(ep, Step.DRAIN))
+    journal.record(f"{ep.id}/cordon/1", Outcome.SUCCEEDED, at(1))
+    assert [e.step for e in journal.pending()] == [Step.DRAIN]
+    assert journal.backlog() == 1
+
+
+def test_recording_an_unknown_key_or_closing_an_unknown_episode_is_a_bug(journal: Journal) -> None:
+    with pytest.raises(LookupError, match="no intent"):
+        journal.record("nope", Outcome.SUCCEEDED, T0)
+    with pytest.raises(LookupError, match="no episode"):
+        journal.close_episode("nope", EpisodeState.RECOVERED, T0, "")
+
+
+def test_an_intent_survives_the_process_being_killed_right_after_it(tmp_path: Path) -> None:
+    # A real crash: the child journals an intent and SIGKILLs itself before it can close anything.
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from datetime import datetime, UTC
+        from pathlib import Path
+        from nodewarden.act.journal import Journal
+        from nodewarden.model.remediation import Episode, JournalEntry, Step
+        journal = Journal.open(Path({str(tmp_path)!r}))
+        now = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
+        journal.open_episode(Episode(id="n@1", node="n", opened_at=now))
+        journal.intend(JournalEntry(key="n@1/restart/1", episode="n@1", step=Step.RESTART, subject="n",
+                                    intent_at=now))
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert child.returncode == -9, child.stderr
+    with Journal.open(tmp_path) as journal:
+        (pending,) = journal.pending()
+        assert (pending.key, pending.outcome) == ("n@1/restart/1", Outcome.PENDING)
+        assert [e.id for e in journal.history(T0).open] == ["n@1"]
+
+
+def test_history_keeps_open_episodes_and_those_closed_within_the_look_back(journal: Journal) -> None:
+    old, recent, still_open = (episode(f"node-{i}", opened=at(i)) for i in range(3))
+    for ep in (old, recent, still_open):
+        journal.open_episode(ep)
+        journal.intend(entry(ep, Step.CORDON, when=ep.opened_at))
+    journal.close_episode(old.id, EpisodeState.RECOVERED, at(10), "node Ready again")
+    journal.close_episode(recent.id, EpisodeState.FAILED, at(3600), "ladder exhausted")
+    now = at(10) + timedelta(hours=24, seconds=1)
+    history = journal.history(now)
+    assert [e.node for e in history.episodes] == ["node-1", "node-2"]
+    failed = history.episodes[0]
+    assert (failed.state, failed.closed_at, failed.note) == (EpisodeState.FAILED, at(3600), "ladder exhausted")
+    assert [e.node for e in history.open] == ["node-2"]
+    assert history.open_for("node-2") is not None
+    assert history.episodes[1].entries[0].step is Step.CORDON
+    assert [e.node for e in journal.history(now, lookback=timedelta(hours=48)).episodes] == [
+        "node-0", "node-1", "node-2"
+    ]  # fmt: skip
+
+
+def test_a_scale_out_is_outstanding_until_a_later_scale_in_its_episode_succeeds(journal: Journal) -> None:
+    ep = Episode(id="scale/user/eastus-1@20261126T080010Z", node="user", opened_at=T0, pool="user")
+    journal.open_episode(ep)
+    out = JournalEntry(key=f"{ep.id}/scale/1", episode=ep.id, step=Step.SCALE, subject="user", intent_at=at(1),
+                       pool="user", count=5, detail="from=3")  # fmt: skip
+    journal.intend(out)
+    assert [e.key for e in journal.history(at(2)).scale_entries] == [out.key]
+    journal.record(out.key, Outcome.SUCCEEDED, at(60), "provisioned")
+    (outstanding,) = journal.history(at(61)).scale_entries
+    assert (outstanding.count, outstanding.detail) == (5, "from=3; provisioned")
+
+    back = JournalEntry(key=f"{ep.id}/scale/2", episode=ep.id, step=Step.SCALE, subject="user",
+                        intent_at=at(3600), pool="user", count=3)  # fmt: skip
+    journal.intend(back)
+    journal.record(back.key, Outcome.FAILED, at(3601), "OperationNotAllowed")
+    assert [e.key for e in journal.history(at(3602)).scale_entries] == [out.key]  # a failed undo undoes nothing
+    retry = JournalEntry(key=f"{ep.id}/scale/3", episode=ep.id, step=Step.SCALE, subject="user",
+                         intent_at=at(3700), pool="user", count=3)  # fmt: skip
+    journal.intend(retry)
+    assert journal.history(at(3701)).scale_entries == ()
+
+
+def test_a_failed_scale_out_is_not_a_compensation_to_undo() -> None:
+    failed = JournalEntry(key="scale/p/z/scale/1", episode="scale/p/z", step=Step.SCALE, subject="p",
+                          intent_at=T0, outcome=Outcome.FAILED, count=5)  # fmt: skip
+    assert journals.outstanding_scale([failed]) == ()
+
+
+def test_a_hold_is_new_once_per_ten_minutes_for_the_same_subject_reason_and_step(journal: Journal) -> None:
+    storm = Hold(HoldReason.STORM, subject="user", message="9 of 20 unhealthy (limit 40%)", pool="user",
+                 step=Step.RESTART)  # fmt: skip
+    assert journal.hold(storm, at(0)) is True
+    assert journal.hold(storm, at(30)) is False
+    assert journal.hold(Hold(HoldReason.STORM, subject="user", message="m", step=Step.REIMAGE), at(31)) is True
+    assert journal.hold(Hold(HoldReason.ZONE_BREAKER, subject="user", message="m", step=Step.RESTART), at(32))
+    assert journal.hold(storm, at(599)) is False
+    assert journal.hold(storm, at(601)) is True
+    holds = journal.holds()
+    assert [(when, hold.reason, hold.step) for when, hold in holds] == [
+        (at(0), HoldReason.STORM, Step.RESTART),
+        (at(31), HoldReason.STORM, Step.REIMAGE),
+        (at(32), HoldReason.ZONE_BREAKER, Step.RESTART),
+        (at(601), HoldReason.STORM, Step.RESTART),
+    ]
+    assert holds[0][1] == storm
+    assert [h.reason for _, h in journal.holds(since=at(600))] == [HoldReason.STORM]
+
+
+def test_entries_since_filters_by_intent_time(journal: Journal) -> None:
+    ep = episode()
+    journal.open_episode(ep)
+    journal.intend(entry(ep, Step.CORDON, when=at(0)))
+    journal.intend(entry(ep, Step.DRAIN, when=at(10)))
+    assert [e.step for e in journal.entries(since=at(5))] == [Step.DRAIN]
+
+
+def test_a_corrupt_file_is_an_input_error_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / journals.FILE_NAME
+    path.write_bytes(b"this is not SQLite, it is a shopping list\n" * 100)
+    with pytest.raises(InputError, match=rf"journal {path}: not a nodewarden journal or corrupt"):
+        Journal.open(tmp_path)
+
+
+def test_another_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / journals.FILE_NAME
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE groceries (item TEXT)")
+    conn.close()
+    with pytest.raises(JournalError, match="not a nodewarden journal"):
+        Journal.open(tmp_path)
+
+
+def test_a_journal_from_a_newer_nodewarden_is_refused(tmp_path: Path) -> None:
+    with Journal.open(tmp_path) as journal, journal._conn:
+        journal._conn.execute("INSERT INTO schema_version VALUES (?)", (journals.SCHEMA_VERSION + 1,))
+    with pytest.raises(JournalError, match=r"newer nodewarden \(schema 2; this one reads up to 1\)"):
+        Journal.open(tmp_path)
+
+
+def test_a_state_dir_that_cannot_be_created_is_an_input_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(JournalError, match=rf"--state-dir {blocker}/state: cannot create"):
+        Journal.open(blocker / "state")
+
+
+def test_naive_times_are_refused(journal: Journal) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        journal.open_episode(Episode(id="e", node="n", opened_at=datetime(2026, 1, 1)))
