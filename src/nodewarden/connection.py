@@ -21,6 +21,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.monitor import MonitorManagementClient
 from lightkube import Client, KubeConfig
+from lightkube.config.kubeconfig import SingleConfig
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
 
 from nodewarden.errors import InputError
@@ -38,6 +39,7 @@ class AzureTarget:
     node_resource_group: str | None = None
     base_url: str | None = None
     ca_bundle: str | None = None
+    imds_url: str | None = None  # Scheduled Events: http://169.254.169.254 on a node; the twin serves its own
 
 
 @dataclass
@@ -52,6 +54,7 @@ class AzureClients:
 class Connection:
     kube: Client | None
     azure: AzureClients | None
+    kube_config: SingleConfig | None = None  # what `kube` was built from (for the API server's clock)
 
 
 def connect(
@@ -70,7 +73,8 @@ def connect(
         flag = "--kubeconfig" if kubeconfig else f"--twin {twin}:"
         kubeconfig = kubeconfig or twin / "kubeconfig"
         azure_config = azure_config or twin / "azure.json"
-    kube = kube_client(kubeconfig, flag=flag) if need_kube else None
+    config = kube_config(kubeconfig, flag=flag) if need_kube else None
+    kube = Client(config, field_manager="nodewarden") if config is not None else None
     azure = (
         azure_clients(
             azure_config=azure_config, subscription=subscription, resource_group=resource_group, cluster=cluster
@@ -78,20 +82,28 @@ def connect(
         if need_azure
         else None
     )
-    return Connection(kube=kube, azure=azure)
+    return Connection(kube=kube, azure=azure, kube_config=config)
 
 
 def kube_client(kubeconfig: Path | None, *, flag: str = "--kubeconfig") -> Client:
     """From a kubeconfig file, else KUBECONFIG / ~/.kube/config / the in-cluster service account."""
+    return Client(kube_config(kubeconfig, flag=flag), field_manager="nodewarden")
+
+
+def kube_config(kubeconfig: Path | None, *, flag: str = "--kubeconfig") -> SingleConfig:
+    """The current context of a kubeconfig file, else of KUBECONFIG / ~/.kube/config / the service account."""
     try:
         if kubeconfig is not None:
             _check_kubeconfig(kubeconfig, flag)
-            return Client(KubeConfig.from_file(str(kubeconfig)), field_manager="nodewarden")
-        return Client(KubeConfig.from_env(), field_manager="nodewarden")
+            config = KubeConfig.from_file(str(kubeconfig)).get()
+        else:
+            config = KubeConfig.from_env().get()
     except LightkubeConfigError as exc:
         raise InputError(
             f"no Kubernetes configuration: {exc} (pass --kubeconfig, set KUBECONFIG, or run in a pod)"
         ) from exc
+    assert config is not None  # get() without a context name raises rather than return None
+    return config
 
 
 def _check_kubeconfig(path: Path, flag: str) -> None:
@@ -127,6 +139,7 @@ def azure_clients(
         node_resource_group=settings.get("nodeResourceGroup"),
         base_url=settings.get("armEndpoint"),
         ca_bundle=settings.get("caBundle"),
+        imds_url=settings.get("imdsEndpoint"),
     )
     missing = [flag for flag, value in (("--subscription", target.subscription_id), ("--resource-group",
                target.resource_group), ("--cluster", target.cluster_name)) if not value]  # fmt: skip

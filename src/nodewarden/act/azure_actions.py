@@ -204,6 +204,7 @@ def run_instance_action(
     timeout: float = DEFAULT_TIMEOUT,
     recorder: EventRecorder | None = None,
     progress: Progress = _quiet,
+    correlation_id: str | None = None,
 ) -> ActionResult:
     """Restart/reimage/redeploy/deallocate/start one instance and wait for the operation to end.
 
@@ -219,7 +220,7 @@ def run_instance_action(
         message = f"refused to {action.lower()} {ref.node}: instance {target} is busy ({busy}); try again when it ends"
         _event(recorder, ref.node, action, EventReason.REFUSED_BUSY, message, warning=True)
         raise ActionRefusedError(message)
-    correlation_id = str(uuid.uuid4())
+    correlation_id = correlation_id or str(uuid.uuid4())
     doing = f"{action.lower()} {ref.node} ({target})"
     begin = getattr(azure.compute.virtual_machine_scale_set_vms, method)
     try:
@@ -295,6 +296,7 @@ def replace(
     recorder: EventRecorder | None = None,
     progress: Progress = _quiet,
     monotonic: Callable[[], float] = time.monotonic,
+    correlation_id: str | None = None,
 ) -> ActionResult:
     """Delete the node's machine with AKS `deleteMachines`, then put the pool's count back with a pool PUT.
 
@@ -315,7 +317,7 @@ def replace(
         _event(recorder, ref.node, action, EventReason.REFUSED_BUSY, message, warning=True)
         raise ActionRefusedError(message)
     count, autoscale = int(pool.count or 0), bool(pool.enable_auto_scaling)
-    correlation_id = str(uuid.uuid4())
+    correlation_id = correlation_id or str(uuid.uuid4())
     operations: list[str] = []
     requests: list[str] = []
     steps: list[str] = []
@@ -407,3 +409,50 @@ def _finish_or_event(
     except ArmOperationError as exc:
         _event(recorder, ref.node, NodeAction.REPLACE, EventReason.OPERATION_FAILED, str(exc), warning=True)
         raise
+
+
+def scale_pool(
+    azure: AzureClients,
+    pool: str,
+    count: int,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    correlation_id: str | None = None,
+    progress: Progress = _quiet,
+) -> ActionResult:
+    """Set an agent pool's node count with a pool PUT (zone compensation, and undoing it) and wait."""
+    target = azure.target
+    correlation_id = correlation_id or str(uuid.uuid4())
+    body = _get_pool(azure, pool)
+    if body.enable_auto_scaling:
+        raise ActionRefusedError(f"refused to scale pool {pool}: the cluster autoscaler owns its count")
+    body.count = count
+    doing = f"scale pool {pool} to {count} nodes"
+    try:
+        poller, tracked = _start(
+            azure.aks.agent_pools.begin_create_or_update,
+            target.resource_group,
+            target.cluster_name,
+            pool,
+            body,
+            correlation_id=correlation_id,
+        )
+    except AzureError as exc:
+        raise translate(
+            exc,
+            doing=doing,
+            permission="Microsoft.ContainerService/managedClusters/agentPools/write",
+            correlation_id=correlation_id,
+        ) from exc
+    progress(f"{doing} started: operation {tracked.operation_id}")
+    _finish(poller, timeout=timeout, doing=doing, tracked=tracked, correlation_id=correlation_id)
+    return ActionResult(
+        action=NodeAction.SCALE,
+        node="",
+        target=f"{target.cluster_name}/agentPools/{pool}",
+        succeeded=True,
+        operation_ids=(tracked.operation_id,),
+        correlation_id=correlation_id,
+        request_ids=(tracked.request_id,),
+        steps=(f"pool {pool} set to {count} nodes",),
+    )

@@ -25,8 +25,6 @@ from lightkube.resources.core_v1 import Event as CoreEvent
 from lightkube.resources.core_v1 import Node
 from lightkube.resources.events_v1 import Event
 
-from nodewarden.act.results import EventReason, NodeAction
-
 log = logging.getLogger(__name__)
 
 CONTROLLER = "nodewarden"
@@ -51,6 +49,7 @@ class EventRecorder:
         self._kube = kube
         self._instance = instance or f"{CONTROLLER}-{socket.gethostname()}-{os.getpid()}"
         self._now = now
+        self._sequence = 0
         self.core_fallback = False  # set once the apiserver answered 404 for events.k8s.io/v1
         # Node references by name, so an action that removes the node (replace) can still report on it.
         self._refs: dict[str, ObjectReference] = {}
@@ -59,8 +58,8 @@ class EventRecorder:
         self,
         node: Node | str,
         *,
-        action: NodeAction,
-        reason: EventReason,
+        action: str,  # a NodeAction or a remediation Step
+        reason: str,  # an EventReason or a HoldReason
         note: str,
         warning: bool = False,
     ) -> None:
@@ -68,7 +67,10 @@ class EventRecorder:
         if ref is None:
             return
         now = self._now()
-        name = f"{ref.name}.{int(now.timestamp() * 1e9):x}"
+        # kubectl's naming (<object>.<hex nanoseconds>), plus a sequence: two events in one clock tick
+        # (a twin's manual clock, a coarse system clock) must not collide.
+        self._sequence += 1
+        name = f"{ref.name}.{int(now.timestamp() * 1e9) + self._sequence:x}"
         kind = WARNING if warning else NORMAL
         note = note[:1024]  # the apiserver's limit on events.k8s.io/v1 note
         try:

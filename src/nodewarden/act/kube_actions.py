@@ -311,6 +311,7 @@ def drain(
     wait: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
     poll_interval: float = POLL_INTERVAL,
+    skip_terminating: bool = False,
 ) -> DrainResult:
     """Cordon, then evict every pod on the node except DaemonSet and mirror pods, and wait until they are gone.
 
@@ -318,6 +319,9 @@ def drain(
       workload behind it once per budget (progress line and a `DrainBlocked` Event).
     - `force=True` deletes the pods instead of evicting them: budgets are not consulted.
     - Gives up after `timeout` seconds (of `monotonic`) with a result naming the pods still there.
+    - `skip_terminating=True` (for a node whose kubelet is gone) counts an evicted pod as gone once it
+      is terminating: nothing on the node can finish deleting it, and its controller already replaces it
+      (kubectl drain's --skip-wait-for-delete-timeout does the same).
     """
     started = monotonic()
     node = get_node(kube, name)
@@ -348,7 +352,7 @@ def drain(
             if not target.accepted and target.next_try <= now:
                 _remove(kube, ref, target, state, grace_period=grace_period, force=force, now=now,
                         node=node, recorder=recorder, progress=progress)  # fmt: skip
-        remaining = _still_there(kube, name, state)
+        remaining = _still_there(kube, name, state, skip_terminating=skip_terminating)
         if not remaining:
             progress(f"drained {name}: {len(state.targets)} pod(s) gone")
             if recorder is not None:
@@ -424,9 +428,13 @@ def _remove(
     progress(f"{'deleted' if force else 'evicted'} {ref}")
 
 
-def _still_there(kube: Client, node: str, state: _DrainState) -> list[PodRef]:
+def _still_there(kube: Client, node: str, state: _DrainState, *, skip_terminating: bool) -> list[PodRef]:
     """Our target pods still on the node (same uid: a StatefulSet pod recreated elsewhere is not ours)."""
-    present = {(_ref(pod), pod.metadata.uid if pod.metadata else "") for pod in pods_on_node(kube, node)}
+    present = {
+        (_ref(pod), pod.metadata.uid if pod.metadata else "")
+        for pod in pods_on_node(kube, node)
+        if not (skip_terminating and pod.metadata is not None and pod.metadata.deletionTimestamp is not None)
+    }
     return [ref for ref, target in state.targets.items() if (ref, target.uid) in present]
 
 

@@ -26,6 +26,7 @@ class NodeAction(StrEnum):
     START = "Start"
     REPLACE = "Replace"
     DELETE = "Delete"
+    SCALE = "Scale"
 
 
 class EventReason(StrEnum):

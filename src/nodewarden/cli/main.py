@@ -1,4 +1,4 @@
-"""The `nodewarden` command line: audit, rules, collect, twin (and node, for runbook actions)."""
+"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, twin and node."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.collect_command import collect_command
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.node_command import app as node_app
+from nodewarden.cli.plan_command import plan_command
+from nodewarden.cli.policy_command import policy_check, policy_show
 from nodewarden.cli.rules_command import rules_command
+from nodewarden.cli.run_command import run_command
 from nodewarden.cli.twin_command import app as twin_app
+from nodewarden.cli.watch_command import watch_command
 from nodewarden.errors import InputError
 from nodewarden.observe.files import DEFAULT_MAX_BYTES
 from nodewarden.render import Format
@@ -28,8 +32,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+policy_app = typer.Typer(help="The remediation policy: show the built-in one, check yours.", no_args_is_help=True)
 app.add_typer(twin_app, name="twin")
 app.add_typer(node_app, name="node")
+app.add_typer(policy_app, name="policy")
 
 
 def _version(value: bool) -> None:
@@ -107,6 +113,25 @@ def audit(
 
 
 app.command("collect")(collect_command)
+app.command("watch")(watch_command)
+app.command("plan")(plan_command)
+app.command("run")(run_command)
+
+
+@policy_app.command("show")
+def policy_show_command(
+    policy: Annotated[Path | None, typer.Option("--policy", help="Show this file as read (default: built-in).")] = None,
+) -> None:
+    """Print the built-in remediation policy (or a file, as nodewarden reads it)."""
+    typer.echo(policy_show(policy), nl=False)
+
+
+@policy_app.command("check")
+def policy_check_command(
+    path: Annotated[Path, typer.Argument(help="The RemediationPolicy YAML file to validate.")],
+) -> None:
+    """Validate a policy file; exit 2 with the field named when it is wrong."""
+    typer.echo(policy_check(path), nl=False)
 
 
 @app.command("rules")

@@ -32,3 +32,16 @@ def activity_since(
     )
     documents = [dict(entry.serialize(keep_readonly=True)) for entry in entries]
     return sorted(documents, key=lambda entry: str(entry.get("eventTimestamp", "")))
+
+
+def activity_by_correlation(azure: AzureClients, correlation_id: str, since: datetime, until: datetime) -> list[str]:
+    """The statuses (`Started`, `Succeeded`, `Failed` …) the Activity Log holds for one correlation id."""
+    query = (
+        f"eventTimestamp ge '{_odata_time(since)}' and eventTimestamp le '{_odata_time(until)}' "
+        f"and correlationId eq '{correlation_id}'"
+    )
+    entries = azure_call(
+        lambda: list(azure.monitor.activity_logs.list(filter=query)),
+        what=f"the Activity Log entries of correlation id {correlation_id}",
+    )
+    return [str(entry.status.value) for entry in entries if entry.status is not None and entry.status.value]

@@ -113,6 +113,7 @@ class TwinService:
             "clientId": CLIENT_ID,
             "clientSecret": self.client_secret,
             "caBundle": str(self.ca_path.resolve()),
+            "imdsEndpoint": self.base_url,
         }
 
     def inject(self, fault: str, target: str | None = None, **options: Any) -> None:

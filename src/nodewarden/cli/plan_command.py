@@ -1,0 +1,90 @@
+"""`nodewarden plan`: what `run` would do now, from a live cluster or from exported files. Changes nothing."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nodewarden.act.journal import Journal
+from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.live_flags import (
+    AzureConfigOption,
+    ClusterOption,
+    ConnectionFlags,
+    KubeconfigOption,
+    ResourceGroupOption,
+    SubscriptionOption,
+    TwinOption,
+)
+from nodewarden.cli.run_command import PolicyOption, policy_from
+from nodewarden.detect.engine import detect
+from nodewarden.errors import InputError
+from nodewarden.heal.detection import detect_settings
+from nodewarden.heal.planner import plan
+from nodewarden.model.remediation import History
+from nodewarden.observe.load import load_paths
+from nodewarden.render.remediation import health_table, plan_json, plan_tables, render, wide_signals_table
+from nodewarden.runtime.clock import ServerClock
+from nodewarden.runtime.observer import observe_once
+
+
+def plan_command(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Exported files or folders (as for audit); omit for a live cluster.")
+    ] = None,
+    policy: PolicyOption = None,
+    state_dir: Annotated[
+        Path | None, typer.Option("--state-dir", help="Read the journal here, so open remediations are planned on.")
+    ] = None,
+    now: Annotated[str | None, typer.Option("--now", help="Plan as of this ISO-8601 time (files only).")] = None,
+    output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
+) -> None:
+    """Print the actions and holds `nodewarden run` would decide now (nothing is changed)."""
+    if output_format not in ("table", "json"):
+        raise InputError(f"--output-format: expected table or json, found {output_format!r}")
+    chosen = policy_from(policy)
+    if paths:
+        moment = _parse_now(now)
+        snapshot, observed_at, synced = load_paths(paths).snapshot, moment, True
+    else:
+        if now is not None:
+            raise InputError("--now applies to exported files; a live cluster is planned at the API server's time")
+        connection = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect()
+        assert connection.kube_config is not None
+        clock = ServerClock(connection.kube_config)
+        moment = clock.sync()
+        clock.close()
+        observation = observe_once(connection, moment)
+        snapshot, observed_at, synced = observation.snapshot, observation.observed_at, observation.synced
+    history = History()
+    if state_dir is not None:
+        with Journal.open(state_dir) as journal:
+            history = journal.history(moment)
+    detection = detect(snapshot, {}, moment, detect_settings(chosen))
+    decided = plan(snapshot, detection, history, chosen, moment, synced=synced, observed_at=observed_at)
+    if output_format == "json":
+        typer.echo(json.dumps(plan_json(decided, detection), indent=2))
+    else:
+        typer.echo(render(health_table(detection, all_nodes=False), wide_signals_table(detection),
+                          *plan_tables(decided)), nl=False)  # fmt: skip
+    raise typer.Exit(ExitCode.OK)
+
+
+def _parse_now(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--now: expected an ISO-8601 time such as 2026-11-26T12:00:00Z, found {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

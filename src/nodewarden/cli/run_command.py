@@ -1,0 +1,127 @@
+"""`nodewarden run`: the long-running controller — detect, plan and (with --apply) remediate.
+
+Dry-run unless `--apply` or the policy's `mode: enforce`: it then plans, journals and reports, and
+changes nothing. Metrics and /healthz listen on 127.0.0.1:9464 unless `--listen` says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.live_flags import (
+    AzureConfigOption,
+    ClusterOption,
+    ConnectionFlags,
+    KubeconfigOption,
+    ResourceGroupOption,
+    SubscriptionOption,
+    TwinOption,
+)
+from nodewarden.errors import InputError
+from nodewarden.heal.policy import Mode, Policy, default_policy, load_policy
+from nodewarden.runtime.assemble import Options, controller_for
+from nodewarden.runtime.controller import CycleReport
+from nodewarden.runtime.logs import configure_logging
+from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
+
+log = logging.getLogger("nodewarden.run")
+
+PolicyOption = Annotated[
+    Path | None, typer.Option("--policy", help="RemediationPolicy YAML (default: the built-in policy).")
+]
+IntervalOption = Annotated[float, typer.Option("--interval", min=1, help="Seconds between cycles.")]
+LogFormatOption = Annotated[str, typer.Option("--log-format", help="text or json (JSON lines on stderr).")]
+
+
+def policy_from(path: Path | None) -> Policy:
+    return load_policy(path) if path is not None else default_policy()
+
+
+def run_command(
+    apply: Annotated[
+        bool, typer.Option("--apply", help="Act. Without it (and without mode: enforce) only plan.")
+    ] = False,
+    policy: PolicyOption = None,
+    state_dir: Annotated[Path, typer.Option("--state-dir", help="Where the journal lives (created if needed).")] = Path(
+        "nodewarden-state"
+    ),
+    listen: Annotated[str, typer.Option("--listen", help="host:port for /metrics and /healthz.")] = "127.0.0.1:9464",
+    log_format: LogFormatOption = "text",
+    interval: IntervalOption = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
+    identity: Annotated[str, typer.Option("--identity", help="Leader-election identity (default host-pid).")] = "",
+    leader_election: Annotated[
+        bool, typer.Option("--leader-election/--no-leader-election", help="Act only while holding the Lease.")
+    ] = True,
+    lease_namespace: Annotated[str, typer.Option("--lease-namespace", help="Namespace of the leader Lease.")] = (
+        "kube-system"
+    ),
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
+) -> None:
+    """Watch the cluster and remediate failing nodes within the policy's guards (dry-run by default)."""
+    if log_format not in ("text", "json"):
+        raise InputError(f"--log-format: expected text or json, found {log_format!r}")
+    configure_logging("json" if log_format == "json" else "text")
+    chosen = policy_from(policy)
+    applying = apply or chosen.spec.mode is Mode.ENFORCE
+    flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
+    connection = flags.connect()
+    if applying and connection.azure is None:
+        raise InputError("--apply needs Azure access to repair instances: add --twin, --azure-config or --subscription/"
+                         "--resource-group/--cluster")  # fmt: skip
+    metrics = ControllerMetrics()
+    options = Options(apply=applying, state_dir=state_dir, leader_election=leader_election,
+                      lease_namespace=lease_namespace, identity=identity)  # fmt: skip
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    last: list[datetime] = []
+    with controller_for(connection, chosen, options, metrics=metrics) as controller:
+        server = MetricsServer(metrics, listen=listen, health=lambda: _health(controller.observer, last, interval))
+        server.start()
+        log.info("started", extra={"mode": "enforce" if applying else "dry-run", "listen": listen,
+                                   "state_dir": str(state_dir)})  # fmt: skip
+        try:
+            while True:
+                report = controller.cycle()
+                last[:] = [report.now]
+                _summarise(report)
+                if once or stop.wait(interval):
+                    break
+        finally:
+            server.stop()
+    raise typer.Exit(ExitCode.OK)
+
+
+def _health(observer: object, last: list[datetime], interval: float) -> tuple[bool, str]:
+    caches = getattr(observer, "caches", None)
+    if caches is not None and not caches.synced:
+        return False, "Kubernetes caches not synced"
+    if not last:
+        return False, "no cycle finished yet"
+    return True, f"last cycle at {last[0].isoformat()}"
+
+
+def _summarise(report: CycleReport) -> None:
+    for entry in report.executed:
+        log.info(f"{entry.step.value.lower()} {entry.subject}: {entry.outcome.value}",
+                 extra={"key": entry.key, "detail": entry.detail})  # fmt: skip
+    unhealthy = [h.node for h in report.detection.health.values() if h.state.value in ("Unhealthy", "Failed")]
+    log.info(
+        "cycle",
+        extra={"nodes": len(report.detection.health), "unhealthy": len(unhealthy), "actions": len(report.plan.actions),
+               "holds": len(report.holds), "leader": report.leader, "acting": report.acting},
+    )  # fmt: skip

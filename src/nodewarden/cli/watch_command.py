@@ -1,0 +1,85 @@
+"""`nodewarden watch`: detection only — a live health table, or signals as JSON lines (`-o json`)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.live_flags import (
+    AzureConfigOption,
+    ClusterOption,
+    ConnectionFlags,
+    KubeconfigOption,
+    ResourceGroupOption,
+    SubscriptionOption,
+    TwinOption,
+)
+from nodewarden.cli.run_command import IntervalOption, PolicyOption, policy_from
+from nodewarden.detect.engine import detect
+from nodewarden.errors import InputError
+from nodewarden.heal.detection import detect_settings
+from nodewarden.model.health import NodeHealth
+from nodewarden.observe.cache import Caches
+from nodewarden.observe.prometheus import PrometheusClient
+from nodewarden.render.remediation import health_table, render, signal_json, wide_signals_table
+from nodewarden.runtime.clock import ServerClock
+from nodewarden.runtime.node_metrics import read_node_metrics
+from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
+
+
+def watch_command(
+    output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json (JSON lines).")] = "table",
+    interval: IntervalOption = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    policy: PolicyOption = None,
+    prometheus: Annotated[
+        str | None, typer.Option("--prometheus", help="Prometheus base URL for node metrics (outliers, disk fill).")
+    ] = None,
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
+) -> None:
+    """Detect failing nodes and print what is seen (detection only; nothing is changed)."""
+    if output_format not in ("table", "json"):
+        raise InputError(f"--output-format: expected table or json, found {output_format!r}")
+    settings = detect_settings(policy_from(policy))
+    connection = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect()
+    assert connection.kube is not None
+    assert connection.kube_config is not None
+    metrics_source = PrometheusClient(prometheus) if prometheus else None
+    clock = ServerClock(connection.kube_config)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    health: dict[str, NodeHealth] = {}
+    seen: set[tuple[str, str, str]] = set()
+    with Caches(connection.kube, kinds=REMEDIATION_KINDS) as caches:
+        if not caches.wait_synced(60.0):
+            raise InputError("the Kubernetes caches did not sync within 60s")
+        observer = LiveObserver(connection, caches)
+        while True:
+            now = clock.sync()
+            observation = observer.observe(now)
+            metrics = read_node_metrics(metrics_source, now) if metrics_source is not None else None
+            detection = detect(observation.snapshot, health, now, settings, metrics=metrics)
+            health = detection.health
+            if output_format == "json":
+                for found in detection.signals:
+                    key = (found.kind.value, found.subject, found.since.isoformat())
+                    if key not in seen:
+                        seen.add(key)
+                        typer.echo(json.dumps(signal_json(found)))
+            else:
+                typer.echo(render(health_table(detection), wide_signals_table(detection)), nl=False)
+            if once or stop.wait(interval):
+                break
+    clock.close()
+    raise typer.Exit(ExitCode.OK)

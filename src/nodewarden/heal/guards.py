@@ -1,0 +1,239 @@
+"""The safety guards every destructive step (and every new episode) passes: design.md "Remediation".
+
+`Guards` is built once per planning cycle from the snapshot, detection and journal; its budgets (blast
+radius, rate per hour) are spent as the planner admits steps, so one cycle never overshoots them. It
+lives only inside one `plan()` call: the planner stays a pure function.
+
+Decisions worth knowing:
+- A single failing node is never a storm, and one failing node is never a zone failure: both breakers
+  need at least `MIN_CORRELATED` failing nodes, or a pool of one could never be repaired.
+- The zone breaker counts failing nodes of the zone across every pool, whose bout began within the
+  window, against all of the zone's nodes.
+- A PodDisruptionBudget without a status (the disruption controller has not computed it) blocks, like
+  one that allows no disruption: the eviction API is no backstop once a rung powers the node off.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from nodewarden.audit import selectors
+from nodewarden.heal.nodes import NodeFacts
+from nodewarden.heal.nodes import busy_instances as nodes_busy_instances
+from nodewarden.heal.policy import Guards as GuardPolicy
+from nodewarden.heal.policy import Policy, PoolPolicy
+from nodewarden.model.health import Detection, Scope, SignalKind
+from nodewarden.model.kube import Pod
+from nodewarden.model.remediation import Episode, History, Hold, HoldReason, Outcome, Step
+from nodewarden.model.snapshot import Snapshot
+
+MIN_CORRELATED = 2  # failing nodes before the storm or zone breaker can trip
+RATE_WINDOW = timedelta(hours=1)
+
+
+def pool_key(pool: str | None) -> str:
+    """Pools are compared case-insensitively (AKS pool names are lower case); no pool is ""."""
+    return (pool or "").lower()
+
+
+def in_flight(episode: Episode) -> bool:
+    """An open episode that has started a destructive step uses its pool's blast-radius budget."""
+    return any(entry.step.destructive for entry in episode.entries)
+
+
+def has_pending(episode: Episode) -> bool:
+    return any(entry.outcome is Outcome.PENDING for entry in episode.entries)
+
+
+def pdb_blocker(snapshot: Snapshot, node: str) -> str | None:
+    """The first PodDisruptionBudget that a rung on `node` would break, named with the pod it covers."""
+    for pod in snapshot.pods_by_node.get(node, ()):
+        if not pod.ready or pod.is_mirror or _is_daemon(pod):
+            continue
+        for pdb in snapshot.pdbs_by_namespace.get(pod.namespace, ()):
+            allowed = pdb.status.disruptions_allowed if pdb.status else None
+            if (allowed is None or allowed <= 0) and selectors.matches(pdb.spec.selector, pod.metadata.label_map):
+                return (
+                    f"PodDisruptionBudget {pdb.namespace}/{pdb.metadata.name} allows no disruption "
+                    f"(disruptionsAllowed={allowed}); pod {pod.namespace}/{pod.metadata.name} is ready on {node}"
+                )
+    return None
+
+
+def _is_daemon(pod: Pod) -> bool:
+    return any(ref.kind == "DaemonSet" for ref in pod.metadata.owner_references or ())
+
+
+@dataclass
+class Guards:
+    """The guards' view of one cycle, with the budgets it has left."""
+
+    snapshot: Snapshot
+    policy: Policy
+    now: datetime
+    nodes: dict[str, NodeFacts]
+    cluster_busy: str | None  # why, when the cluster is not Succeeded
+    busy_pools: dict[str, str]  # pool key → provisioning state
+    busy_instances: frozenset[str]
+    pending_nodes: frozenset[str]
+    pending_instances: frozenset[str]
+    zone_failures: frozenset[str]  # zones Azure or detection reported as failing
+    storm_signals: frozenset[str]  # pool keys with a Storm signal; "*" for the cluster
+    in_flight: dict[str, set[str]] = field(default_factory=dict)  # pool key → episode ids
+    started: Counter[str] = field(default_factory=Counter)  # pool key → destructive steps in the last hour
+
+    @property
+    def started_cluster(self) -> int:
+        return sum(self.started.values())
+
+    def pool_nodes(self, pool: str | None) -> list[NodeFacts]:
+        key = pool_key(pool)
+        return [facts for facts in self.nodes.values() if pool_key(facts.pool) == key]
+
+    def storm(self, pool: str | None, pool_policy: PoolPolicy) -> str | None:
+        """Why the storm breaker is tripped for `pool` (or the whole cluster), else None."""
+        if "*" in self.storm_signals:
+            return "detection reports a cluster-wide storm"
+        if pool_key(pool) in self.storm_signals:
+            return f"detection reports a storm in pool {pool}"
+        cluster = _share_failing(list(self.nodes.values()), self.policy.spec.guards.max_unhealthy)
+        if cluster:
+            return f"cluster-wide {cluster}"
+        share = _share_failing(self.pool_nodes(pool), pool_policy.guards.max_unhealthy)
+        return f"pool {pool}: {share}" if share else None
+
+    def zone_breaker(self, zone: str | None, guards: GuardPolicy) -> str | None:
+        """Why the zone breaker is tripped for `zone`, else None."""
+        if zone is None:
+            return None
+        if zone in self.zone_failures:
+            return f"zone {zone} is reported failing"
+        in_zone = [facts for facts in self.nodes.values() if facts.zone == zone]
+        since = self.now - guards.zone_breaker.window
+        recent = [f for f in in_zone if f.is_failing and f.health is not None and _bout_start(f) >= since]
+        if len(recent) >= MIN_CORRELATED and len(recent) >= guards.zone_breaker.share * len(in_zone):
+            return (
+                f"{len(recent)} of {len(in_zone)} nodes in zone {zone} failed within {guards.zone_breaker.window} "
+                f"(limit {guards.zone_breaker.share:.0%})"
+            )
+        return None
+
+    def admit(self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy) -> Hold | None:
+        """A hold when `step` may not run on `facts` now; None admits it and spends the budgets."""
+        hold = self._check(step, facts, episode, pool_policy)
+        if hold is None:
+            key = pool_key(facts.pool)
+            self.in_flight.setdefault(key, set()).add(episode)
+            self.started[key] += 1
+        return hold
+
+    def _check(self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy) -> Hold | None:
+        def hold(reason: HoldReason, message: str) -> Hold:
+            return Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
+
+        key = pool_key(facts.pool)
+        guards = pool_policy.guards
+        if self.cluster_busy:
+            return hold(HoldReason.CLUSTER_BUSY, self.cluster_busy)
+        if key in self.busy_pools:
+            return hold(HoldReason.POOL_BUSY, f"pool {facts.pool} is {self.busy_pools[key]}")
+        storm = self.storm(facts.pool, pool_policy)
+        if storm:
+            return hold(HoldReason.STORM, f"storm breaker: {storm}; nothing destructive")
+        zone = self.zone_breaker(facts.zone, guards)
+        if zone:
+            return hold(HoldReason.ZONE_BREAKER, f"zone breaker: {zone}; no {step.value.lower()} there")
+        if step.is_rung:
+            if facts.instance is None:
+                return hold(HoldReason.NO_INSTANCE, f"{facts.name} does not map to a scale-set instance (providerID)")
+            if facts.instance in self.busy_instances:
+                return hold(HoldReason.OPERATION_IN_FLIGHT, f"instance {facts.instance} has an operation running")
+            blocker = pdb_blocker(self.snapshot, facts.name)
+            if blocker:
+                return hold(HoldReason.PDB, blocker)
+        pool_size = len(self.pool_nodes(facts.pool))
+        limit = guards.in_flight_limit(pool_size)
+        flying = self.in_flight.get(key, set())
+        if episode not in flying and len(flying) >= limit:
+            return hold(
+                HoldReason.MAX_IN_FLIGHT,
+                f"{len(flying)} of pool {facts.pool}'s {pool_size} nodes in remediation (maxInFlight {limit})",
+            )
+        pool_rate, cluster_rate = guards.rate_per_hour.pool, self.policy.spec.guards.rate_per_hour.cluster
+        if self.started[key] >= pool_rate:
+            return hold(
+                HoldReason.RATE_LIMIT,
+                f"{self.started[key]} destructive steps in pool {facts.pool} in the last hour "
+                f"(ratePerHour.pool {pool_rate})",
+            )
+        if self.started_cluster >= cluster_rate:
+            return hold(
+                HoldReason.RATE_LIMIT,
+                f"{self.started_cluster} destructive steps in the cluster in the last hour "
+                f"(ratePerHour.cluster {cluster_rate})",
+            )
+        return None
+
+
+def _bout_start(facts: NodeFacts) -> datetime:
+    assert facts.health is not None
+    return facts.health.problem_since or facts.health.since
+
+
+def _share_failing(nodes: list[NodeFacts], limit: float) -> str | None:
+    failing = sum(1 for facts in nodes if facts.is_failing)
+    if failing >= MIN_CORRELATED and nodes and failing / len(nodes) > limit:
+        return f"{failing} of {len(nodes)} nodes unhealthy or suspect (maxUnhealthy {limit:.0%})"
+    return None
+
+
+def read_guards(
+    snapshot: Snapshot,
+    detection: Detection,
+    history: History,
+    policy: Policy,
+    nodes: dict[str, NodeFacts],
+    now: datetime,
+) -> Guards:
+    """The guards' starting view of this cycle: busy resources, breaker inputs and budgets already spent."""
+    cluster = snapshot.cluster
+    cluster_busy = None
+    if cluster is not None and (cluster.provisioning_state or "Succeeded").lower() != "succeeded":
+        cluster_busy = f"cluster {cluster.name} is {cluster.provisioning_state}"
+    elif detection.of_kind(SignalKind.CLUSTER_BUSY):
+        cluster_busy = detection.of_kind(SignalKind.CLUSTER_BUSY)[0].message
+    busy_pools = {
+        pool_key(pool.name): pool.provisioning_state or ""
+        for pool in snapshot.pools
+        if (pool.provisioning_state or "Succeeded").lower() != "succeeded"
+    }
+    for signal in detection.of_kind(SignalKind.POOL_BUSY):
+        busy_pools.setdefault(pool_key(signal.pool or signal.subject), "busy")
+    pending = [episode for episode in history.open if has_pending(episode)]
+    guards = Guards(
+        snapshot=snapshot,
+        policy=policy,
+        now=now,
+        nodes=nodes,
+        cluster_busy=cluster_busy,
+        busy_pools=busy_pools,
+        busy_instances=nodes_busy_instances(snapshot),
+        pending_nodes=frozenset(episode.node for episode in pending),
+        pending_instances=frozenset(episode.instance for episode in pending if episode.instance),
+        zone_failures=frozenset(signal.zone or signal.subject for signal in detection.of_kind(SignalKind.ZONE_FAILURE)),
+        storm_signals=frozenset(
+            "*" if signal.scope is Scope.CLUSTER else pool_key(signal.pool or signal.subject)
+            for signal in detection.of_kind(SignalKind.STORM)
+        ),
+    )
+    for episode in history.open:
+        if in_flight(episode):
+            guards.in_flight.setdefault(pool_key(episode.pool), set()).add(episode.id)
+    since = now - RATE_WINDOW
+    for episode in history.episodes:
+        for entry in episode.entries:
+            if entry.step.destructive and entry.intent_at > since:
+                guards.started[pool_key(entry.pool or episode.pool)] += 1
+    return guards

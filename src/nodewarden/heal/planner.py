@@ -1,0 +1,270 @@
+"""The planner: snapshot, detection, journal history, policy and `now` in; actions and holds out.
+
+Pure: no clock, network or disk. At most one action per node (and per instance) per cycle; every
+node that needs remediation and gets no action gets a Hold saying why. The controller decides whether
+to execute (policy `mode`, `--apply`); the planner does not look at it.
+
+Order of decisions:
+1. global holds — caches not synced, stale data, policy or kube-system paused: nothing at all;
+2. per node — excluded, paused (node annotation or pool override), autoscaler deleting it, AKS
+   auto-repair working it (autoRepair: defer), an operation already pending on the node or instance;
+3. a new episode (node Unhealthy, none open) — quarantine of a known-bad fingerprint, escalation of a
+   replacement that failed the same way, pool busy or storm → hold; else CORDON;
+4. an open episode — the ladder (`ladder.next_step`), each destructive step through the guards;
+5. zone compensation (`compensation.plan_compensation`).
+Cordoning is allowed past the zone breaker (it takes no capacity away) but not in a storm: when much
+of a pool fails at once the cause is not the nodes, and cordoning them all would strand its pods.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from nodewarden.heal import compensation, ladder
+from nodewarden.heal.guards import Guards, has_pending, read_guards
+from nodewarden.heal.nodes import NodeFacts, is_paused_namespace, read_nodes
+from nodewarden.heal.policy import AutoRepairMode, Policy, PoolPolicy
+from nodewarden.model.health import Detection, HealthState, SignalKind
+from nodewarden.model.remediation import (
+    RUNGS,
+    Episode,
+    EpisodeState,
+    History,
+    Hold,
+    HoldReason,
+    Outcome,
+    Plan,
+    PlannedAction,
+    Step,
+)
+from nodewarden.model.snapshot import Snapshot
+
+QUARANTINE_WINDOW = timedelta(hours=24)  # a failed fingerprint (pool, image, cause) holds new episodes this long
+
+
+def plan(
+    snapshot: Snapshot,
+    detection: Detection,
+    history: History,
+    policy: Policy,
+    now: datetime,
+    *,
+    synced: bool = True,
+    observed_at: datetime | None = None,
+) -> Plan:
+    """This cycle's actions, and a hold for everything declined (see the module docstring)."""
+    nodes = read_nodes(snapshot, detection)
+    attention = _needing_attention(nodes, history)
+    stop = _global_hold(snapshot, policy, now, synced=synced, observed_at=observed_at)
+    if stop is not None:
+        reason, message = stop
+        holds = [Hold(reason, "cluster", message)]
+        holds += [Hold(reason, f.name, message, node=f.name, pool=f.pool, zone=f.zone) for f in attention]
+        return Plan(now=now, holds=tuple(holds))
+    guards = read_guards(snapshot, detection, history, policy, nodes, now)
+    cycle = _Cycle(snapshot, history, policy, guards, now)
+    for facts in attention:
+        cycle.decide(facts)
+    extra = compensation.plan_compensation(detection, history, policy, guards, now)
+    return Plan(now=now, actions=(*cycle.actions, *extra.actions), holds=(*cycle.holds, *extra.holds))
+
+
+def _needing_attention(nodes: dict[str, NodeFacts], history: History) -> list[NodeFacts]:
+    """Nodes with an open episode (oldest first: they hold the budgets), then Unhealthy ones by name."""
+    open_nodes = {episode.node: episode for episode in history.open}
+    ongoing = sorted((f for f in nodes.values() if f.name in open_nodes), key=lambda f: open_nodes[f.name].opened_at)
+    new = [f for f in nodes.values() if f.name not in open_nodes and f.state is HealthState.UNHEALTHY]
+    return ongoing + new
+
+
+def _global_hold(
+    snapshot: Snapshot, policy: Policy, now: datetime, *, synced: bool, observed_at: datetime | None
+) -> tuple[HoldReason, str] | None:
+    if not synced:
+        return HoldReason.NOT_SYNCED, "the caches have not synced yet"
+    if observed_at is not None and now - observed_at > policy.spec.max_data_age:
+        return HoldReason.STALE_DATA, f"observation is {now - observed_at} old (maxDataAge {policy.spec.max_data_age})"
+    if policy.spec.paused:
+        return HoldReason.PAUSED, "policy spec.paused is true"
+    if is_paused_namespace(snapshot):
+        return HoldReason.PAUSED, "namespace kube-system is annotated nodewarden.io/pause=true"
+    return None
+
+
+class _Cycle:
+    """One planning cycle's working state: what was decided so far (lives inside one `plan` call)."""
+
+    def __init__(self, snapshot: Snapshot, history: History, policy: Policy, guards: Guards, now: datetime) -> None:
+        self.snapshot, self.history, self.policy, self.guards, self.now = snapshot, history, policy, guards, now
+        self.actions: list[PlannedAction] = []
+        self.holds: list[Hold] = []
+        self.used_instances: set[str] = set()
+
+    def hold(self, facts: NodeFacts, reason: HoldReason, message: str, step: Step | None) -> None:
+        self.holds.append(
+            Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
+        )
+
+    def decide(self, facts: NodeFacts) -> None:
+        episode = self.history.open_for(facts.name)
+        pool_policy = self.policy.for_pool(facts.pool or (episode.pool if episode else None))
+        blocked = self._node_hold(facts, episode, pool_policy)
+        if blocked is not None:
+            self.hold(facts, *blocked, step=None if episode else Step.CORDON)
+        elif episode is None:
+            self._open(facts, pool_policy)
+        else:
+            self._continue(facts, episode, pool_policy)
+
+    def _node_hold(
+        self, facts: NodeFacts, episode: Episode | None, pool_policy: PoolPolicy
+    ) -> tuple[HoldReason, str] | None:
+        label = self.policy.spec.exclusion_label
+        if facts.labels.get(label, "").lower() == "true":
+            return HoldReason.EXCLUDED, f"node is labelled {label}=true"
+        if facts.paused:
+            return HoldReason.PAUSED, "node is annotated nodewarden.io/pause=true"
+        if pool_policy.paused:
+            return HoldReason.PAUSED, f"policy pauses pool {facts.pool}"
+        kinds = {signal.kind for signal in facts.signals}
+        if SignalKind.AUTOSCALER_DELETING in kinds:
+            return HoldReason.AUTOSCALER, "the cluster autoscaler is deleting this node"
+        if SignalKind.AUTO_REPAIR in kinds and self.policy.spec.auto_repair is AutoRepairMode.DEFER:
+            return HoldReason.AUTO_REPAIR, "AKS auto-repair is working on this node (autoRepair: defer)"
+        others = [e for e in self.history.open if e.node != facts.name and has_pending(e)]
+        if any(e.node == facts.name or (facts.instance and e.instance == facts.instance) for e in others):
+            return HoldReason.OPERATION_IN_FLIGHT, "another episode has an operation pending on this node or instance"
+        return None
+
+    def _open(self, facts: NodeFacts, pool_policy: PoolPolicy) -> None:
+        trigger = pool_policy.trigger_for(facts.problems)
+        kinds = sorted({signal.kind for signal in facts.problems}, key=lambda k: k.value)
+        if trigger is None:
+            found = ", ".join(kinds) or "no problem signal"
+            self.hold(facts, HoldReason.WAITING, f"no trigger matches ({found})", Step.CORDON)
+            return
+        causes = tuple(kinds)
+        failed = self._quarantined(facts, causes)
+        if failed is not None:
+            message = f"episode {failed.id} failed on pool {facts.pool}, image {facts.image} with {_spell(causes)}"
+            self.hold(facts, HoldReason.QUARANTINED, message + " within 24h: a human's turn", Step.CORDON)
+            return
+        replaced = self._replaced(facts, causes, pool_policy)
+        if replaced is not None:
+            message = f"replacement failed the same way ({_spell(causes)}) after {replaced.id} replaced a node"
+            self.hold(facts, HoldReason.QUARANTINED, message + ": bad image?", Step.ESCALATE)
+            self._act(facts, Step.ESCALATE, message, _episode_id(facts, self.now), causes, attempt=1)
+            return
+        if self.guards.busy_pools.get(_key(facts.pool)):
+            self.hold(
+                facts,
+                HoldReason.POOL_BUSY,
+                f"pool {facts.pool} is {self.guards.busy_pools[_key(facts.pool)]}",
+                Step.CORDON,
+            )
+            return
+        storm = self.guards.storm(facts.pool, pool_policy)
+        if storm:
+            self.hold(facts, HoldReason.STORM, f"storm breaker: {storm}; not opening episodes", Step.CORDON)
+            return
+        reason = f"trigger {trigger.name}: {_spell(causes)}"
+        self._act(facts, Step.CORDON, reason, _episode_id(facts, self.now), causes, attempt=1)
+
+    def _continue(self, facts: NodeFacts, episode: Episode, pool_policy: PoolPolicy) -> None:
+        rungs = _ladder(episode, facts, pool_policy)
+        decision = ladder.next_step(episode, healthy=facts.is_healthy, ladder=rungs, policy=pool_policy, now=self.now)
+        if decision.hold is not None:
+            self.hold(facts, decision.hold, decision.reason, decision.step)
+        step = decision.step
+        if step is None:
+            return
+        if facts.name not in self.snapshot.nodes_by_name:
+            self.hold(facts, HoldReason.WAITING, "the node object is gone; the episode follows its pool", step)
+            return
+        if step.destructive:
+            blocked = self.guards.admit(step, facts, episode.id, pool_policy)
+            if blocked is not None:
+                self.holds.append(blocked)
+                return
+        self._act(facts, step, decision.reason, episode.id, episode.causes, attempt=ladder.attempt(episode, step))
+
+    def _act(
+        self, facts: NodeFacts, step: Step, reason: str, episode: str, causes: tuple[SignalKind, ...], *, attempt: int
+    ) -> None:
+        if facts.instance is not None and facts.instance in self.used_instances:
+            self.hold(facts, HoldReason.OPERATION_IN_FLIGHT, f"instance {facts.instance} already has an action", step)
+            return
+        if facts.instance is not None:
+            self.used_instances.add(facts.instance)
+        pool_policy = self.policy.for_pool(facts.pool)
+        timeout = pool_policy.drain.timeout if step is Step.DRAIN else pool_policy.step_timeouts.of(step)
+        self.actions.append(
+            PlannedAction(
+                step=step,
+                subject=facts.name,
+                reason=reason,
+                key=f"{episode}/{step.value.lower()}/{attempt}",
+                episode=episode,
+                node=facts.name,
+                pool=facts.pool,
+                zone=facts.zone,
+                instance=facts.instance,
+                causes=causes,
+                image=facts.image,
+                timeout=timeout.total_seconds(),
+                force=pool_policy.drain.force if step is Step.DRAIN else False,
+            )
+        )
+
+    def _quarantined(self, facts: NodeFacts, causes: tuple[SignalKind, ...]) -> Episode | None:
+        """A FAILED episode within 24 h with this node's fingerprint: same pool, image and a shared cause."""
+        since = self.now - QUARANTINE_WINDOW
+        return next(
+            (
+                e
+                for e in self.history.episodes
+                if e.state is EpisodeState.FAILED
+                and (e.closed_at or e.opened_at) >= since
+                and _same_fingerprint(e, facts, causes)
+            ),
+            None,
+        )
+
+    def _replaced(self, facts: NodeFacts, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy) -> Episode | None:
+        """An episode that replaced a node of this fingerprint less than stepTimeouts.replace ago."""
+        since = self.now - pool_policy.step_timeouts.replace
+        for episode in self.history.episodes:
+            if episode.node == facts.name or not _same_fingerprint(episode, facts, causes):
+                continue
+            for entry in episode.entries:
+                done_at = entry.outcome_at or entry.intent_at
+                if entry.step is Step.REPLACE and entry.outcome is Outcome.SUCCEEDED and done_at >= since:
+                    return episode
+        return None
+
+
+def _ladder(episode: Episode, facts: NodeFacts, pool_policy: PoolPolicy) -> tuple[Step, ...]:
+    """The episode's trigger's ladder: matched by its causes, else by the node's signals, else every rung."""
+    by_cause = next((t for t in pool_policy.triggers if set(t.signals) & set(episode.causes)), None)
+    trigger = by_cause or pool_policy.trigger_for(facts.problems)
+    return tuple(trigger.ladder) if trigger is not None else RUNGS
+
+
+def _same_fingerprint(episode: Episode, facts: NodeFacts, causes: tuple[SignalKind, ...]) -> bool:
+    return (
+        _key(episode.pool) == _key(facts.pool)
+        and episode.image == facts.image
+        and bool(set(episode.causes) & set(causes))
+    )
+
+
+def _key(pool: str | None) -> str:
+    return (pool or "").lower()
+
+
+def _episode_id(facts: NodeFacts, now: datetime) -> str:
+    return f"{facts.name}@{now:%Y%m%dT%H%M%SZ}"
+
+
+def _spell(causes: tuple[SignalKind, ...]) -> str:
+    return ", ".join(causes) or "no cause"

@@ -1,0 +1,345 @@
+"""The remediation policy (`kind: RemediationPolicy`): which signals lead to which ladder, and the guards.
+
+A YAML file validated by pydantic. Keys are camelCase as users write them; an unknown key is an error
+that names the file and the field and suggests the nearest known one. Every field has a default, and
+the packaged `data/default-policy.yaml` spells out the same defaults (a test keeps the two equal), so a
+user's policy only needs what it changes. `spec.pools.<name>` overrides sections for one pool: only
+the keys written there replace the cluster-wide values (`Policy.for_pool` merges them).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from types import NoneType, UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic.alias_generators import to_camel
+
+from nodewarden.errors import ConfigError
+from nodewarden.heal import durations
+from nodewarden.model.health import Signal, SignalKind
+from nodewarden.model.remediation import RUNGS, Step
+
+DEFAULT_POLICY_FILE = "default-policy.yaml"
+API_VERSION: Literal["nodewarden.io/v1"] = "nodewarden.io/v1"
+KIND: Literal["RemediationPolicy"] = "RemediationPolicy"
+# Pools this large get 10 % of their nodes as blast radius instead of 1 (design.md, guard 1).
+LARGE_POOL = 20
+
+
+class PolicyError(ConfigError):
+    """A remediation policy file is malformed or has a typo; the message names the file and field."""
+
+
+def _parse_rung(value: object) -> Step:
+    for step in RUNGS:
+        if isinstance(value, str) and value.strip().lower() == step.value.lower():
+            return step
+    names = ", ".join(step.value.lower() for step in RUNGS)
+    raise ValueError(f"expected one of {names}, found {value!r}")
+
+
+Duration = Annotated[
+    timedelta, BeforeValidator(durations.parse_duration), PlainSerializer(durations.format_duration, return_type=str)
+]
+Share = Annotated[
+    float, BeforeValidator(durations.parse_share), PlainSerializer(durations.format_share, return_type=str)
+]
+Rung = Annotated[Step, BeforeValidator(_parse_rung), PlainSerializer(lambda step: step.value.lower(), return_type=str)]
+
+
+class Mode(StrEnum):
+    DRY_RUN = "dry-run"  # plan, journal and report; change nothing
+    ENFORCE = "enforce"
+
+
+class AutoRepairMode(StrEnum):
+    DEFER = "defer"  # leave a node AKS's auto-repair is working on alone
+    OVERRIDE = "override"
+
+
+class OnTimeout(StrEnum):
+    HOLD = "hold"  # a drain that times out holds, names its blocker and is retried
+    PROCEED = "proceed"  # go on to the ladder with the pods that would not leave
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel)
+
+
+class Trigger(_Schema):
+    """Which signals open an episode, and the ladder it climbs. The first matching trigger wins."""
+
+    name: str
+    signals: tuple[SignalKind, ...] = ()
+    conditions: tuple[str, ...] = ()  # node-problem-detector condition types (NodeProblem signals)
+    ladder: tuple[Rung, ...] = ()
+
+    def matches(self, signal: Signal) -> bool:
+        return signal.kind in self.signals or (signal.condition is not None and signal.condition in self.conditions)
+
+
+DEFAULT_TRIGGERS: tuple[Trigger, ...] = tuple(
+    Trigger.model_validate(raw)
+    for raw in (
+        {
+            "name": "node-down",
+            "signals": [
+                "HeartbeatStale",
+                "ReadyUnknown",
+                "NotReady",
+                "InstanceStopped",
+                "InstanceDeallocated",
+                "InstanceFailed",
+            ],
+            "ladder": ["restart", "reimage", "redeploy", "replace"],
+        },
+        {"name": "os-disk-full", "signals": ["DiskPressure"], "ladder": ["reimage", "replace"]},
+        {
+            "name": "node-problem",
+            "signals": ["NodeProblem", "NetworkUnavailable", "Flapping"],
+            "ladder": ["restart", "reimage", "redeploy", "replace"],
+        },
+        {"name": "scheduled-maintenance", "signals": ["ScheduledEvent"], "ladder": []},
+    )
+)
+
+
+class StepTimeouts(_Schema):
+    """How long after a rung succeeded the node has to become healthy before the next rung."""
+
+    restart: Duration = timedelta(minutes=10)
+    reimage: Duration = timedelta(minutes=15)
+    redeploy: Duration = timedelta(minutes=20)
+    replace: Duration = timedelta(minutes=30)
+
+    def of(self, step: Step) -> timedelta:
+        return {
+            Step.RESTART: self.restart,
+            Step.REIMAGE: self.reimage,
+            Step.REDEPLOY: self.redeploy,
+            Step.REPLACE: self.replace,
+        }.get(step, timedelta(0))
+
+
+class Drain(_Schema):
+    timeout: Duration = timedelta(minutes=5)
+    grace_period_seconds: int | None = Field(None, ge=0)  # None: each pod's own terminationGracePeriodSeconds
+    on_timeout: OnTimeout = OnTimeout.HOLD
+    force: bool = False
+
+
+class ZoneBreaker(_Schema):
+    share: Share = 0.5
+    window: Duration = timedelta(minutes=10)
+
+
+class RatePerHour(_Schema):
+    pool: int = Field(6, ge=0)
+    cluster: int = Field(20, ge=0)
+
+
+class Guards(_Schema):
+    max_in_flight: int | None = Field(None, ge=1)  # None: 1, or 10 % of a pool of 20 nodes or more
+    max_unhealthy: Share = 0.4
+    zone_breaker: ZoneBreaker = Field(default_factory=ZoneBreaker)
+    rate_per_hour: RatePerHour = Field(default_factory=RatePerHour)
+
+    def in_flight_limit(self, pool_size: int) -> int:
+        """Nodes of a pool that may be in disruptive remediation at once."""
+        if self.max_in_flight is not None:
+            return self.max_in_flight
+        return max(1, pool_size // 10) if pool_size >= LARGE_POOL else 1
+
+
+class Compensation(_Schema):
+    enabled: bool = True
+    max_extra_nodes: int = Field(3, ge=0)
+
+
+class PoolOverride(_Schema):
+    """`spec.pools.<name>`: sections that replace the cluster-wide ones for one pool (only keys written)."""
+
+    triggers: tuple[Trigger, ...] | None = None
+    step_timeouts: StepTimeouts | None = None
+    drain: Drain | None = None
+    guards: Guards | None = None
+    compensation: Compensation | None = None
+    paused: bool | None = None
+
+
+class Spec(_Schema):
+    mode: Mode = Mode.DRY_RUN
+    paused: bool = False
+    max_data_age: Duration = timedelta(seconds=60)
+    auto_repair: AutoRepairMode = AutoRepairMode.DEFER
+    triggers: tuple[Trigger, ...] = DEFAULT_TRIGGERS
+    step_timeouts: StepTimeouts = Field(default_factory=StepTimeouts)
+    drain: Drain = Field(default_factory=Drain)
+    guards: Guards = Field(default_factory=Guards)
+    compensation: Compensation = Field(default_factory=Compensation)
+    exclusion_label: str = "nodewarden.io/exclude"
+    pools: dict[str, PoolOverride] = Field(default_factory=dict)
+
+
+class Metadata(_Schema):
+    name: str = "default"
+
+
+@dataclass(frozen=True)
+class PoolPolicy:
+    """The policy as it applies to one pool: cluster-wide sections with that pool's overrides merged in."""
+
+    pool: str | None
+    paused: bool
+    triggers: tuple[Trigger, ...]
+    step_timeouts: StepTimeouts
+    drain: Drain
+    guards: Guards
+    compensation: Compensation
+
+    def trigger_for(self, signals: tuple[Signal, ...]) -> Trigger | None:
+        """The first trigger that matches any of `signals`."""
+        return next((t for t in self.triggers if any(t.matches(s) for s in signals)), None)
+
+
+class Policy(_Schema):
+    api_version: Literal["nodewarden.io/v1"] = API_VERSION
+    kind: Literal["RemediationPolicy"] = KIND
+    metadata: Metadata = Field(default_factory=Metadata)
+    spec: Spec = Field(default_factory=Spec)
+
+    def for_pool(self, name: str | None) -> PoolPolicy:
+        spec = self.spec
+        override = _pool_override(spec.pools, name)
+        return PoolPolicy(
+            pool=name,
+            paused=spec.paused or bool(override.paused),
+            triggers=override.triggers if override.triggers is not None else spec.triggers,
+            step_timeouts=_overlay(spec.step_timeouts, override.step_timeouts),
+            drain=_overlay(spec.drain, override.drain),
+            guards=_overlay(spec.guards, override.guards),
+            compensation=_overlay(spec.compensation, override.compensation),
+        )
+
+
+def _pool_override(pools: dict[str, PoolOverride], name: str | None) -> PoolOverride:
+    if name is not None:
+        for key, override in pools.items():
+            if key.lower() == name.lower():
+                return override
+    return PoolOverride()
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _overlay(base: _M, top: _M | None) -> _M:
+    """`base` with the fields the user wrote in `top` (recursively) replacing its own."""
+    if top is None:
+        return base
+    update: dict[str, Any] = {}
+    for name in top.model_fields_set:
+        value, current = getattr(top, name), getattr(base, name)
+        both_models = isinstance(value, BaseModel) and isinstance(current, BaseModel)
+        update[name] = _overlay(current, value) if both_models else value
+    return base.model_copy(update=update)
+
+
+def load_policy(path: Path) -> Policy:
+    """Read and validate a policy file; every problem raises PolicyError naming the file and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PolicyError(f"{path}: no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"{path}: cannot read: {exc}") from exc
+    return parse_policy(text, source=str(path))
+
+
+def parse_policy(text: str, *, source: str) -> Policy:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise PolicyError(f"{where}: invalid YAML: {exc.problem}") from exc
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}: expected a {KIND} mapping at the top level, found {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_message(source, exc.errors(include_url=False)[0])) from exc
+
+
+def default_policy() -> Policy:
+    """The built-in policy, from the packaged `default-policy.yaml`."""
+    text = resources.files("nodewarden.heal.data").joinpath(DEFAULT_POLICY_FILE).read_text(encoding="utf-8")
+    return parse_policy(text, source=f"nodewarden/heal/data/{DEFAULT_POLICY_FILE}")
+
+
+def render_policy(policy: Policy) -> str:
+    """The policy as YAML: every cluster-wide value, and for each pool only what it overrides."""
+    data = policy.model_dump(mode="json", by_alias=True, exclude={"spec": {"pools"}})
+    data["spec"]["pools"] = {
+        name: override.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        for name, override in policy.spec.pools.items()
+    }
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def _message(source: str, error: Any) -> str:
+    loc = tuple(error["loc"])
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
+    if error["type"] == "extra_forbidden":
+        known = _fields_at(Policy, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
+        return f"{source}: {field}: unknown field{hint}"
+    if error["type"] == "missing":
+        return f"{source}: {field}: required field is missing"
+    message = str(error["msg"]).removeprefix("Value error, ").rstrip(".")
+    if "found" in message:
+        return f"{source}: {field}: {message}"
+    return f"{source}: {field}: {message} (found {error.get('input')!r})"
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a user may write at `loc` (camelCase), for suggestions."""
+    current: Any = model
+    skip_key = False
+    for step in loc:
+        if isinstance(step, int):
+            continue
+        if skip_key:  # the user's own key in a mapping (a pool name)
+            skip_key = False
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = next((f for n, f in current.model_fields.items() if (f.alias or n) == step), None)
+        if info is None:
+            return []
+        current, skip_key = _element(info.annotation)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or n for n, f in current.model_fields.items()]
+    return []
+
+
+def _element(annotation: Any) -> tuple[Any, bool]:
+    """The model inside `X | None`, `tuple[X, ...]` or `dict[str, X]` (and whether a mapping key comes first)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is dict:
+        return _element(args[1])[0], True
+    if origin in (tuple, list):
+        return _element(args[0])
+    if origin in (Union, UnionType):
+        inner = [a for a in args if a is not NoneType]
+        return _element(inner[0]) if len(inner) == 1 else (annotation, False)
+    return annotation, False

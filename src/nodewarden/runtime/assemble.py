@@ -1,0 +1,79 @@
+"""Builds the running controller from a connection and options: caches, journal, executor, election, metrics."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodewarden.act.events import EventRecorder
+from nodewarden.act.journal import Journal
+from nodewarden.connection import Connection
+from nodewarden.errors import InputError
+from nodewarden.heal.policy import Policy
+from nodewarden.observe.cache import Caches
+from nodewarden.runtime.clock import Clock, ServerClock
+from nodewarden.runtime.controller import Controller
+from nodewarden.runtime.executor import Executor
+from nodewarden.runtime.leader import LeaderElector
+from nodewarden.runtime.metrics import ControllerMetrics
+from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
+
+SYNC_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Options:
+    apply: bool
+    state_dir: Path
+    leader_election: bool = True
+    lease_namespace: str = "kube-system"
+    identity: str = ""
+
+
+def default_identity() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+@contextmanager
+def controller_for(
+    connection: Connection, policy: Policy, options: Options, *, metrics: ControllerMetrics | None = None,
+    clock: Clock | None = None,
+) -> Iterator[Controller]:  # fmt: skip
+    """A Controller wired to the live cluster; caches stopped and journal closed on exit."""
+    kube = connection.kube
+    if kube is None or connection.kube_config is None:
+        raise InputError("nodewarden run needs a Kubernetes connection (--kubeconfig or --twin)")
+    with ExitStack() as stack:
+        if clock is None:
+            server_clock = ServerClock(connection.kube_config)
+            stack.callback(server_clock.close)
+            server_clock.sync()
+            clock = server_clock
+        caches = Caches(kube, kinds=REMEDIATION_KINDS).start()
+        stack.callback(caches.stop)
+        if not caches.wait_synced(SYNC_TIMEOUT):
+            failing = "; ".join(f"{c.name}: {c.stats.last_error}" for c in caches.caches.values() if not c.synced)
+            raise InputError(f"the Kubernetes caches did not sync within {SYNC_TIMEOUT:g}s ({failing})")
+        journal = Journal.open(options.state_dir)
+        stack.callback(journal.close)
+        identity = options.identity or default_identity()
+        recorder = EventRecorder(kube, instance=identity, now=clock.now)
+        executor = Executor(connection, journal, clock, recorder=recorder)
+        elector = (
+            LeaderElector(kube, namespace=options.lease_namespace, identity=identity)
+            if options.leader_election
+            else None
+        )
+        controller = Controller(
+            observer=LiveObserver(connection, caches), journal=journal, executor=executor, policy=policy,
+            clock=clock, apply=options.apply, elector=elector, metrics=metrics, recorder=recorder,
+        )  # fmt: skip
+        try:
+            yield controller
+        finally:
+            if elector is not None and elector.is_leader:
+                elector.release(clock.now())

@@ -1,0 +1,223 @@
+"""The reconcile loop of `nodewarden run`: observe → detect → plan → act, one cycle at a time.
+
+Each cycle reads `now` from the clock (the API server's), renews leadership, settles intents left by a
+crash, observes, detects, plans and — only as the leader and only when applying — executes. Everything
+the planner declined, and every action a dry run or a follower would have taken, is a Hold: journaled
+(dry run) and published as an Event (when acting). Episodes whose node was replaced or went away are
+closed here, from what the pool looks like now.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from nodewarden.act.events import EventRecorder
+from nodewarden.act.journal import Journal
+from nodewarden.detect.engine import detect
+from nodewarden.detect.settings import DetectSettings
+from nodewarden.heal.detection import detect_settings
+from nodewarden.heal.planner import plan as make_plan
+from nodewarden.heal.policy import Policy
+from nodewarden.model.health import Detection, HealthState, NodeHealth
+from nodewarden.model.kube import Node
+from nodewarden.model.remediation import (
+    EpisodeState,
+    History,
+    Hold,
+    HoldReason,
+    JournalEntry,
+    Outcome,
+    Plan,
+    Step,
+)
+from nodewarden.model.snapshot import Snapshot
+from nodewarden.runtime.clock import Clock
+from nodewarden.runtime.executor import Executor
+from nodewarden.runtime.leader import LeaderElector
+from nodewarden.runtime.metrics import ControllerMetrics
+from nodewarden.runtime.observer import Observation
+
+log = logging.getLogger(__name__)
+
+POOL_LABEL = "kubernetes.azure.com/agentpool"
+
+
+class Observer(Protocol):
+    def observe(self, now: datetime) -> Observation: ...
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    now: datetime
+    leader: bool
+    acting: bool  # leader and applying
+    observation: Observation
+    detection: Detection
+    plan: Plan
+    executed: tuple[JournalEntry, ...]
+    holds: tuple[Hold, ...]  # the planner's, plus what a dry run or a follower would have done
+    resumed: tuple[JournalEntry, ...] = ()
+
+
+class Controller:
+    def __init__(
+        self,
+        *,
+        observer: Observer,
+        journal: Journal,
+        executor: Executor,
+        policy: Policy,
+        clock: Clock,
+        apply: bool,
+        settings: DetectSettings | None = None,
+        elector: LeaderElector | None = None,
+        metrics: ControllerMetrics | None = None,
+        recorder: EventRecorder | None = None,
+        on_cycle: Callable[[CycleReport], None] | None = None,
+    ) -> None:
+        self.observer = observer
+        self.journal = journal
+        self.executor = executor
+        self.policy = policy
+        self.clock = clock
+        self.apply = apply
+        self.settings = settings or detect_settings(policy)
+        self.elector = elector
+        self.metrics = metrics
+        self.recorder = recorder
+        self.on_cycle = on_cycle
+        self.health: dict[str, NodeHealth] = {}
+        self._resumed = False
+
+    def cycle(self) -> CycleReport:
+        started = time.monotonic()
+        now = self.clock.now()
+        leader = self.elector.tick(now) if self.elector is not None else True
+        acting = leader and self.apply
+        resumed: tuple[JournalEntry, ...] = ()
+        if acting and not self._resumed:
+            resumed = tuple(self.executor.resume(now))
+            self._resumed = True
+        observation = self.observer.observe(now)
+        history = self.journal.history(now)
+        detection = self._detect(observation.snapshot, history, now)
+        plan = make_plan(
+            observation.snapshot, detection, history, self.policy, now,
+            synced=observation.synced, observed_at=observation.observed_at,
+        )  # fmt: skip
+        executed: list[JournalEntry] = []
+        holds = list(plan.holds)
+        if acting:
+            for action in plan.actions:
+                executed.append(self.executor.execute(action, self.clock.now()))
+            self._close_finished(observation.snapshot, now)
+        else:
+            reason = HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER
+            holds += [
+                Hold(reason, a.subject, f"would {a.step.value.lower()} {a.subject}: {a.reason}", node=a.node,
+                     pool=a.pool, zone=a.zone, step=a.step)
+                for a in plan.actions
+            ]  # fmt: skip
+        if leader:
+            self._record_holds(holds, now, publish=acting)
+        report = CycleReport(now, leader, acting, observation, detection, plan, tuple(executed), tuple(holds), resumed)
+        self._observe_metrics(report, time.monotonic() - started)
+        if self.on_cycle is not None:
+            self.on_cycle(report)
+        return report
+
+    def _detect(self, snapshot: Snapshot, history: History, now: datetime) -> Detection:
+        present = {node.metadata.name for node in snapshot.nodes}
+        remediating = frozenset(e.node for e in history.open if e.node in present)
+        failed = frozenset(e.node for e in history.episodes if e.state is EpisodeState.FAILED and e.node in present)
+        previous = self.health
+        detection = detect(snapshot, previous, now, self.settings, remediating=remediating, failed=failed)
+        self.health = detection.health
+        if self.metrics is not None:
+            for name, health in detection.health.items():
+                before = previous.get(name)
+                newly_bad = health.state in (HealthState.SUSPECT, HealthState.UNHEALTHY)
+                if newly_bad and (before is None or before.state is HealthState.HEALTHY) and health.problem_since:
+                    self.metrics.detection_latency.observe(max(0.0, (now - health.problem_since).total_seconds()))
+        return detection
+
+    def _record_holds(self, holds: list[Hold], now: datetime, *, publish: bool) -> None:
+        for hold in holds:
+            new = self.journal.hold(hold, now)
+            if not new:
+                continue
+            log.info(
+                "hold",
+                extra={"reason": hold.reason.value, "subject": hold.subject, "node": hold.node,
+                       "step": hold.step.value if hold.step else None, "detail": hold.message},
+            )  # fmt: skip
+            if publish and self.recorder is not None and hold.node:
+                self.recorder.record(hold.node, action=(hold.step or Step.CORDON).value, reason=hold.reason.value,
+                                     note=hold.message, warning=hold.reason is not HoldReason.WAITING)  # fmt: skip
+
+    def _close_finished(self, snapshot: Snapshot, now: datetime) -> None:
+        """Close open episodes whose node is gone: replaced (once the pool is whole again) or removed."""
+        present = snapshot.nodes_by_name
+        for episode in self.journal.history(now).open:
+            if episode.node in present:
+                continue
+            replaced = next(
+                (e for e in episode.entries if e.step is Step.REPLACE and e.outcome is Outcome.SUCCEEDED), None
+            )
+            if replaced is None:
+                if not any(e.outcome is Outcome.PENDING for e in episode.entries):
+                    self.journal.close_episode(episode.id, EpisodeState.ABANDONED, now, "the node went away")
+                continue
+            pool = snapshot.pool(episode.pool or "")
+            ready = [n for n in snapshot.nodes if _in_pool(n, episode.pool) and _node_ready(n)]
+            wanted = pool.count if pool is not None and pool.count is not None else None
+            if wanted is not None and len(ready) >= wanted:
+                self.journal.close_episode(
+                    episode.id, EpisodeState.RECOVERED, now, f"replaced; pool {episode.pool} has {len(ready)} Ready"
+                )
+                self._recovered(episode.opened_at, now)
+                continue
+            limit = self.policy.for_pool(episode.pool).step_timeouts.of(Step.REPLACE).total_seconds()
+            if replaced.outcome_at is not None and (now - replaced.outcome_at).total_seconds() > limit:
+                self.journal.close_episode(
+                    episode.id, EpisodeState.FAILED, now,
+                    f"replacement did not become Ready within {limit:g}s; pool {episode.pool} short of nodes",
+                )  # fmt: skip
+
+    def _recovered(self, opened_at: datetime, now: datetime) -> None:
+        if self.metrics is not None:
+            self.metrics.recovery_latency.observe(max(0.0, (now - opened_at).total_seconds()))
+
+    def _observe_metrics(self, report: CycleReport, seconds: float) -> None:
+        metrics = self.metrics
+        if metrics is None:
+            return
+        metrics.observe_health(report.detection.health)
+        metrics.observe_signals(report.detection.signals)
+        for entry in report.executed:
+            metrics.actions.labels(step=entry.step.value, outcome=entry.outcome.value).inc()
+            if entry.step is Step.UNCORDON and entry.outcome is Outcome.SUCCEEDED:
+                opened = next((e.opened_at for e in self.journal.history(report.now).episodes
+                               if e.id == entry.episode), None)  # fmt: skip
+                if opened is not None:
+                    self._recovered(opened, report.now)
+        for hold in report.holds:
+            metrics.holds.labels(reason=hold.reason.value).inc()
+        metrics.journal_backlog.set(self.journal.backlog())
+        metrics.leader.set(1 if report.leader else 0)
+        metrics.last_cycle.set(report.now.timestamp())
+        metrics.cycle_seconds.observe(seconds)
+
+
+def _in_pool(node: Node, pool: str | None) -> bool:
+    return bool(pool) and node.metadata.label_map.get(POOL_LABEL) == pool
+
+
+def _node_ready(node: Node) -> bool:
+    conditions = (node.status.conditions if node.status else None) or ()
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)

@@ -1,0 +1,264 @@
+"""Carries out planned steps through the act/ adapters, with the write-ahead journal around each call.
+
+Intent is journaled before the call and the outcome after, under the step's idempotency key; ARM calls
+carry a correlation id derived from that key. After a crash, `resume` settles every intent that has no
+outcome: Kubernetes steps are idempotent and simply run again; an ARM step first looks for its
+correlation id in the Activity Log, and for a newer provisioning time on the instance, so an operation
+Azure already took is recorded, not repeated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from nodewarden.act import azure_actions, kube_actions
+from nodewarden.act.events import EventRecorder
+from nodewarden.act.journal import Journal, correlation_id_for
+from nodewarden.act.results import NodeAction
+from nodewarden.connection import Connection
+from nodewarden.errors import ActionError, ActionTimedOutError, InputError, NodewardenError
+from nodewarden.model.health import SignalKind
+from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, PlannedAction, Step
+from nodewarden.observe.activity import activity_by_correlation
+from nodewarden.runtime.clock import Clock
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_TAINT = "nodewarden.io/quarantined"
+# Causes that mean no kubelet will finish deleting the node's pods (until the node is repaired).
+KUBELET_GONE = frozenset({SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN, SignalKind.NOT_READY,
+                          SignalKind.INSTANCE_STOPPED, SignalKind.INSTANCE_DEALLOCATED, SignalKind.INSTANCE_FAILED,
+                          SignalKind.INSTANCE_MISSING})  # fmt: skip
+ARM_STEPS = frozenset({Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLACE, Step.SCALE})
+
+
+@dataclass(frozen=True)
+class Done:
+    outcome: Outcome
+    detail: str = ""
+
+
+class Executor:
+    def __init__(
+        self,
+        connection: Connection,
+        journal: Journal,
+        clock: Clock,
+        *,
+        recorder: EventRecorder | None = None,
+        operation_timeout: float = 1800.0,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.connection = connection
+        self.journal = journal
+        self.clock = clock
+        self.recorder = recorder
+        self.operation_timeout = operation_timeout
+        self.progress = progress
+
+    # -- one planned step ---------------------------------------------------------------------------
+
+    def execute(self, action: PlannedAction, now: datetime) -> JournalEntry:
+        """Journal the intent, act, journal the outcome; returns the settled entry."""
+        self.journal.open_episode(
+            Episode(
+                id=action.episode,
+                node=action.node or action.subject,
+                opened_at=now,
+                pool=action.pool,
+                zone=action.zone,
+                instance=action.instance,
+                image=action.image,
+                causes=action.causes,
+            )
+        )
+        entry = self.journal.intend(
+            JournalEntry(
+                key=action.key,
+                episode=action.episode,
+                step=action.step,
+                subject=action.subject,
+                intent_at=now,
+                correlation_id=correlation_id_for(action.key),
+                node=action.node,
+                pool=action.pool,
+                count=action.count,
+            )
+        )
+        if entry.outcome is not Outcome.PENDING:
+            return entry  # this key was settled before: never act twice
+        log.info(
+            "action.start",
+            extra={"step": action.step.value, "node": action.node, "pool": action.pool, "key": action.key,
+                   "episode": action.episode, "reason": action.reason},
+        )  # fmt: skip
+        done = self._act(action, entry)
+        return self._settle(entry, done)
+
+    def _settle(self, entry: JournalEntry, done: Done) -> JournalEntry:
+        at = self.clock.now()
+        self.journal.record(entry.key, done.outcome, at, done.detail)
+        log.info(
+            "action.end",
+            extra={"step": entry.step.value, "node": entry.node, "key": entry.key, "outcome": done.outcome.value,
+                   "detail": done.detail},
+        )  # fmt: skip
+        if entry.step is Step.UNCORDON and done.outcome is Outcome.SUCCEEDED:
+            self.journal.close_episode(entry.episode, EpisodeState.RECOVERED, at, "node healthy and uncordoned")
+        if entry.step is Step.ESCALATE and done.outcome is Outcome.SUCCEEDED:
+            self.journal.close_episode(entry.episode, EpisodeState.FAILED, at, done.detail)
+        return replace(entry, outcome=done.outcome, outcome_at=at, detail=done.detail)
+
+    def _act(self, action: PlannedAction, entry: JournalEntry) -> Done:
+        try:
+            return self._dispatch(action, entry)
+        except ActionTimedOutError as exc:
+            return Done(Outcome.TIMED_OUT, str(exc))
+        except ActionError as exc:
+            return Done(Outcome.FAILED, str(exc))
+        except NodewardenError as exc:
+            return Done(Outcome.FAILED, str(exc))
+
+    def _dispatch(self, action: PlannedAction, entry: JournalEntry) -> Done:
+        kube = self.connection.kube
+        assert kube is not None
+        node = action.node or ""
+        step = action.step
+        if step is Step.CORDON:
+            changed = kube_actions.cordon(kube, node, recorder=self.recorder, note=action.reason)
+            return Done(Outcome.SUCCEEDED, "cordoned" if changed else "already cordoned")
+        if step is Step.UNCORDON:
+            kube_actions.untaint(kube, node, key=QUARANTINE_TAINT, recorder=self.recorder)
+            changed = kube_actions.uncordon(kube, node, recorder=self.recorder, note=action.reason)
+            return Done(Outcome.SUCCEEDED, "uncordoned" if changed else "was not cordoned")
+        if step is Step.DRAIN:
+            return self._drain(action)
+        if step is Step.ESCALATE:
+            kube_actions.cordon(kube, node, recorder=self.recorder, note="quarantined")
+            kube_actions.taint(kube, node, key=QUARANTINE_TAINT, value="true", effect="NoSchedule",
+                               recorder=self.recorder)  # fmt: skip
+            if self.recorder is not None:
+                self.recorder.record(node, action=Step.ESCALATE, reason="Escalated", note=action.reason, warning=True)
+            log.error("escalated", extra={"node": node, "episode": action.episode, "reason": action.reason})
+            return Done(Outcome.SUCCEEDED, f"quarantined and handed to a human: {action.reason}")
+        azure = self.connection.azure
+        if azure is None:
+            return Done(Outcome.FAILED, f"{step.value} needs Azure access; none configured")
+        timeout = action.timeout or self.operation_timeout
+        if step is Step.SCALE:
+            result = azure_actions.scale_pool(
+                azure, action.pool or action.subject, int(action.count or 0), timeout=self.operation_timeout,
+                correlation_id=entry.correlation_id, progress=self.progress,
+            )  # fmt: skip
+            return Done(Outcome.SUCCEEDED, "; ".join(result.steps))
+        ref = azure_actions.instance_of(kube_actions.get_node(kube, node))
+        if step is Step.REPLACE:
+            result = azure_actions.replace(
+                azure, ref, timeout=timeout, recorder=self.recorder, progress=self.progress,
+                correlation_id=entry.correlation_id,
+            )  # fmt: skip
+            return Done(Outcome.SUCCEEDED, "; ".join(result.steps))
+        result = azure_actions.run_instance_action(
+            azure, ref, NodeAction(step.value), timeout=timeout, recorder=self.recorder, progress=self.progress,
+            correlation_id=entry.correlation_id,
+        )  # fmt: skip
+        return Done(Outcome.SUCCEEDED, f"operation {', '.join(result.operation_ids)}")
+
+    def _drain(self, action: PlannedAction) -> Done:
+        kube = self.connection.kube
+        assert kube is not None
+        node = action.node or ""
+        started = self.clock.now()
+        result = kube_actions.drain(
+            kube,
+            node,
+            timeout=action.timeout or 300.0,
+            force=action.force,
+            recorder=self.recorder,
+            progress=self.progress,
+            wait=self.clock.sleep,
+            monotonic=lambda: (self.clock.now() - started).total_seconds(),
+            skip_terminating=bool(KUBELET_GONE & set(action.causes)) or not _ready(kube_actions.get_node(kube, node)),
+        )
+        if result.ok:
+            return Done(Outcome.SUCCEEDED, f"{len(result.evicted)} pod(s) evicted")
+        why = "; ".join(b.describe() for b in result.blockers) or "pods did not terminate in time"
+        listing = ", ".join(str(ref) for ref in result.remaining)
+        return Done(Outcome.TIMED_OUT, f"still on the node: {listing}; {why}")
+
+    # -- after a crash ------------------------------------------------------------------------------
+
+    def resume(self, now: datetime) -> list[JournalEntry]:
+        """Settle every intent journaled without an outcome; returns the entries settled now."""
+        settled: list[JournalEntry] = []
+        for entry in self.journal.pending():
+            done = self._already_done(entry, now) if entry.step in ARM_STEPS else None
+            if done is None:
+                log.warning("resume.redo", extra={"key": entry.key, "step": entry.step.value, "node": entry.node})
+                done = self._act(_replay(entry), entry)
+            else:
+                log.warning("resume.found", extra={"key": entry.key, "step": entry.step.value, "detail": done.detail})
+            settled.append(self._settle(entry, done))
+        return settled
+
+    def _already_done(self, entry: JournalEntry, now: datetime) -> Done | None:
+        """What Azure says of an ARM step journaled before a crash: done, failed, or never received (None)."""
+        azure = self.connection.azure
+        if azure is None:
+            return None
+        try:
+            statuses = activity_by_correlation(
+                azure, entry.correlation_id, entry.intent_at - timedelta(minutes=5), now + timedelta(minutes=5)
+            )
+        except InputError as exc:
+            log.warning("resume.activity_unreadable", extra={"key": entry.key, "error": str(exc)})
+            statuses = []
+        lowered = {status.lower() for status in statuses}
+        if "failed" in lowered:
+            return Done(Outcome.FAILED, f"found failed in the Activity Log (correlation {entry.correlation_id})")
+        if lowered:
+            busy = self._wait_idle(entry)
+            return Done(
+                Outcome.SUCCEEDED,
+                f"found in the Activity Log after a restart (correlation {entry.correlation_id}){busy}",
+            )
+        return None
+
+    def _wait_idle(self, entry: JournalEntry) -> str:
+        """Wait for an operation Azure already started on the node's instance, so the next step sees it done."""
+        kube, azure = self.connection.kube, self.connection.azure
+        if kube is None or azure is None or not entry.node or entry.step in (Step.SCALE, Step.REPLACE):
+            return ""
+        try:
+            ref = azure_actions.instance_of(kube_actions.get_node(kube, entry.node))
+            waited = 0.0
+            while azure_actions.in_flight(azure, ref) is not None and waited < self.operation_timeout:
+                self.clock.sleep(10.0)
+                waited += 10.0
+        except NodewardenError as exc:
+            return f"; instance state unknown: {exc}"
+        return ""
+
+
+def _replay(entry: JournalEntry) -> PlannedAction:
+    return PlannedAction(
+        step=entry.step,
+        subject=entry.subject,
+        reason=f"resuming {entry.key} after a restart",
+        key=entry.key,
+        episode=entry.episode,
+        node=entry.node,
+        pool=entry.pool,
+        count=entry.count,
+    )
+
+
+def _ready(node: object) -> bool:
+    status = getattr(node, "status", None)
+    for condition in getattr(status, "conditions", None) or ():
+        if condition.type == "Ready":
+            return bool(condition.status == "True")
+    return False

@@ -1,0 +1,37 @@
+"""Scenario 1: one instance crashes. Detected from the lease before Kubernetes marks the node Unknown;
+cordon, drain, restart; the node comes back and is uncordoned; the journal and Events tell the story."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from nodewarden.model.health import HealthState
+from nodewarden.model.remediation import EpisodeState, Outcome, Step
+from tests.scenarios.harness import harness
+
+
+def test_a_crashed_instance_is_restarted_and_uncordoned(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        h = harness(stack, "small", state_dir=tmp_path)
+        h.step(0)
+        node = h.nodes("apps")[0]
+        crashed_at = h.twin.clock.now()
+        h.twin.inject("instance-crash", target=node)
+
+        detected = h.run_until(lambda r: r.detection.health[node].state is HealthState.UNHEALTHY, within=60, step=5)
+        detected_after = (detected.now - crashed_at).total_seconds()
+        assert detected_after < 40, "detected from the lease, ahead of the node controller's 40 s grace period"
+        assert h.ready_status(node) == "True", "Kubernetes still thinks the node is Ready"
+
+        h.run_until(lambda r: h.closed(node, EpisodeState.RECOVERED), within=900)
+
+        assert [step for step, outcome in h.steps(node) if outcome is Outcome.SUCCEEDED] == [
+            Step.CORDON, Step.DRAIN, Step.RESTART, Step.UNCORDON,
+        ]  # fmt: skip
+        assert h.ready(node)
+        assert not h.cordoned(node)
+        assert len(h.arm_operations("Microsoft.Compute/virtualMachineScaleSets/virtualMachines/restart/action")) == 1
+        reasons = [reason for _, reason in h.events(node)]
+        for expected in ("Cordon", "Drain", "OperationStarted", "OperationSucceeded", "Uncordon"):
+            assert expected in reasons, f"no {expected} Event on the node: {reasons}"
