@@ -56,7 +56,7 @@ def node(
     }
     return Node(
         metadata=ObjectMeta(name=node_name(pool, index), labels=all_labels, annotations=annotations),
-        spec=NodeSpec(provider_id=provider_id(pool, index) if mapped else None),
+        spec=NodeSpec(providerID=provider_id(pool, index) if mapped else None),
     )
 
 
@@ -145,6 +145,7 @@ def health(
         image=labels.get("kubernetes.azure.com/node-image-version"),
         signals=signals,
         problem_since=since if kinds else None,
+        clear_since=None if kinds else since,
         ready=(not kinds) if ready is None else ready,
     )
 

@@ -67,5 +67,5 @@ def test_a_fraction_and_its_percentage_agree(share: float) -> None:
 
 @pytest.mark.parametrize("value", ["40", "140%", -0.1, 1.5, "forty", "", True, None])
 def test_shares_outside_zero_to_one_are_rejected(value: object) -> None:
-    with pytest.raises(ValueError, match="expected a share like 40% or 0.4"):
+    with pytest.raises(ValueError, match=r"expected a share like 40% or 0\.4"):
         durations.parse_share(value)

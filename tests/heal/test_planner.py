@@ -8,7 +8,7 @@ import pytest
 
 from nodewarden.heal import plan
 from nodewarden.heal.policy import Policy
-from nodewarden.model.health import HealthState, SignalKind
+from nodewarden.model.health import HealthState, Signal, SignalKind
 from nodewarden.model.kube import Node
 from nodewarden.model.remediation import EpisodeState, History, HoldReason, Outcome, Plan, Step
 from nodewarden.model.snapshot import Snapshot
@@ -46,7 +46,7 @@ def run(
     *,
     pol: Policy | None = None,
     snap: Snapshot | None = None,
-    extra: tuple[b.Signal, ...] = (),
+    extra: tuple[Signal, ...] = (),
     ready: dict[int, bool] | None = None,
     **kwargs: object,
 ) -> Plan:

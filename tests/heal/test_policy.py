@@ -45,7 +45,8 @@ def test_the_default_ladders() -> None:
 def test_pool_overrides_replace_only_what_they_write(tmp_path: Path) -> None:
     path = write(
         tmp_path,
-        "spec:\n  guards: {maxUnhealthy: 30%}\n  pools:\n    gpu:\n      guards: {maxInFlight: 1, zoneBreaker: {window: 5m}}\n"
+        "spec:\n  guards: {maxUnhealthy: 30%}\n  pools:\n    gpu:\n"
+        "      guards: {maxInFlight: 1, zoneBreaker: {window: 5m}}\n"
         "      drain: {onTimeout: proceed}\n",
     )
     policy = load_policy(path)

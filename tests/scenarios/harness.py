@@ -137,6 +137,12 @@ class Harness:
         conditions = self.node(name).get("status", {}).get("conditions", [])
         return next((c["status"] for c in conditions if c["type"] == "Ready"), "")
 
+    def renewed_since(self, name: str, moment: datetime) -> bool:
+        """The node's kubelet renewed its Lease after `moment` (it is alive again)."""
+        lease = self.twin.world.store.peek("leases", "kube-node-lease", name)
+        renewed = (lease or {}).get("spec", {}).get("renewTime")
+        return bool(renewed) and datetime.fromisoformat(renewed) > moment
+
     def cordoned(self, name: str) -> bool:
         return bool(self.node(name).get("spec", {}).get("unschedulable"))
 

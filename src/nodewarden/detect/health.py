@@ -95,4 +95,14 @@ def next_health(
         problem_since = min(signal.since for signal in problems)
         if previous is not None and previous.problem_since is not None:
             problem_since = min(previous.problem_since, problem_since)
-    return replace(observed, state=state, since=entered, signals=tuple(problems), problem_since=problem_since)
+    clear_since: datetime | None = None
+    if not problems:
+        clear_since = previous.clear_since if previous is not None and previous.clear_since is not None else now
+    return replace(
+        observed,
+        state=state,
+        since=entered,
+        signals=tuple(problems),
+        problem_since=problem_since,
+        clear_since=clear_since,
+    )

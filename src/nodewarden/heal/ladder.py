@@ -35,13 +35,21 @@ def is_done(episode: Episode, step: Step) -> bool:
     return any(entry.step is step and entry.outcome in DONE for entry in episode.entries)
 
 
-def next_step(episode: Episode, *, healthy: bool, ladder: tuple[Step, ...], policy: PoolPolicy, now: datetime) -> Next:
+def next_step(
+    episode: Episode,
+    *,
+    healthy: bool,
+    ladder: tuple[Step, ...],
+    policy: PoolPolicy,
+    now: datetime,
+    clear_since: datetime | None = None,
+) -> Next:
     """What to do next for an open episode (guards aside).
 
     - an entry without outcome → nothing (OperationInFlight);
     - escalated → nothing (a human's turn), or retry a failed escalation;
     - uncordoned → nothing (the controller closes the episode), or retry a failed uncordon;
-    - node healthy → UNCORDON;
+    - node healthy (continuously since `clear_since`) for `stableFor` after the last step → UNCORDON;
     - not cordoned → CORDON; not drained → DRAIN (a failed drain: hold naming the blocker and retry, or
       go on to the rungs with `drain.onTimeout: proceed`);
     - no rung yet → the ladder's first; a rung done and within its verify time → wait; done and past
@@ -62,7 +70,12 @@ def next_step(episode: Episode, *, healthy: bool, ladder: tuple[Step, ...], poli
             return Next(None, "uncordoned; waiting for the episode to close", HoldReason.WAITING)
         return Next(Step.UNCORDON, f"retry uncordon ({last.outcome.value}: {last.detail or 'no detail'})")
     if healthy:
-        return Next(Step.UNCORDON, "node is Ready with no problem signal")
+        settled = max((e.outcome_at for e in episode.entries if e.outcome_at is not None), default=episode.opened_at)
+        settled = max(settled, clear_since or now)  # healthy without a break since then
+        if now - settled < policy.stable_for:
+            until = settled + policy.stable_for
+            return Next(None, f"node is back; verifying it stays healthy until {until:%H:%M:%SZ}", HoldReason.WAITING)
+        return Next(Step.UNCORDON, f"node Ready with no problem signal for {policy.stable_for} since the last step")
     if not is_done(episode, Step.CORDON):
         return Next(Step.CORDON, "episode open, node not cordoned yet")
     drained = _drain(episode, policy)

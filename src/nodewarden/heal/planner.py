@@ -172,7 +172,14 @@ class _Cycle:
 
     def _continue(self, facts: NodeFacts, episode: Episode, pool_policy: PoolPolicy) -> None:
         rungs = _ladder(episode, facts, pool_policy)
-        decision = ladder.next_step(episode, healthy=facts.is_healthy, ladder=rungs, policy=pool_policy, now=self.now)
+        decision = ladder.next_step(
+            episode,
+            healthy=facts.is_healthy,
+            ladder=rungs,
+            policy=pool_policy,
+            now=self.now,
+            clear_since=facts.health.clear_since if facts.health else None,
+        )
         if decision.hold is not None:
             self.hold(facts, decision.hold, decision.reason, decision.step)
         step = decision.step

@@ -179,6 +179,7 @@ class Spec(_Schema):
     mode: Mode = Mode.DRY_RUN
     paused: bool = False
     max_data_age: Duration = timedelta(seconds=60)
+    stable_for: Duration = timedelta(seconds=30)  # a repaired node stays healthy this long before it is uncordoned
     auto_repair: AutoRepairMode = AutoRepairMode.DEFER
     triggers: tuple[Trigger, ...] = DEFAULT_TRIGGERS
     step_timeouts: StepTimeouts = Field(default_factory=StepTimeouts)
@@ -199,6 +200,7 @@ class PoolPolicy:
 
     pool: str | None
     paused: bool
+    stable_for: timedelta
     triggers: tuple[Trigger, ...]
     step_timeouts: StepTimeouts
     drain: Drain
@@ -222,6 +224,7 @@ class Policy(_Schema):
         return PoolPolicy(
             pool=name,
             paused=spec.paused or bool(override.paused),
+            stable_for=spec.stable_for,
             triggers=override.triggers if override.triggers is not None else spec.triggers,
             step_timeouts=_overlay(spec.step_timeouts, override.step_timeouts),
             drain=_overlay(spec.drain, override.drain),

@@ -124,6 +124,7 @@ class NodeHealth:
     instance: str | None = None  # "<vmss>/<instanceId>"
     signals: tuple[Signal, ...] = ()  # current problem signals on this node
     problem_since: datetime | None = None  # first problem signal of the current bout
+    clear_since: datetime | None = None  # observed without any problem signal continuously since (None: problems now)
     ready: bool | None = None  # Ready=True at the last observation (None: no condition reported)
     ready_flips: tuple[datetime, ...] = field(default=())  # recent Ready transitions, for flapping
 

@@ -86,6 +86,7 @@ class Executor:
                 node=action.node,
                 pool=action.pool,
                 count=action.count,
+                detail=action.reason,  # why; a SCALE's reason also carries the original count to restore
             )
         )
         if entry.outcome is not Outcome.PENDING:
