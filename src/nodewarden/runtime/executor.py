@@ -10,6 +10,8 @@ Azure already took is recorded, not repeated.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,6 +30,7 @@ from nodewarden.runtime.clock import Clock
 log = logging.getLogger(__name__)
 
 QUARANTINE_TAINT = "nodewarden.io/quarantined"
+FAILPOINT_VARIABLE = "NODEWARDEN_FAILPOINT"
 # Causes that mean no kubelet will finish deleting the node's pods (until the node is repaired).
 KUBELET_GONE = frozenset({SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN, SignalKind.NOT_READY,
                           SignalKind.INSTANCE_STOPPED, SignalKind.INSTANCE_DEALLOCATED, SignalKind.INSTANCE_FAILED,
@@ -91,6 +94,7 @@ class Executor:
         )
         if entry.outcome is not Outcome.PENDING:
             return entry  # this key was settled before: never act twice
+        failpoint("after-intent", entry.step)
         log.info(
             "action.start",
             extra={"step": action.step.value, "node": action.node, "pool": action.pool, "key": action.key,
@@ -100,6 +104,7 @@ class Executor:
         return self._settle(entry, done)
 
     def _settle(self, entry: JournalEntry, done: Done) -> JournalEntry:
+        failpoint("after-call", entry.step)
         at = self.clock.now()
         self.journal.record(entry.key, done.outcome, at, done.detail)
         log.info(
@@ -242,6 +247,13 @@ class Executor:
         except NodewardenError as exc:
             return f"; instance state unknown: {exc}"
         return ""
+
+
+def failpoint(name: str, step: Step) -> None:
+    """Crash-safety tests kill the process here, as kill -9 would: NODEWARDEN_FAILPOINT=after-intent:restart
+    (journaled, not sent) or after-call:restart (sent, outcome not journaled)."""
+    if os.environ.get(FAILPOINT_VARIABLE) == f"{name}:{step.value.lower()}":
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _replay(entry: JournalEntry) -> PlannedAction:
