@@ -26,6 +26,8 @@ from nodewarden.model.remediation import (
     Plan,
     PlannedAction,
     Step,
+    attempt_of,
+    spends_rate_budget,
 )
 from nodewarden.model.snapshot import Snapshot
 from tests.heal import builders as b
@@ -227,7 +229,7 @@ def _started_last_hour(history: History) -> Counter[str]:
     counts: Counter[str] = Counter()
     for episode in history.episodes:
         for entry in episode.entries:
-            if entry.step.destructive and entry.intent_at > NOW - timedelta(hours=1):
+            if spends_rate_budget(entry.step, attempt_of(entry.key)) and entry.intent_at > NOW - timedelta(hours=1):
                 counts[episode.pool or ""] += 1
     return counts
 
@@ -292,7 +294,8 @@ def check_invariants(world: World, result: Plan) -> None:
         # 7. never a rung over a ready pod whose PDB allows no disruption
         if action.step.is_rung:
             assert _blocking_pdb(world, node.metadata.name) is None, "rung would break a PDB"
-        new_by_pool[pool] += 1
+        if spends_rate_budget(action.step, attempt_of(action.key)):
+            new_by_pool[pool] += 1
 
     for pool, members in by_pool.items():
         guards = policy.for_pool(pool).guards

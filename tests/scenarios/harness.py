@@ -137,6 +137,9 @@ class Harness:
         conditions = self.node(name).get("status", {}).get("conditions", [])
         return next((c["status"] for c in conditions if c["type"] == "Ready"), "")
 
+    def pods_on(self, name: str) -> list[str]:
+        return [p["metadata"]["name"] for p in self.twin.world.store.items("pods") if p["spec"].get("nodeName") == name]
+
     def renewed_since(self, name: str, moment: datetime) -> bool:
         """The node's kubelet renewed its Lease after `moment` (it is alive again)."""
         lease = self.twin.world.store.peek("leases", "kube-node-lease", name)

@@ -26,7 +26,16 @@ from nodewarden.heal.policy import Guards as GuardPolicy
 from nodewarden.heal.policy import Policy, PoolPolicy
 from nodewarden.model.health import Detection, Scope, SignalKind
 from nodewarden.model.kube import Pod
-from nodewarden.model.remediation import Episode, History, Hold, HoldReason, Outcome, Step
+from nodewarden.model.remediation import (
+    Episode,
+    History,
+    Hold,
+    HoldReason,
+    Outcome,
+    Step,
+    attempt_of,
+    spends_rate_budget,
+)
 from nodewarden.model.snapshot import Snapshot
 
 MIN_CORRELATED = 2  # failing nodes before the storm or zone breaker can trip
@@ -120,16 +129,22 @@ class Guards:
             )
         return None
 
-    def admit(self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy) -> Hold | None:
+    def admit(
+        self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy, *, attempt: int = 1
+    ) -> Hold | None:
         """A hold when `step` may not run on `facts` now; None admits it and spends the budgets."""
-        hold = self._check(step, facts, episode, pool_policy)
+        spends = spends_rate_budget(step, attempt)
+        hold = self._check(step, facts, episode, pool_policy, spends=spends)
         if hold is None:
             key = pool_key(facts.pool)
             self.in_flight.setdefault(key, set()).add(episode)
-            self.started[key] += 1
+            if spends:
+                self.started[key] += 1
         return hold
 
-    def _check(self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy) -> Hold | None:
+    def _check(
+        self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy, *, spends: bool
+    ) -> Hold | None:
         def hold(reason: HoldReason, message: str) -> Hold:
             return Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
 
@@ -161,6 +176,8 @@ class Guards:
                 HoldReason.MAX_IN_FLIGHT,
                 f"{len(flying)} of pool {facts.pool}'s {pool_size} nodes in remediation (maxInFlight {limit})",
             )
+        if not spends:
+            return None
         pool_rate, cluster_rate = guards.rate_per_hour.pool, self.policy.spec.guards.rate_per_hour.cluster
         if self.started[key] >= pool_rate:
             return hold(
@@ -234,6 +251,6 @@ def read_guards(
     since = now - RATE_WINDOW
     for episode in history.episodes:
         for entry in episode.entries:
-            if entry.step.destructive and entry.intent_at > since:
+            if spends_rate_budget(entry.step, attempt_of(entry.key)) and entry.intent_at > since:
                 guards.started[pool_key(entry.pool or episode.pool)] += 1
     return guards

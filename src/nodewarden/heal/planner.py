@@ -189,7 +189,7 @@ class _Cycle:
             self.hold(facts, HoldReason.WAITING, "the node object is gone; the episode follows its pool", step)
             return
         if step.destructive:
-            blocked = self.guards.admit(step, facts, episode.id, pool_policy)
+            blocked = self.guards.admit(step, facts, episode.id, pool_policy, attempt=ladder.attempt(episode, step))
             if blocked is not None:
                 self.holds.append(blocked)
                 return

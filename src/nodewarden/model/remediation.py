@@ -41,6 +41,18 @@ RUNGS: tuple[Step, ...] = (Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLA
 DESTRUCTIVE: frozenset[Step] = frozenset({Step.DRAIN, *RUNGS})
 
 
+def spends_rate_budget(step: Step, attempt: int) -> bool:
+    """Counts against the hourly rate budget: every rung, and an episode's first drain (a blocked drain's
+    retries evict nothing new, so they must not starve the rest of the pool)."""
+    return step.is_rung or (step is Step.DRAIN and attempt == 1)
+
+
+def attempt_of(key: str) -> int:
+    """The attempt number at the end of an idempotency key ("<episode>/<step>/<attempt>")."""
+    tail = key.rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else 1
+
+
 class HoldReason(StrEnum):
     """Why the planner did not act. Values are Event reasons and metric labels."""
 

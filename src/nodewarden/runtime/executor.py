@@ -89,7 +89,8 @@ class Executor:
                 node=action.node,
                 pool=action.pool,
                 count=action.count,
-                detail=action.reason,  # why; a SCALE's reason also carries the original count to restore
+                # a SCALE's reason carries the original count, which the scale-back restores
+                detail=action.reason if action.step is Step.SCALE else "",
             )
         )
         if entry.outcome is not Outcome.PENDING:
