@@ -34,7 +34,7 @@ STORE_OF = {
     "deployments": ("deployments", None),
     "statefulsets": ("statefulsets", None),
     "daemonsets": ("daemonsets", None),
-    "events": ("events", None),
+    "events": ("events", "default"),
     "namespaces": ("namespaces", None),
 }
 

@@ -187,7 +187,9 @@ def in_flight(azure: AzureClients, ref: InstanceRef) -> str | None:
         )
     except AzureError as exc:
         raise translate(
-            exc, doing=f"read the instance view of {ref.vmss}/{ref.instance_id}", permission=f"{_VM}/read"
+            exc,
+            doing=f"read the instance view of {ref.vmss}/{ref.instance_id}",
+            permission=f"{_VM}/instanceView/read",
         ) from exc
     for status in view.statuses or []:
         code = (status.code or "").lower()

@@ -22,6 +22,7 @@ from types import TracebackType
 from nodewarden.errors import InputError
 from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import (
+    SCALE_EPISODE_PREFIX,
     Episode,
     EpisodeState,
     History,
@@ -35,7 +36,6 @@ from nodewarden.model.remediation import (
 FILE_NAME = "journal.sqlite3"
 SCHEMA_VERSION = 1
 HOLD_REPEAT = timedelta(minutes=10)  # the same hold is journaled (and published) again at most this often
-SCALE_EPISODE_PREFIX = "scale/"  # zone compensation episodes: "scale/<pool>/…"
 
 # uuid5 namespace for correlation ids: the same idempotency key always yields the same ARM correlation id,
 # so a step resumed after a crash can be found in the Activity Log under the id of its first attempt.

@@ -71,6 +71,7 @@ def detect(
             instance=node.instance,
             ready=node.ready,
             ready_flips=flips[name],
+            clear_since=node.ready_since,  # a first sight of the node: clear at least since it became Ready
         )
         states[name] = health.next_health(
             node.previous,

@@ -97,7 +97,9 @@ def next_health(
             problem_since = min(previous.problem_since, problem_since)
     clear_since: datetime | None = None
     if not problems:
-        clear_since = previous.clear_since if previous is not None and previous.clear_since is not None else now
+        # carried from the last cycle; on first sight, from when the node became Ready
+        first_sight = min(observed.clear_since or now, now)
+        clear_since = (previous.clear_since or now) if previous is not None else first_sight
     return replace(
         observed,
         state=state,

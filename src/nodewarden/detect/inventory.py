@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from nodewarden.detect.timestamps import parse_time
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import NodeHealth, Scope, Signal, SignalKind
 from nodewarden.model.kube import Node, NodeCondition
@@ -75,6 +76,14 @@ class NodeFacts:
         """Ready=True now; None when the node reports no Ready condition."""
         ready = self.condition("Ready")
         return None if ready is None else ready.status == "True"
+
+    @property
+    def ready_since(self) -> datetime | None:
+        """When Ready last turned True (its lastTransitionTime), if it is True and the time parses."""
+        ready = self.condition("Ready")
+        if ready is None or ready.status != "True":
+            return None
+        return parse_time(ready.last_transition_time)
 
     def seen_since(self, kind: SignalKind, condition: str | None, *, now: datetime) -> datetime:
         """When a signal without a time in its evidence began: when we first saw it (last cycle), or now."""

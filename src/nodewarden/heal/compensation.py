@@ -20,7 +20,15 @@ from nodewarden.heal.guards import Guards, pool_key
 from nodewarden.heal.policy import Policy
 from nodewarden.model.azure import AgentPool
 from nodewarden.model.health import Detection, SignalKind
-from nodewarden.model.remediation import History, Hold, HoldReason, JournalEntry, PlannedAction, Step
+from nodewarden.model.remediation import (
+    SCALE_EPISODE_PREFIX,
+    History,
+    Hold,
+    HoldReason,
+    JournalEntry,
+    PlannedAction,
+    Step,
+)
 
 _ORIGINAL = re.compile(r"original count (\d+)")
 
@@ -82,7 +90,7 @@ def _scale_out(
     if extra <= 0:
         hold(HoldReason.AT_LIMIT, f"pool {pool.name}: compensation.maxExtraNodes is 0")
         return
-    episode = f"{pool.name}@{now:%Y%m%dT%H%M%SZ}"
+    episode = f"{SCALE_EPISODE_PREFIX}{pool.name}/{now:%Y%m%dT%H%M%SZ}"
     result.actions.append(
         PlannedAction(
             step=Step.SCALE,

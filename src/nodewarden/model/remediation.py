@@ -41,6 +41,9 @@ RUNGS: tuple[Step, ...] = (Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLA
 DESTRUCTIVE: frozenset[Step] = frozenset({Step.DRAIN, *RUNGS})
 
 
+SCALE_EPISODE_PREFIX = "scale/"  # zone compensation episodes are "scale/<pool>/<time>"
+
+
 def spends_rate_budget(step: Step, attempt: int) -> bool:
     """Counts against the hourly rate budget: every rung, and an episode's first drain (a blocked drain's
     retries evict nothing new, so they must not starve the rest of the pool)."""

@@ -38,6 +38,7 @@ Key = tuple[str, str]  # (namespace or "", name)
 LEASES = KubeExport("leases", "coordination.k8s.io", "v1", "Lease", "leases")
 EVENTS = KubeExport("events", "events.k8s.io", "v1", "Event", "events")
 NODE_LEASE_NAMESPACE = "kube-node-lease"
+NODE_EVENT_NAMESPACE = "default"
 
 
 @dataclass
@@ -293,7 +294,7 @@ class Caches:
         ("deployments", _export("deployments"), None),
         ("statefulsets", _export("statefulsets"), None),
         ("daemonsets", _export("daemonsets"), None),
-        ("events", EVENTS, None),
+        ("events", EVENTS, NODE_EVENT_NAMESPACE),  # Node events live in `default`
         ("namespaces", _export("namespaces"), None),
     )
 

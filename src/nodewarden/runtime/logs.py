@@ -146,6 +146,9 @@ class _Handler(logging.StreamHandler[IO[str]]):
     """Marks the handler nodewarden installed, so configuring again replaces it instead of adding another."""
 
 
+CHATTY_LIBRARIES = ("azure", "httpx2", "httpx", "httpcore", "msal", "urllib3")
+
+
 def configure_logging(fmt: Literal["text", "json"], level: str = "INFO", stream: IO[str] | None = None) -> None:
     """Send every logger's records to `stream` (stderr by default) in `fmt`, secrets masked."""
     if fmt not in ("text", "json"):
@@ -161,3 +164,5 @@ def configure_logging(fmt: Literal["text", "json"], level: str = "INFO", stream:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(name)
+    for library in CHATTY_LIBRARIES:  # one line per HTTP request (and the SDK's headers) drowns the story
+        logging.getLogger(library).setLevel(max(logging.WARNING, logging.getLevelName(name)))
