@@ -180,6 +180,18 @@ class Harness:
         ]  # fmt: skip
 
 
+def manual_count(h: Harness, pool: str) -> None:
+    """Take the pool off the cluster autoscaler (the twin has none), so its count can be set, as an operator would."""
+    azure = h.connection.azure
+    assert azure is not None
+    target = azure.target
+    body = azure.aks.agent_pools.get(target.resource_group, target.cluster_name, pool)
+    body.enable_auto_scaling = False
+    body.min_count = None
+    body.max_count = None
+    azure.aks.agent_pools.begin_create_or_update(target.resource_group, target.cluster_name, pool, body).result()
+
+
 def harness(
     stack: ExitStack, scenario: str, policy: Policy | None = None, *, state_dir: Path, auto_repair: bool | None = None,
     identity: str = "test-controller", twin: Twin | None = None,

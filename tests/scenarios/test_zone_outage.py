@@ -9,21 +9,9 @@ from pathlib import Path
 
 from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import HoldReason, Step
-from tests.scenarios.harness import Harness, harness
+from tests.scenarios.harness import Harness, harness, manual_count
 
 ZONE = "westeurope-1"
-
-
-def _manual_count(h: Harness, pool: str) -> None:
-    """Take the pool off the cluster autoscaler, so its count can be set (as an operator would)."""
-    azure = h.connection.azure
-    assert azure is not None
-    target = azure.target
-    body = azure.aks.agent_pools.get(target.resource_group, target.cluster_name, pool)
-    body.enable_auto_scaling = False
-    body.min_count = None
-    body.max_count = None
-    azure.aks.agent_pools.begin_create_or_update(target.resource_group, target.cluster_name, pool, body).result()
 
 
 def _zone_of(h: Harness, node: str) -> str:
@@ -33,7 +21,7 @@ def _zone_of(h: Harness, node: str) -> str:
 def test_a_zone_outage_holds_repairs_there_and_scales_out_elsewhere(tmp_path: Path) -> None:
     with ExitStack() as stack:
         h = harness(stack, "small", state_dir=tmp_path)
-        _manual_count(h, "apps")
+        manual_count(h, "apps")
         h.step(0)
         in_zone = [n for n in h.nodes("apps") if _zone_of(h, n) == ZONE]
         assert len(in_zone) == 3

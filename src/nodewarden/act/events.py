@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -49,7 +50,6 @@ class EventRecorder:
         self._kube = kube
         self._instance = instance or f"{CONTROLLER}-{socket.gethostname()}-{os.getpid()}"
         self._now = now
-        self._sequence = 0
         self.core_fallback = False  # set once the apiserver answered 404 for events.k8s.io/v1
         # Node references by name, so an action that removes the node (replace) can still report on it.
         self._refs: dict[str, ObjectReference] = {}
@@ -67,10 +67,9 @@ class EventRecorder:
         if ref is None:
             return
         now = self._now()
-        # kubectl's naming (<object>.<hex nanoseconds>), plus a sequence: two events in one clock tick
-        # (a twin's manual clock, a coarse system clock) must not collide.
-        self._sequence += 1
-        name = f"{ref.name}.{int(now.timestamp() * 1e9) + self._sequence:x}"
+        # client-go's naming (<object>.<hex nanoseconds>), plus a random suffix: two events in one clock tick
+        # (a twin's manual clock, a coarse system clock, two recorders) must not collide.
+        name = f"{ref.name}.{int(now.timestamp() * 1e9):x}{secrets.token_hex(3)}"
         kind = WARNING if warning else NORMAL
         note = note[:1024]  # the apiserver's limit on events.k8s.io/v1 note
         try:

@@ -220,8 +220,13 @@ class _Cycle:
                 image=facts.image,
                 timeout=timeout.total_seconds(),
                 force=pool_policy.drain.force if step is Step.DRAIN else False,
+                count=self._pool_count(facts.pool) if step is Step.REPLACE else None,  # capacity to get back
             )
         )
+
+    def _pool_count(self, pool: str | None) -> int | None:
+        found = self.snapshot.pool(pool) if pool else None
+        return found.count if found is not None else None
 
     def _quarantined(self, facts: NodeFacts, causes: tuple[SignalKind, ...]) -> Episode | None:
         """A FAILED episode within 24 h with this node's fingerprint: same pool, image and a shared cause."""
@@ -232,7 +237,7 @@ class _Cycle:
                 for e in self.history.episodes
                 if e.state is EpisodeState.FAILED
                 and (e.closed_at or e.opened_at) >= since
-                and _same_fingerprint(e, facts, causes)
+                and _same_fingerprint(e, facts, causes, self.policy.for_pool(facts.pool))
             ),
             None,
         )
@@ -241,7 +246,7 @@ class _Cycle:
         """An episode that replaced a node of this fingerprint less than stepTimeouts.replace ago."""
         since = self.now - pool_policy.step_timeouts.replace
         for episode in self.history.episodes:
-            if episode.node == facts.name or not _same_fingerprint(episode, facts, causes):
+            if episode.node == facts.name or not _same_fingerprint(episode, facts, causes, pool_policy):
                 continue
             for entry in episode.entries:
                 done_at = entry.outcome_at or entry.intent_at
@@ -257,12 +262,21 @@ def _ladder(episode: Episode, facts: NodeFacts, pool_policy: PoolPolicy) -> tupl
     return tuple(trigger.ladder) if trigger is not None else RUNGS
 
 
-def _same_fingerprint(episode: Episode, facts: NodeFacts, causes: tuple[SignalKind, ...]) -> bool:
-    return (
-        _key(episode.pool) == _key(facts.pool)
-        and episode.image == facts.image
-        and bool(set(episode.causes) & set(causes))
-    )
+def _same_fingerprint(
+    episode: Episode, facts: NodeFacts, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy
+) -> bool:
+    """Same pool, same node image, and the same failure: a shared cause, or causes of the same trigger
+    (a node seen going down as HeartbeatStale and its replacement seen as NotReady fail the same way)."""
+    if _key(episode.pool) != _key(facts.pool) or episode.image != facts.image:
+        return False
+    if set(episode.causes) & set(causes):
+        return True
+    before, now = _trigger_name(pool_policy, episode.causes), _trigger_name(pool_policy, causes)
+    return before is not None and before == now
+
+
+def _trigger_name(pool_policy: PoolPolicy, causes: tuple[SignalKind, ...]) -> str | None:
+    return next((t.name for t in pool_policy.triggers if set(t.signals) & set(causes)), None)
 
 
 def _key(pool: str | None) -> str:

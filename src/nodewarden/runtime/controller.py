@@ -175,7 +175,8 @@ class Controller:
                 continue
             pool = snapshot.pool(episode.pool or "")
             ready = [n for n in snapshot.nodes if _in_pool(n, episode.pool) and _node_ready(n)]
-            wanted = pool.count if pool is not None and pool.count is not None else None
+            # the count before the replace (the planner journals it); an autoscaled pool's count shrinks
+            wanted = replaced.count if replaced.count is not None else (pool.count if pool is not None else None)
             if wanted is not None and len(ready) >= wanted:
                 self.journal.close_episode(
                     episode.id, EpisodeState.RECOVERED, now, f"replaced; pool {episode.pool} has {len(ready)} Ready"
