@@ -7,8 +7,6 @@ changes nothing. Metrics and /healthz listen on 127.0.0.1:9464 unless `--listen`
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -25,12 +23,15 @@ from nodewarden.cli.live_flags import (
     SubscriptionOption,
     TwinOption,
 )
+from nodewarden.cli.stopping import stop_on_signals
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Mode, Policy, default_policy, load_policy
+from nodewarden.observe.prometheus import PrometheusClient
 from nodewarden.runtime.assemble import Options, controller_for
 from nodewarden.runtime.controller import CycleReport
 from nodewarden.runtime.logs import configure_logging
 from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
+from nodewarden.runtime.node_metrics import metrics_reader
 
 log = logging.getLogger("nodewarden.run")
 
@@ -38,6 +39,9 @@ PolicyOption = Annotated[
     Path | None, typer.Option("--policy", help="RemediationPolicy YAML (default: the built-in policy).")
 ]
 IntervalOption = Annotated[float, typer.Option("--interval", min=1, help="Seconds between cycles.")]
+PrometheusOption = Annotated[
+    str | None, typer.Option("--prometheus", help="Prometheus base URL for node metrics (outliers, disk fill).")
+]
 LogFormatOption = Annotated[str, typer.Option("--log-format", help="text or json (JSON lines on stderr).")]
 
 
@@ -64,6 +68,7 @@ def run_command(
     lease_namespace: Annotated[str, typer.Option("--lease-namespace", help="Namespace of the leader Lease.")] = (
         "kube-system"
     ),
+    prometheus: PrometheusOption = None,
     twin: TwinOption = None,
     kubeconfig: KubeconfigOption = None,
     azure_config: AzureConfigOption = None,
@@ -85,11 +90,10 @@ def run_command(
     metrics = ControllerMetrics()
     options = Options(apply=applying, state_dir=state_dir, leader_election=leader_election,
                       lease_namespace=lease_namespace, identity=identity)  # fmt: skip
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     last: list[datetime] = []
-    with controller_for(connection, chosen, options, metrics=metrics) as controller:
+    with stop_on_signals() as stop, controller_for(connection, chosen, options, metrics=metrics) as controller:
+        if prometheus:
+            controller.node_metrics = metrics_reader(PrometheusClient(prometheus))
         server = MetricsServer(metrics, listen=listen, health=lambda: _health(controller.observer, last, interval))
         server.start()
         log.info("started", extra={"mode": "enforce" if applying else "dry-run", "listen": listen,

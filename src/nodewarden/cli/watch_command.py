@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -19,7 +17,8 @@ from nodewarden.cli.live_flags import (
     SubscriptionOption,
     TwinOption,
 )
-from nodewarden.cli.run_command import IntervalOption, PolicyOption, policy_from
+from nodewarden.cli.run_command import IntervalOption, PolicyOption, PrometheusOption, policy_from
+from nodewarden.cli.stopping import stop_on_signals
 from nodewarden.detect.engine import detect
 from nodewarden.errors import InputError
 from nodewarden.heal.detection import detect_settings
@@ -28,7 +27,7 @@ from nodewarden.observe.cache import Caches
 from nodewarden.observe.prometheus import PrometheusClient
 from nodewarden.render.remediation import health_table, render, signal_json, wide_signals_table
 from nodewarden.runtime.clock import ServerClock
-from nodewarden.runtime.node_metrics import read_node_metrics
+from nodewarden.runtime.node_metrics import metrics_reader
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
 
 
@@ -37,9 +36,7 @@ def watch_command(
     interval: IntervalOption = 10.0,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     policy: PolicyOption = None,
-    prometheus: Annotated[
-        str | None, typer.Option("--prometheus", help="Prometheus base URL for node metrics (outliers, disk fill).")
-    ] = None,
+    prometheus: PrometheusOption = None,
     twin: TwinOption = None,
     kubeconfig: KubeconfigOption = None,
     azure_config: AzureConfigOption = None,
@@ -54,21 +51,18 @@ def watch_command(
     connection = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect()
     assert connection.kube is not None
     assert connection.kube_config is not None
-    metrics_source = PrometheusClient(prometheus) if prometheus else None
+    node_metrics = metrics_reader(PrometheusClient(prometheus)) if prometheus else None
     clock = ServerClock(connection.kube_config)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     health: dict[str, NodeHealth] = {}
     seen: set[tuple[str, str, str]] = set()
-    with Caches(connection.kube, kinds=REMEDIATION_KINDS) as caches:
+    with stop_on_signals() as stop, Caches(connection.kube, kinds=REMEDIATION_KINDS) as caches:
         if not caches.wait_synced(60.0):
             raise InputError("the Kubernetes caches did not sync within 60s")
         observer = LiveObserver(connection, caches)
         while True:
             now = clock.sync()
             observation = observer.observe(now)
-            metrics = read_node_metrics(metrics_source, now) if metrics_source is not None else None
+            metrics = node_metrics(now) if node_metrics is not None else None
             detection = detect(observation.snapshot, health, now, settings, metrics=metrics)
             health = detection.health
             if output_format == "json":

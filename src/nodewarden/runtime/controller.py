@@ -19,6 +19,7 @@ from typing import Protocol
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.journal import Journal
 from nodewarden.detect.engine import detect
+from nodewarden.detect.metrics import NodeMetrics
 from nodewarden.detect.settings import DetectSettings
 from nodewarden.heal.detection import detect_settings
 from nodewarden.heal.planner import plan as make_plan
@@ -79,6 +80,7 @@ class Controller:
         metrics: ControllerMetrics | None = None,
         recorder: EventRecorder | None = None,
         on_cycle: Callable[[CycleReport], None] | None = None,
+        node_metrics: Callable[[datetime], NodeMetrics | None] | None = None,
     ) -> None:
         self.observer = observer
         self.journal = journal
@@ -91,6 +93,7 @@ class Controller:
         self.metrics = metrics
         self.recorder = recorder
         self.on_cycle = on_cycle
+        self.node_metrics = node_metrics
         self.health: dict[str, NodeHealth] = {}
         self._resumed = False
 
@@ -136,7 +139,10 @@ class Controller:
         remediating = frozenset(e.node for e in history.open if e.node in present)
         failed = frozenset(e.node for e in history.episodes if e.state is EpisodeState.FAILED and e.node in present)
         previous = self.health
-        detection = detect(snapshot, previous, now, self.settings, remediating=remediating, failed=failed)
+        metrics = self.node_metrics(now) if self.node_metrics is not None else None
+        detection = detect(
+            snapshot, previous, now, self.settings, remediating=remediating, failed=failed, metrics=metrics
+        )
         self.health = detection.health
         if self.metrics is not None:
             for name, health in detection.health.items():

@@ -6,10 +6,15 @@ config sets one (AKS managed Prometheus does), else `instance` without its port.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from nodewarden.detect.metrics import Metric, NodeMetrics
+from nodewarden.errors import InputError
 from nodewarden.observe.prometheus import PrometheusClient
+
+log = logging.getLogger(__name__)
 
 QUERIES = {
     Metric.CPU: '1 - avg by (node, instance) (rate(node_cpu_seconds_total{mode="idle"}[5m]))',
@@ -23,6 +28,19 @@ DISK_STEP = 60.0
 def node_of(labels: dict[str, str]) -> str | None:
     name = labels.get("node") or labels.get("instance")
     return name.rsplit(":", 1)[0] if name and ":" in name and not name.startswith("[") else name
+
+
+def metrics_reader(client: PrometheusClient) -> Callable[[datetime], NodeMetrics | None]:
+    """Reads node metrics each cycle; when Prometheus fails, detection goes on without them (logged)."""
+
+    def read(now: datetime) -> NodeMetrics | None:
+        try:
+            return read_node_metrics(client, now)
+        except InputError as exc:
+            log.warning("metrics.unavailable", extra={"error": str(exc)})
+            return None
+
+    return read
 
 
 def read_node_metrics(client: PrometheusClient, now: datetime) -> NodeMetrics:

@@ -1,0 +1,98 @@
+"""`nodewarden policy`, `plan`, `watch` and `run` as a user runs them (in-process, against the twin)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nodewarden.act.journal import Journal
+from nodewarden.model.remediation import HoldReason
+from nodewarden.twin.service import Twin
+from tests.conftest import Invoke
+
+
+@pytest.fixture
+def twin() -> Iterator[Twin]:
+    with Twin("small", advance_on_poll=30) as running:
+        yield running
+
+
+def _crash_one(twin: Twin) -> str:
+    node = str(min(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"]))
+    twin.inject("instance-crash", target=node)
+    twin.advance(35)
+    return node
+
+
+def test_policy_show_prints_the_built_in_policy(invoke: Invoke) -> None:
+    shown = invoke("policy", "show")
+    assert shown.code == 0
+    document = yaml.safe_load(shown.out)
+    assert document["kind"] == "RemediationPolicy"
+    assert document["spec"]["mode"] == "dry-run"
+
+
+def test_policy_check_names_the_misspelt_field(invoke: Invoke, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: nodewarden.io/v1\nkind: RemediationPolicy\nspec:\n  guards: {maxInflight: 2}\n")
+    checked = invoke("policy", "check", str(policy))
+    assert checked.code == 2
+    assert "maxInflight" in checked.err
+    assert "maxInFlight" in checked.err, "suggests the right spelling"
+    assert "Traceback" not in checked.err
+
+
+def test_plan_on_the_twin_proposes_a_cordon_and_changes_nothing(invoke: Invoke, twin: Twin) -> None:
+    node = _crash_one(twin)
+    planned = invoke("plan", "--twin", str(twin.state_dir), "-o", "json")
+    assert planned.code == 0, planned.err
+    decided = json.loads(planned.out)
+    assert [(a["step"], a["subject"]) for a in decided["actions"]] == [("Cordon", node)]
+    assert not twin.world.store.get("nodes", None, node).get("spec", {}).get("unschedulable")
+
+
+def test_plan_reads_exported_files(invoke: Invoke) -> None:
+    planned = invoke("plan", "examples/cluster", "--now", "2026-11-26T12:00:00Z", "-o", "json")
+    assert planned.code == 0, planned.err
+    decided = json.loads(planned.out)
+    assert decided["now"] == "2026-11-26T12:00:00Z"
+    assert {h["node"] for h in decided["health"]} == _example_nodes(), "every exported node is judged"
+
+
+def _example_nodes() -> set[str]:
+    listed = json.loads(Path("examples/cluster/k8s-nodes.json").read_text())
+    return {item["metadata"]["name"] for item in listed["items"]}
+
+
+def test_watch_once_streams_signals_as_json_lines(invoke: Invoke, twin: Twin) -> None:
+    node = _crash_one(twin)
+    watched = invoke("watch", "--twin", str(twin.state_dir), "--once", "-o", "json")
+    assert watched.code == 0, watched.err
+    signals = [json.loads(line) for line in watched.out.splitlines()]
+    assert {"kind": "HeartbeatStale", "node": node} in [{"kind": s["kind"], "node": s.get("node")} for s in signals]
+
+
+def test_run_without_apply_journals_what_it_would_do_and_changes_nothing(
+    invoke: Invoke, twin: Twin, tmp_path: Path
+) -> None:
+    node = _crash_one(twin)
+    state = tmp_path / "state"
+    ran = invoke("run", "--twin", str(twin.state_dir), "--once", "--state-dir", str(state), "--listen", "127.0.0.1:0")
+    assert ran.code == 0, ran.err
+    assert not twin.world.store.get("nodes", None, node).get("spec", {}).get("unschedulable"), "dry run: no cordon"
+    with Journal.open(state) as journal:
+        holds = journal.holds()
+        assert journal.entries() == []
+    assert [(h.reason, h.node, h.step.value if h.step else None) for _, h in holds] == [
+        (HoldReason.DRY_RUN, node, "Cordon")
+    ]
+
+
+def test_run_rejects_a_bad_listen_address(invoke: Invoke, twin: Twin, tmp_path: Path) -> None:
+    ran = invoke("run", "--twin", str(twin.state_dir), "--once", "--state-dir", str(tmp_path), "--listen", "nowhere")
+    assert ran.code == 2
+    assert "--listen" in ran.err
