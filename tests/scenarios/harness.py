@@ -14,6 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from nodewarden.act.events import CONTROLLER as REPORTER
 from nodewarden.connection import Connection, connect
 from nodewarden.heal.policy import Policy, parse_policy
@@ -21,6 +23,7 @@ from nodewarden.model.remediation import Episode, EpisodeState, Outcome, Step
 from nodewarden.observe.cache import Caches
 from nodewarden.runtime.assemble import Options, controller_for
 from nodewarden.runtime.controller import Controller, CycleReport
+from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import LiveObserver
 from nodewarden.twin.azure.activity import ActivityFilter
 from nodewarden.twin.service import Twin
@@ -72,7 +75,16 @@ class Harness:
     twin: Twin
     connection: Connection
     controller: Controller
+    metrics: ControllerMetrics
     reports: list[CycleReport] = field(default_factory=list)
+
+    def metric(self, name: str, **labels: str) -> float:
+        """A sample's value from the controller's /metrics exposition (0 when absent)."""
+        for family in text_string_to_metric_families(self.metrics.exposition().decode()):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    return float(sample.value)
+        return 0.0
 
     @property
     def caches(self) -> Caches:
@@ -200,8 +212,11 @@ def harness(
         twin = stack.enter_context(Twin(scenario, advance_on_poll=30, auto_repair=auto_repair))
     connection = connect(twin=twin.state_dir)
     options = Options(apply=True, state_dir=state_dir, identity=identity)
-    controller = stack.enter_context(controller_for(connection, policy or enforce(), options, clock=TwinClock(twin)))
-    return Harness(twin, connection, controller)
+    metrics = ControllerMetrics()
+    controller = stack.enter_context(
+        controller_for(connection, policy or enforce(), options, clock=TwinClock(twin), metrics=metrics)
+    )
+    return Harness(twin, connection, controller, metrics)
 
 
 def iterate(h: Harness, seconds: float, step: float = 5.0) -> Iterator[CycleReport]:

@@ -32,6 +32,12 @@ def test_a_crashed_instance_is_restarted_and_uncordoned(tmp_path: Path) -> None:
         assert h.ready(node)
         assert not h.cordoned(node)
         assert len(h.arm_operations("Microsoft.Compute/virtualMachineScaleSets/virtualMachines/restart/action")) == 1
+        assert h.metric("nodewarden_actions_total", step="Restart", outcome="succeeded") == 1
+        assert h.metric("nodewarden_detection_seconds_count") >= 1
+        assert 0 < h.metric("nodewarden_detection_seconds_sum") < 40 * h.metric("nodewarden_detection_seconds_count")
+        assert h.metric("nodewarden_recovery_seconds_count") == 1
+        h.step(5)
+        assert h.metric("nodewarden_node_health_state", node=node, state="Recovered") == 1
         reasons = [reason for _, reason in h.events(node)]
         for expected in ("Cordon", "Drain", "OperationStarted", "OperationSucceeded", "Uncordon"):
             assert expected in reasons, f"no {expected} Event on the node: {reasons}"

@@ -64,23 +64,18 @@ class NodeFacts:
     image: str | None
     instance: str | None  # "<vmss>/<instanceId>" from the providerID
     previous: NodeHealth | None
-
-    def condition(self, kind: str) -> NodeCondition | None:
-        for condition in (self.node.status.conditions if self.node.status else None) or ():
-            if condition.type == kind:
-                return condition
-        return None
+    conditions: tuple[NodeCondition, ...]
+    ready_condition: NodeCondition | None  # the first Ready condition
 
     @property
     def ready(self) -> bool | None:
         """Ready=True now; None when the node reports no Ready condition."""
-        ready = self.condition("Ready")
-        return None if ready is None else ready.status == "True"
+        return None if self.ready_condition is None else self.ready_condition.status == "True"
 
     @property
     def ready_since(self) -> datetime | None:
         """When Ready last turned True (its lastTransitionTime), if it is True and the time parses."""
-        ready = self.condition("Ready")
+        ready = self.ready_condition
         if ready is None or ready.status != "True":
             return None
         return parse_time(ready.last_transition_time)
@@ -129,6 +124,7 @@ def node_facts(nodes: Iterable[Node], previous: Mapping[str, NodeHealth]) -> dic
             continue
         labels = node.metadata.label_map
         zone = labels.get(ZONE_LABEL)
+        conditions = tuple((node.status.conditions if node.status else None) or ())
         facts[name] = NodeFacts(
             node=node,
             name=name,
@@ -137,5 +133,7 @@ def node_facts(nodes: Iterable[Node], previous: Mapping[str, NodeHealth]) -> dic
             image=labels.get(IMAGE_LABEL),
             instance=key_from_resource_id(node.spec.provider_id),
             previous=previous.get(name),
+            conditions=conditions,
+            ready_condition=next((c for c in conditions if c.type == "Ready"), None),
         )
     return facts

@@ -6,7 +6,6 @@ controller waits 40 s (50 s from Kubernetes 1.32) before it marks the node Unkno
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 
 from nodewarden.detect.inventory import NodeFacts
@@ -26,40 +25,41 @@ _TRUE_IS_BAD: dict[str, SignalKind] = {
 
 def node_signals(
     facts: NodeFacts, lease: Lease | None, flips: tuple[datetime, ...], *, now: datetime, settings: DetectSettings
-) -> Iterator[Signal]:
+) -> list[Signal]:
     """HeartbeatStale, NotReady/ReadyUnknown, pressures, NetworkUnavailable, NodeProblem and Flapping."""
+    found: list[Signal] = []
     if lease is not None:
-        yield from _heartbeat(facts, lease, now=now, settings=settings)
-    for condition in (facts.node.status.conditions if facts.node.status else None) or ():
-        yield from _condition(facts, condition, now=now, settings=settings)
-    yield from _flapping(facts, flips, settings=settings)
+        found += _heartbeat(facts, lease, now=now, settings=settings)
+    for condition in facts.conditions:
+        kind = _kind_of(condition, settings)
+        if kind is not None:
+            found.append(_condition(facts, condition, kind, now=now))
+    found += _flapping(facts, flips, settings=settings)
+    return found
 
 
-def _heartbeat(facts: NodeFacts, lease: Lease, *, now: datetime, settings: DetectSettings) -> Iterator[Signal]:
+def _heartbeat(facts: NodeFacts, lease: Lease, *, now: datetime, settings: DetectSettings) -> list[Signal]:
     # `since` is the last renewal: the heartbeat has been missing from then on, which is what an incident's
     # impact start wants. `health.onset` adds the stale bound back when it measures how long it has lasted.
     # A lease we cannot read (no renewTime, a time in the future) says nothing either way.
     renewed = parse_time(lease.spec.renew_time)
     if renewed is None or renewed > now:
-        return
+        return []
     age = now - renewed
     if age <= settings.stale_after:
-        return
-    yield facts.signal(
-        SignalKind.HEARTBEAT_STALE,
-        since=renewed,
-        message=f"kubelet has not renewed its Lease for {age.total_seconds():.0f}s",
-        evidence=(f"Lease kube-node-lease/{lease.metadata.name} renewTime {lease.spec.renew_time}",),
-        value=age.total_seconds(),
-    )
+        return []
+    return [
+        facts.signal(
+            SignalKind.HEARTBEAT_STALE,
+            since=renewed,
+            message=f"kubelet has not renewed its Lease for {age.total_seconds():.0f}s",
+            evidence=(f"Lease kube-node-lease/{lease.metadata.name} renewTime {lease.spec.renew_time}",),
+            value=age.total_seconds(),
+        )
+    ]
 
 
-def _condition(
-    facts: NodeFacts, condition: NodeCondition, *, now: datetime, settings: DetectSettings
-) -> Iterator[Signal]:
-    kind = _kind_of(condition, settings)
-    if kind is None:
-        return
+def _condition(facts: NodeFacts, condition: NodeCondition, kind: SignalKind, *, now: datetime) -> Signal:
     since = parse_time(condition.last_transition_time)
     if since is None or since > now:
         since = facts.seen_since(kind, condition.type, now=now)
@@ -69,7 +69,7 @@ def _condition(
     evidence = f"Node {facts.name} condition {detail} since {condition.last_transition_time or 'unknown'}"
     if condition.message:
         evidence += f": {condition.message}"
-    yield facts.signal(
+    return facts.signal(
         kind, since=since, message=f"node condition {detail}", evidence=(evidence,), condition=condition.type
     )
 
@@ -90,13 +90,15 @@ def _kind_of(condition: NodeCondition, settings: DetectSettings) -> SignalKind |
     return None
 
 
-def _flapping(facts: NodeFacts, flips: tuple[datetime, ...], *, settings: DetectSettings) -> Iterator[Signal]:
+def _flapping(facts: NodeFacts, flips: tuple[datetime, ...], *, settings: DetectSettings) -> list[Signal]:
     if settings.flap_transitions <= 0 or len(flips) < settings.flap_transitions:
-        return
-    yield facts.signal(
-        SignalKind.FLAPPING,
-        since=min(flips),
-        message=f"Ready changed {len(flips)} times in {settings.flap_window:.0f}s",
-        evidence=tuple(f"Ready changed at {flip.isoformat()}" for flip in flips),
-        value=float(len(flips)),
-    )
+        return []
+    return [
+        facts.signal(
+            SignalKind.FLAPPING,
+            since=min(flips),
+            message=f"Ready changed {len(flips)} times in {settings.flap_window:.0f}s",
+            evidence=tuple(f"Ready changed at {flip.isoformat()}" for flip in flips),
+            value=float(len(flips)),
+        )
+    ]
