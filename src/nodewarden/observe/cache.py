@@ -27,6 +27,7 @@ from lightkube.core.exceptions import ApiError, NotReadyError
 from nodewarden.errors import NodewardenError
 from nodewarden.observe.live_kube import (
     CHUNK_SIZE,
+    KUBE_EXPORTS,
     KubeExport,
     resource_type,
     translate_api_error,
@@ -77,6 +78,7 @@ class KubeCache:
         self.backoff_max = backoff_max
         self.clock = clock
         self.stats = CacheStats()
+        self.absent = False  # an optional kind (a CRD) this cluster does not serve
         self._sleep = sleep
         self._items: dict[Key, dict[str, Any]] = {}
         self._changed = threading.Condition()
@@ -160,6 +162,9 @@ class KubeCache:
                     self.relist()
                 self._watch()
             except ApiError as exc:
+                if exc.status.code == 404 and self.export.optional and not self._listed:
+                    self._not_served()
+                    return
                 if exc.status.code == 410:
                     self._expire()
                     continue
@@ -242,6 +247,17 @@ class KubeCache:
         item["kind"] = self.export.kind
         return item
 
+    def _not_served(self) -> None:
+        """An add-on's kind the cluster does not serve (no CRD): synced, empty, and nothing to watch."""
+        with self._changed:
+            self._items = {}
+            self._listed = True
+            self._watching = True
+            self.absent = True
+            self._last_event = self.clock()
+            self._changed.notify_all()
+        self._stopping.wait()
+
     def _expire(self) -> None:
         with self._changed:
             self._listed = False
@@ -278,13 +294,17 @@ def _list_version(listed: Any) -> str:
 
 
 def _export(name: str) -> KubeExport:
-    from nodewarden.observe.live_kube import KUBE_EXPORTS
-
     return next(export for export in KUBE_EXPORTS if export.name == name)
 
 
+def _audit_only() -> tuple[KubeExport, ...]:
+    watched = {"nodes", "pods", "pdb", "deployments", "statefulsets", "daemonsets", "namespaces"}
+    return tuple(export for export in KUBE_EXPORTS if export.name not in watched)
+
+
 class Caches:
-    """One cache per kind nodewarden watches: nodes, node leases, pods, PDBs, workloads, events, namespaces."""
+    """One cache per kind nodewarden watches: what remediation reads (nodes, node leases, pods, PDBs,
+    workloads, Node events, namespaces) and every other kind the audit reads."""
 
     KINDS: tuple[tuple[str, KubeExport, str | None], ...] = (
         ("nodes", _export("nodes"), None),
@@ -296,6 +316,7 @@ class Caches:
         ("daemonsets", _export("daemonsets"), None),
         ("events", EVENTS, NODE_EVENT_NAMESPACE),  # Node events live in `default`
         ("namespaces", _export("namespaces"), None),
+        *((export.name, export, None) for export in _audit_only()),
     )
 
     def __init__(self, client: Client, kinds: Iterable[str] | None = None, **options: Any) -> None:
