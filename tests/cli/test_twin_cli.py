@@ -42,7 +42,7 @@ def test_serve_writes_a_kubeconfig_azure_settings_and_a_ca_and_stops_cleanly_on_
     azure = json.loads((state / "azure.json").read_text())
     assert set(azure) == {
         "subscriptionId", "resourceGroup", "clusterName", "nodeResourceGroup", "location",
-        "armEndpoint", "authority", "tenantId", "clientId", "clientSecret", "caBundle",
+        "armEndpoint", "authority", "tenantId", "clientId", "clientSecret", "caBundle", "imdsEndpoint",
     }  # fmt: skip
     assert oct((state / "azure.json").stat().st_mode & 0o777) == "0o600"
     nodes = list(Client(KubeConfig.from_file(str(state / "kubeconfig"))).list(Node))

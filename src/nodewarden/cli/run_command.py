@@ -29,7 +29,7 @@ from nodewarden.heal.policy import Mode, Policy, default_policy, load_policy
 from nodewarden.observe.prometheus import PrometheusClient
 from nodewarden.runtime.assemble import Options, controller_for
 from nodewarden.runtime.controller import CycleReport
-from nodewarden.runtime.logs import configure_logging
+from nodewarden.runtime.logs import logging_configured
 from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
 from nodewarden.runtime.node_metrics import metrics_reader
 
@@ -79,7 +79,6 @@ def run_command(
     """Watch the cluster and remediate failing nodes within the policy's guards (dry-run by default)."""
     if log_format not in ("text", "json"):
         raise InputError(f"--log-format: expected text or json, found {log_format!r}")
-    configure_logging("json" if log_format == "json" else "text")
     chosen = policy_from(policy)
     applying = apply or chosen.spec.mode is Mode.ENFORCE
     flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
@@ -91,7 +90,11 @@ def run_command(
     options = Options(apply=applying, state_dir=state_dir, leader_election=leader_election,
                       lease_namespace=lease_namespace, identity=identity)  # fmt: skip
     last: list[datetime] = []
-    with stop_on_signals() as stop, controller_for(connection, chosen, options, metrics=metrics) as controller:
+    with (
+        logging_configured("json" if log_format == "json" else "text"),
+        stop_on_signals() as stop,
+        controller_for(connection, chosen, options, metrics=metrics) as controller,
+    ):
         if prometheus:
             controller.node_metrics = metrics_reader(PrometheusClient(prometheus))
         server = MetricsServer(metrics, listen=listen, health=lambda: _health(controller.observer, last, interval))

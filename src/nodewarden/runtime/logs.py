@@ -12,6 +12,8 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
@@ -143,7 +145,18 @@ class TextFormatter(logging.Formatter):
 
 
 class _Handler(logging.StreamHandler[IO[str]]):
-    """Marks the handler nodewarden installed, so configuring again replaces it instead of adding another."""
+    """Marks the handler nodewarden installed, so configuring again replaces it instead of adding another.
+    Without a stream of its own it writes to whatever `sys.stderr` is at the time (as `logging.lastResort`
+    does), so a replaced or closed stderr never breaks logging."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stderr:
+            self.stream = sys.stderr  # not setStream: it would flush the old, perhaps closed, stream
+        super().emit(record)
 
 
 CHATTY_LIBRARIES = ("azure", "httpx2", "httpx", "httpcore", "msal", "urllib3")
@@ -156,7 +169,7 @@ def configure_logging(fmt: Literal["text", "json"], level: str = "INFO", stream:
     name = level.upper()
     if name not in LEVELS:
         raise InputError(f"--log-level {level!r}: expected one of {', '.join(LEVELS)}")
-    handler = _Handler(stream if stream is not None else sys.stderr)
+    handler = _Handler(stream)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
@@ -166,3 +179,19 @@ def configure_logging(fmt: Literal["text", "json"], level: str = "INFO", stream:
     root.setLevel(name)
     for library in CHATTY_LIBRARIES:  # one line per HTTP request (and the SDK's headers) drowns the story
         logging.getLogger(library).setLevel(max(logging.WARNING, logging.getLevelName(name)))
+
+
+@contextmanager
+def logging_configured(fmt: Literal["text", "json"], level: str = "INFO") -> Iterator[None]:
+    """`configure_logging` for the length of a command; the previous logging setup comes back afterwards."""
+    root = logging.getLogger()
+    handlers, root_level = list(root.handlers), root.level
+    library_levels = {name: logging.getLogger(name).level for name in CHATTY_LIBRARIES}
+    configure_logging(fmt, level)
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(root_level)
+        for name, library_level in library_levels.items():
+            logging.getLogger(name).setLevel(library_level)

@@ -329,16 +329,20 @@ class ArmApi:
         version = quote(self._query(request, "api-version") or "", safe="")
         sub = self._scope.subscription
         base = f"{request.base_url}{sub}/providers/{op.provider}/locations/{self._scope.location}"
-        headers = {
-            "Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={version}",
-            "Retry-After": str(self.retry_after),
-        }
+        headers = {"Azure-AsyncOperation": f"{base}/operations/{op.id}?api-version={version}", **self._poll_after()}
         if location:
             if op.provider == "Microsoft.Compute":
                 headers["Location"] = f"{base}/operations/{op.id}?monitor=true&api-version={version}"
             else:
                 headers["Location"] = f"{base}/operationresults/{op.id}?api-version={version}"
         return headers
+
+    def _poll_after(self) -> dict[str, str]:
+        """How long a poller should wait: `Retry-After` seconds, as ARM sends; but when polls advance a manual
+        clock, waiting in real time shows nothing new, so 10 ms (`retry-after-ms`, which azure-core reads)."""
+        if self.advance_on_poll > 0 and self.clock.manual:
+            return {"retry-after-ms": "10"}
+        return {"Retry-After": str(self.retry_after)}
 
     def _accepted(self, request: Request, op: Operation) -> Response:
         return Response.empty(202, self._lro_headers(request, op))
@@ -373,15 +377,12 @@ class ArmApi:
             match["kind"].lower() == "operationresults" or (self._query(request, "monitor") or "").lower() == "true"
         )
         if not monitor:
-            headers = {} if op.done else {"Retry-After": str(self.retry_after)}
+            headers = {} if op.done else self._poll_after()
             return Response.json(200, document, headers)
         if status == "InProgress":
             return Response.empty(
                 202,
-                {
-                    "Location": f"{request.base_url}{request.path}?{_raw_query(request)}",
-                    "Retry-After": str(self.retry_after),
-                },
+                {"Location": f"{request.base_url}{request.path}?{_raw_query(request)}", **self._poll_after()},
             )
         if status == "Succeeded":
             return Response.empty(204)
