@@ -37,7 +37,7 @@ def test_a_drain_blocked_by_a_budget_names_it_and_holds(tmp_path: Path) -> None:
         assert "DrainBlocked" in [reason for _, reason in h.events(node)]
 
         kube.patch(PodDisruptionBudget, "web", {"spec": {"maxUnavailable": 1}}, namespace="shop")
-        h.run_until(lambda r: h.closed(node, EpisodeState.RECOVERED), within=1200)
+        h.run_until(lambda r: h.closed(node, EpisodeState.RECOVERED), within=1200, step=10)
         steps = h.steps(node)
         assert (Step.DRAIN, Outcome.SUCCEEDED) in steps
         assert (Step.RESTART, Outcome.SUCCEEDED) in steps

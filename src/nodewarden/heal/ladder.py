@@ -78,7 +78,7 @@ def next_step(
         return Next(Step.UNCORDON, f"node Ready with no problem signal for {policy.stable_for} since the last step")
     if not is_done(episode, Step.CORDON):
         return Next(Step.CORDON, "episode open, node not cordoned yet")
-    drained = _drain(episode, policy)
+    drained = _drain(episode, policy, now)
     if drained is not None:
         return drained
     if not ladder:
@@ -86,7 +86,7 @@ def next_step(
     return _climb(episode, ladder, policy, now)
 
 
-def _drain(episode: Episode, policy: PoolPolicy) -> Next | None:
+def _drain(episode: Episode, policy: PoolPolicy, now: datetime) -> Next | None:
     """The drain step while the node is not drained; None once drained (or proceeding past a failed drain)."""
     drains = [entry for entry in episode.entries if entry.step is Step.DRAIN]
     if not drains:
@@ -95,6 +95,9 @@ def _drain(episode: Episode, policy: PoolPolicy) -> Next | None:
     if last.outcome in DONE or policy.drain.on_timeout is OnTimeout.PROCEED:
         return None
     blocker = last.detail or "no detail journaled"
+    retry_at = (last.outcome_at or last.intent_at) + policy.drain.timeout  # back off as long as a drain may take
+    if now < retry_at:
+        return Next(None, f"drain {last.outcome.value} ({blocker}); retrying at {retry_at:%H:%M:%SZ}", HoldReason.PDB)
     return Next(Step.DRAIN, f"drain {last.outcome.value} ({blocker}); retrying", HoldReason.PDB)
 
 
