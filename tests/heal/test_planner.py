@@ -216,12 +216,21 @@ def test_disk_pressure_goes_to_reimage() -> None:
 def test_a_blocked_drain_holds_naming_the_blocker_and_retries() -> None:
     ns = nodes()
     ep = b.episode(ns[0], Step.CORDON, (Step.DRAIN, Outcome.TIMED_OUT), detail="PodDisruptionBudget shop/web")
-    result = run(ns, {0: (STALE,)}, History(episodes=(ep,)))
+    web = b.pod("web-1", ns[0].metadata.name, labels={"app": "web"})  # still ready on the node
+    result = run(ns, {0: (STALE,)}, History(episodes=(ep,)), snap=snapshot(ns, pods=(web,)))
     (action,) = result.actions
     assert (action.step, action.key) == (Step.DRAIN, f"{ep.id}/drain/2")
     (hold,) = result.holds
     assert hold.reason is HoldReason.PDB
     assert "PodDisruptionBudget shop/web" in hold.message
+
+
+def test_a_drain_blocked_only_by_pods_that_are_already_down_goes_on_to_the_rung() -> None:
+    ns = nodes()
+    ep = b.episode(ns[0], Step.CORDON, (Step.DRAIN, Outcome.TIMED_OUT), detail="PodDisruptionBudget shop/web")
+    web = b.pod("web-1", ns[0].metadata.name, labels={"app": "web"}, ready=False)  # its kubelet is gone
+    (action,) = run(ns, {0: (STALE,)}, History(episodes=(ep,)), snap=snapshot(ns, pods=(web,))).actions
+    assert action.step is Step.RESTART
 
 
 def test_a_blocked_drain_proceeds_to_the_rung_when_the_policy_says_so() -> None:

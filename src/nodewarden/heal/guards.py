@@ -72,6 +72,11 @@ def pdb_blocker(snapshot: Snapshot, node: str) -> str | None:
     return None
 
 
+def ready_pods_on(snapshot: Snapshot, node: str) -> bool:
+    """Any ready pod on the node that a drain would evict (not DaemonSet or mirror pods)."""
+    return any(pod.ready and not pod.is_mirror and not _is_daemon(pod) for pod in snapshot.pods_by_node.get(node, ()))
+
+
 def _is_daemon(pod: Pod) -> bool:
     return any(ref.kind == "DaemonSet" for ref in pod.metadata.owner_references or ())
 

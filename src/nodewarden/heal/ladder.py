@@ -43,6 +43,7 @@ def next_step(
     policy: PoolPolicy,
     now: datetime,
     clear_since: datetime | None = None,
+    ready_pods_left: bool = True,
 ) -> Next:
     """What to do next for an open episode (guards aside).
 
@@ -51,7 +52,7 @@ def next_step(
     - uncordoned → nothing (the controller closes the episode), or retry a failed uncordon;
     - node healthy (continuously since `clear_since`) for `stableFor` after the last step → UNCORDON;
     - not cordoned → CORDON; not drained → DRAIN (a failed drain: hold naming the blocker and retry, or
-      go on to the rungs with `drain.onTimeout: proceed`);
+      go on to the rungs with `drain.onTimeout: proceed`, or when no ready pod is left on the node);
     - no rung yet → the ladder's first; a rung done and within its verify time → wait; done and past
       it, or failed → the next rung; none left → ESCALATE (LadderExhausted).
     """
@@ -78,7 +79,7 @@ def next_step(
         return Next(Step.UNCORDON, f"node Ready with no problem signal for {policy.stable_for} since the last step")
     if not is_done(episode, Step.CORDON):
         return Next(Step.CORDON, "episode open, node not cordoned yet")
-    drained = _drain(episode, policy, now)
+    drained = _drain(episode, policy, now, ready_pods_left=ready_pods_left)
     if drained is not None:
         return drained
     if not ladder:
@@ -86,13 +87,17 @@ def next_step(
     return _climb(episode, ladder, policy, now)
 
 
-def _drain(episode: Episode, policy: PoolPolicy, now: datetime) -> Next | None:
+def _drain(episode: Episode, policy: PoolPolicy, now: datetime, *, ready_pods_left: bool) -> Next | None:
     """The drain step while the node is not drained; None once drained (or proceeding past a failed drain)."""
     drains = [entry for entry in episode.entries if entry.step is Step.DRAIN]
     if not drains:
         return Next(Step.DRAIN, "cordoned; evict pods before repairing the instance")
     last = drains[-1]
     if last.outcome in DONE or policy.drain.on_timeout is OnTimeout.PROCEED:
+        return None
+    if not ready_pods_left:
+        # what would not leave is already down (its kubelet is gone): a budget protects available pods,
+        # and these are not, so waiting for their eviction protects nothing
         return None
     blocker = last.detail or "no detail journaled"
     retry_at = (last.outcome_at or last.intent_at) + policy.drain.timeout  # back off as long as a drain may take

@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from nodewarden.heal import compensation, ladder
-from nodewarden.heal.guards import Guards, has_pending, read_guards
+from nodewarden.heal.guards import Guards, has_pending, read_guards, ready_pods_on
 from nodewarden.heal.nodes import NodeFacts, is_paused_namespace, read_nodes
 from nodewarden.heal.policy import AutoRepairMode, Policy, PoolPolicy
 from nodewarden.model.health import Detection, HealthState, SignalKind
@@ -179,6 +179,7 @@ class _Cycle:
             policy=pool_policy,
             now=self.now,
             clear_since=facts.health.clear_since if facts.health else None,
+            ready_pods_left=ready_pods_on(self.snapshot, facts.name),
         )
         if decision.hold is not None:
             self.hold(facts, decision.hold, decision.reason, decision.step)
