@@ -1,8 +1,10 @@
-"""The detection thresholds a policy implies: its breakers' shares and windows, its triggers' waits."""
+"""The detection thresholds a policy implies: its breakers' shares and windows, its triggers' waits
+(`after`: how long a trigger's signals must last before a node is Unhealthy and the ladder starts)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 
 from nodewarden.detect.settings import DetectSettings
 from nodewarden.heal.policy import Policy
@@ -13,8 +15,13 @@ def detect_settings(policy: Policy, base: DetectSettings | None = None) -> Detec
     spec = policy.spec
     guards = spec.guards
     settings = base or DetectSettings()
+    waits = dict(settings.unhealthy_after)
+    for trigger in reversed(spec.triggers):  # the first trigger naming a signal wins, as in planning
+        if trigger.after is not None:
+            waits.update({kind: trigger.after.total_seconds() for kind in trigger.signals})
     return replace(
         settings,
+        unhealthy_after=MappingProxyType(waits),
         zone_share=guards.zone_breaker.share,
         zone_window=guards.zone_breaker.window.total_seconds(),
         storm_share=guards.max_unhealthy,

@@ -80,6 +80,7 @@ class Trigger(_Schema):
     name: str
     signals: tuple[SignalKind, ...] = ()
     conditions: tuple[str, ...] = ()  # node-problem-detector condition types (NodeProblem signals)
+    after: Duration | None = None  # how long a signal must last before the node is Unhealthy (None: detection's)
     ladder: tuple[Rung, ...] = ()
 
     def matches(self, signal: Signal) -> bool:
