@@ -63,6 +63,7 @@ from nodewarden.heal.policy import Policy, parse_policy
 from nodewarden.model.health import HealthState
 from nodewarden.observe.cache import Caches
 from nodewarden.runtime.assemble import Options, controller_for
+from nodewarden.runtime.clock import DrivenClock
 from nodewarden.runtime.controller import Controller, CycleReport
 from nodewarden.runtime.observer import LiveObserver
 from nodewarden.twin.azure.activity import ActivityFilter
@@ -78,22 +79,6 @@ SETTLE_TIMEOUT = 20.0
 SAMPLE_EVERY = 1.0
 STORE_OF = {"pdbs": "poddisruptionbudgets"}  # cache name → twin store resource, where they differ
 Obj = dict[str, Any]
-
-
-# --- the controller on the twin's clock (as in tests/scenarios/harness.py) ------------------------
-
-
-class TwinClock:
-    """The controller's clock is the twin's: `now` reads it, `sleep` advances it."""
-
-    def __init__(self, twin: Twin) -> None:
-        self.twin = twin
-
-    def now(self) -> datetime:
-        return self.twin.clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        self.twin.advance(seconds)
 
 
 def _key(obj: Obj) -> tuple[str, str]:
@@ -384,7 +369,7 @@ def run_nodewarden(scenario: Scenario, *, step: float, horizon: float, zone_rest
         connection = connect(twin=twin.state_dir)
         options = Options(apply=True, state_dir=Path(state), identity=IDENTITY)
         controller: Controller = stack.enter_context(
-            controller_for(connection, default_enforce_policy(), options, clock=TwinClock(twin))
+            controller_for(connection, default_enforce_policy(), options, clock=DrivenClock(twin))
         )
         observer = controller.observer
         assert isinstance(observer, LiveObserver)

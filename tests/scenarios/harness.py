@@ -22,6 +22,7 @@ from nodewarden.heal.policy import Policy, parse_policy
 from nodewarden.model.remediation import Episode, EpisodeState, Outcome, Step
 from nodewarden.observe.cache import Caches
 from nodewarden.runtime.assemble import Options, controller_for
+from nodewarden.runtime.clock import DrivenClock
 from nodewarden.runtime.controller import Controller, CycleReport
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import LiveObserver
@@ -40,19 +41,6 @@ STORE_OF = {
     "events": ("events", "default"),
     "namespaces": ("namespaces", None),
 }
-
-
-class TwinClock:
-    """The controller's clock is the twin's: `now` reads it, `sleep` advances it."""
-
-    def __init__(self, twin: Twin) -> None:
-        self.twin = twin
-
-    def now(self) -> datetime:
-        return self.twin.clock.now()
-
-    def sleep(self, seconds: float) -> None:
-        self.twin.advance(seconds)
 
 
 def enforce(**spec: Any) -> Policy:
@@ -214,7 +202,7 @@ def harness(
     options = Options(apply=True, state_dir=state_dir, identity=identity)
     metrics = ControllerMetrics()
     controller = stack.enter_context(
-        controller_for(connection, policy or enforce(), options, clock=TwinClock(twin), metrics=metrics)
+        controller_for(connection, policy or enforce(), options, clock=DrivenClock(twin), metrics=metrics)
     )
     return Harness(twin, connection, controller, metrics)
 

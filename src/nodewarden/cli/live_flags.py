@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from lightkube import Client
 
 from nodewarden import connection
+from nodewarden.errors import InputError
 
 _LIVE = "Live cluster"
 
@@ -67,3 +69,14 @@ class ConnectionFlags:
             cluster=self.cluster,
             need_azure=self.names_azure if need_azure is None else need_azure,
         )
+
+
+def parse_now(value: str | None) -> datetime:
+    """`--now`: an ISO-8601 time (UTC when no offset is given), or the current time when not given."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputError(f"--now: expected an ISO-8601 time such as 2026-11-26T12:00:00Z, found {value!r}") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

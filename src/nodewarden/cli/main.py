@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -104,7 +103,7 @@ def audit(
         waivers_path=waivers,
         use_annotation_waivers=not no_annotation_waivers,
         fail_on=fail_on,
-        now=_parse_now(now),
+        now=live_flags.parse_now(now),
         max_input_bytes=max_input_bytes,
         only=only or [],
         live=flags if live else None,
@@ -140,16 +139,6 @@ def rules(
 ) -> None:
     """List the audit rule catalog."""
     raise typer.Exit(rules_command(output_format))
-
-
-def _parse_now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--now: expected an ISO-8601 time such as 2026-11-26T12:00:00Z, found {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def run(argv: list[str] | None = None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ from nodewarden.cli.live_flags import (
     ResourceGroupOption,
     SubscriptionOption,
     TwinOption,
+    parse_now,
 )
 from nodewarden.cli.run_command import PolicyOption, policy_from
 from nodewarden.detect.engine import detect
@@ -54,7 +54,7 @@ def plan_command(
         raise InputError(f"--output-format: expected table or json, found {output_format!r}")
     chosen = policy_from(policy)
     if paths:
-        moment = _parse_now(now)
+        moment = parse_now(now)
         snapshot, observed_at, synced = load_paths(paths).snapshot, moment, True
     else:
         if now is not None:
@@ -78,13 +78,3 @@ def plan_command(
         typer.echo(render(health_table(detection, all_nodes=False), wide_signals_table(detection),
                           *plan_tables(decided)), nl=False)  # fmt: skip
     raise typer.Exit(ExitCode.OK)
-
-
-def _parse_now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InputError(f"--now: expected an ISO-8601 time such as 2026-11-26T12:00:00Z, found {value!r}") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

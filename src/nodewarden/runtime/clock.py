@@ -24,6 +24,27 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+class Driven(Protocol):
+    """A simulated world with its own clock (the twin): read its time, move it on."""
+
+    def now(self) -> datetime: ...
+
+    def advance(self, seconds: float) -> None: ...
+
+
+class DrivenClock:
+    """The controller on a simulated clock: `now` reads it and `sleep` advances it (tests, benches, demos)."""
+
+    def __init__(self, world: Driven) -> None:
+        self.world = world
+
+    def now(self) -> datetime:
+        return self.world.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.world.advance(seconds)
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)

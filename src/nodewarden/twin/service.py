@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +119,10 @@ class TwinService:
 
     def inject(self, fault: str, target: str | None = None, **options: Any) -> None:
         faults.inject(self.world, fault, target, options)
+
+    def now(self) -> datetime:
+        """Twin time."""
+        return self.clock.now()
 
     def advance(self, seconds: float) -> None:
         if not self.clock.manual:
