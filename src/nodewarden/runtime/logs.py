@@ -41,10 +41,16 @@ SECRET_KEYS = frozenset(
         "signature",
         "account_key",
         "sas",
+        "routing_key",
+        "routingkey",
+        "hmac_key",
+        "webhook_url",
     }
 )
 _SECRET_KEY_PATTERN = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # incoming-webhook URLs are their own secret (Slack, Teams/Power Automate workflow signatures)
+    (re.compile(r"(?i)(hooks\.slack\.com/services/)\S+"), rf"\1{MASK}"),
     # "Authorization: Bearer eyJ…", "bearer abc.def"
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9\-._~+/]+=*"), rf"\1 {MASK}"),
     # URL query signatures (SAS tokens: ?sv=…&sig=…) and other secret query parameters

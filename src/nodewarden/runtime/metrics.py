@@ -1,6 +1,9 @@
-"""Prometheus metrics and `/healthz` for the controller, served on 127.0.0.1:9464 unless told otherwise.
+"""Prometheus metrics, `/healthz` and alert intake for the controller, on 127.0.0.1:9464 unless told otherwise.
 
-The controller loop sets the numbers after each cycle; a scrape only reads them. Every metric lives on
+The controller loop sets the numbers after each cycle; a scrape only reads them. With an `AlertInbox` and
+a bearer token, `POST /alerts/alertmanager` and `POST /alerts/azure-monitor` take alerts in (see
+`runtime/alerts.py`); without a token those paths answer 404 like any unknown path: intake is never open
+to anyone who can reach the port, and an operator turns it on by choosing a secret. Every metric lives on
 the instance's own CollectorRegistry, not prometheus-client's global one, so a test (or two controllers
 in one process) can have as many as it likes. Listening on localhost by default: the endpoint names
 nodes and pools, and a cluster operator opts in to exposing it (`--listen 0.0.0.0:9464`).
@@ -8,20 +11,25 @@ nodes and pools, and a cluster operator opts in to exposing it (`--listen 0.0.0.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import json
 import logging
 import re
 import socket
 import threading
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import BufferedIOBase
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from nodewarden.errors import InputError
 from nodewarden.model.health import NodeHealth, Signal
+from nodewarden.runtime import alerts, logs
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,9 @@ DETECTION_BUCKETS = (5.0, 10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0
 # Recovery spans a restart (minutes) to a replacement (up to an hour or more).
 RECOVERY_BUCKETS = (60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0, 7200.0)
 CYCLE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+STOP_POLL = 0.05  # seconds between checks for stop(): a stop (and each test's teardown) waits at most this long
+REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request: a stalled sender must not hold a thread
+ALERT_ROUTES = {f"/alerts/{source.value}": source for source in alerts.AlertSource}
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # RFC 1123 host name label
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
@@ -71,6 +82,14 @@ class ControllerMetrics:
             "nodewarden_cycle_seconds", "Wall time of one observe-detect-plan-act cycle.", buckets=CYCLE_BUCKETS,
             registry=r,
         )  # fmt: skip
+        self.alerts = Counter(
+            "nodewarden_alerts", "Alerts taken in, by source and outcome (signal: names a node; ignored: names none).",
+            ("source", "outcome"), registry=r,
+        )  # fmt: skip
+        self.alert_rejections = Counter(
+            "nodewarden_alert_requests_rejected", "Alert requests refused, by source and HTTP status.",
+            ("source", "status"), registry=r,
+        )  # fmt: skip
 
     def observe_health(self, health: Mapping[str, NodeHealth]) -> None:
         """Replace the node states: nodes that went away disappear from the metric."""
@@ -90,7 +109,12 @@ class ControllerMetrics:
 
 
 class MetricsServer:
-    """`GET /metrics` and `GET /healthz` on a daemon thread; anything else is 404."""
+    """`GET /metrics`, `GET /healthz` and, with an inbox and a token, `POST /alerts/...` on a daemon thread.
+
+    Alert requests: no token configured → 404; missing or wrong bearer token → 401; no Content-Length →
+    411; a body over 1 MiB → 413 (not read); not JSON or the wrong shape → 400 with one line; else 200
+    with `{"accepted": n, "ignored": m}`. Anything else is 404.
+    """
 
     def __init__(
         self,
@@ -98,10 +122,16 @@ class MetricsServer:
         *,
         listen: str = DEFAULT_LISTEN,
         health: Callable[[], tuple[bool, str]],
+        alerts: alerts.AlertInbox | None = None,
+        alert_token: str | None = None,
     ) -> None:
+        if alert_token is not None and not alert_token.strip():
+            raise InputError("alert token: empty; set a secret, or none to turn alert intake off")
         self.metrics = metrics
         self.host, port = parse_listen(listen)
         self._health = health
+        self.alerts = alerts
+        self._alert_token = alert_token.encode() if alert_token is not None and alerts is not None else None
         server_class = _Server6 if ":" in self.host else ThreadingHTTPServer
         try:
             self._server = server_class((self.host, port), self._handler())
@@ -115,9 +145,18 @@ class MetricsServer:
         return int(self._server.server_address[1])
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="nodewarden-metrics", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL}, name="nodewarden-metrics",
+            daemon=True,
+        )  # fmt: skip
         self._thread.start()
-        log.info("metrics.listening", extra={"host": self.host, "port": self.port})
+        intake = "on" if self.takes_alerts else "off" if self.alerts is None else "off (no alert token)"
+        log.info("metrics.listening", extra={"host": self.host, "port": self.port, "alert_intake": intake})
+
+    @property
+    def takes_alerts(self) -> bool:
+        """Whether `POST /alerts/...` is served: only with both an inbox and a token."""
+        return self.alerts is not None and self._alert_token is not None
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -133,13 +172,81 @@ class MetricsServer:
         except Exception as exc:
             return False, f"health check failed: {type(exc).__name__}: {exc}"
 
+    def receive_alerts(
+        self, source: alerts.AlertSource, headers: Message, body: BufferedIOBase
+    ) -> tuple[int, str, dict[str, str]]:
+        """Answer one alert request: (status, one-line or JSON body, extra headers). Never logs the token."""
+        inbox = self.alerts
+        if inbox is None or self._alert_token is None:
+            return 404, "not found", {}
+        if not self._is_authorized(headers.get("Authorization")):
+            return self._reject(
+                source, 401, "missing or wrong bearer token", {"WWW-Authenticate": 'Bearer realm="nodewarden"'}
+            )
+        length_text = headers.get("Content-Length")
+        if length_text is None:
+            return self._reject(source, 411, "Content-Length required")
+        if not (length_text.isascii() and length_text.isdigit()):
+            return self._reject(source, 400, "Content-Length: expected a number of bytes")
+        length = int(length_text)
+        if length > alerts.MAX_BODY:
+            return self._reject(source, 413, f"body: {length} bytes is more than the limit of {alerts.MAX_BODY}")
+        try:
+            data = body.read(length)
+        except TimeoutError:
+            return self._reject(source, 408, f"body: not sent within {REQUEST_TIMEOUT:g} s")
+        if len(data) < length:
+            return self._reject(source, 400, f"body: {len(data)} bytes, Content-Length said {length}")
+        result = alerts.parse_payload(source, data, now=inbox.now())
+        if isinstance(result, alerts.PayloadError):
+            return self._reject(source, 400, result.message)
+        inbox.put(result.records)
+        self.metrics.alerts.labels(source=source.value, outcome="signal").inc(len(result.records))
+        self.metrics.alerts.labels(source=source.value, outcome="ignored").inc(result.ignored)
+        log.info(
+            "alerts.received",
+            extra={"source": source.value, "signals": len(result.records), "ignored": result.ignored,
+                   "nodes": sorted({record.subject for record in result.records})},
+        )  # fmt: skip
+        return 200, json.dumps({"accepted": len(result.records), "ignored": result.ignored}), {}
+
+    def _is_authorized(self, header: str | None) -> bool:
+        scheme, _, credentials = (header or "").strip().partition(" ")
+        if self._alert_token is None or scheme.lower() != "bearer":
+            return False
+        # Headers arrive decoded as Latin-1: encoding back recovers the bytes the client sent.
+        return hmac.compare_digest(credentials.strip().encode("latin-1"), self._alert_token)
+
+    def _reject(
+        self, source: alerts.AlertSource, status: int, why: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, str, dict[str, str]]:
+        self.metrics.alert_rejections.labels(source=source.value, status=str(status)).inc()
+        log.warning("alerts.rejected", extra={"source": source.value, "status": status, "reason": why})
+        return status, why, headers or {}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = REQUEST_TIMEOUT
+
+            def do_POST(self) -> None:
+                source = ALERT_ROUTES.get(self.path.split("?", 1)[0])
+                if source is None:
+                    self._send(404, b"not found\n", "text/plain; charset=utf-8")
+                    return
+                status, text, headers = server.receive_alerts(source, self.headers, self.rfile)
+                if status == 200:
+                    self._send(200, text.encode(), "application/json")
+                else:
+                    self._send(status, (text + "\n").encode(), "text/plain; charset=utf-8", headers)
+
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
-                if path == "/metrics":
+                if path in ALERT_ROUTES and server.takes_alerts:
+                    self._send(405, b"method not allowed: POST alerts here\n", "text/plain; charset=utf-8",
+                               {"Allow": "POST"})  # fmt: skip
+                elif path == "/metrics":
                     self._send(200, server.metrics.exposition(), CONTENT_TYPE_LATEST)
                 elif path == "/healthz":
                     ok, reason = server.healthz()
@@ -148,15 +255,20 @@ class MetricsServer:
                 else:
                     self._send(404, b"not found: try /metrics or /healthz\n", "text/plain; charset=utf-8")
 
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
+            def _send(
+                self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
-                log.debug("metrics.request", extra={"request": format % args})
+                # Masked here too, not only by the handler's filter: a sender may put a secret in the query.
+                log.debug("metrics.request", extra={"request": logs.redact(format % args)})
 
         return Handler
 
