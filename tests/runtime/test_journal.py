@@ -254,7 +254,8 @@ def test_another_sqlite_file_is_refused(tmp_path: Path) -> None:
 def test_a_journal_from_a_newer_nodewarden_is_refused(tmp_path: Path) -> None:
     with Journal.open(tmp_path) as journal, journal._conn:
         journal._conn.execute("INSERT INTO schema_version VALUES (?)", (journals.SCHEMA_VERSION + 1,))
-    with pytest.raises(JournalError, match=r"newer nodewarden \(schema 2; this one reads up to 1\)"):
+    newer, current = journals.SCHEMA_VERSION + 1, journals.SCHEMA_VERSION
+    with pytest.raises(JournalError, match=rf"newer nodewarden \(schema {newer}; this one reads up to {current}\)"):
         Journal.open(tmp_path)
 
 

@@ -5,6 +5,10 @@ It sits at the end of the flow (`heal (plan) ──► act ──► journal`) a
 `intend()` returned survives `kill -9` and power loss; after a crash `pending()` lists the steps whose
 outcome is unknown and the controller resumes them instead of repeating or losing them. Every write is
 one transaction; times are ISO-8601 UTC text and enums their values, so the file reads well in `sqlite3`.
+
+Beside the steps it keeps what incidents are built from: the signal log (one row per fact, however many
+cycles saw it) and the Activity Log changes (who changed what). The incident store (`incidents.store`)
+keeps its table in the same file; this module owns the schema and its migrations.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
 from nodewarden.errors import InputError
-from nodewarden.model.health import SignalKind
+from nodewarden.model.health import Signal, SignalKind
+from nodewarden.model.incident import ChangeRecord, SignalRecord
 from nodewarden.model.remediation import (
     SCALE_EPISODE_PREFIX,
     Episode,
@@ -34,14 +39,14 @@ from nodewarden.model.remediation import (
 )
 
 FILE_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 HOLD_REPEAT = timedelta(minutes=10)  # the same hold is journaled (and published) again at most this often
 
 # uuid5 namespace for correlation ids: the same idempotency key always yields the same ARM correlation id,
 # so a step resumed after a crash can be found in the Activity Log under the id of its first attempt.
 _CORRELATION_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_DNS, "journal.nodewarden.io")
 
-_SCHEMA = """
+_SCHEMA_1 = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS episodes (
     id TEXT PRIMARY KEY,
@@ -89,6 +94,51 @@ CREATE TABLE IF NOT EXISTS holds (
 );
 CREATE INDEX IF NOT EXISTS holds_subject ON holds (subject, reason, step, at);
 """
+# Version 2: the signal log, Activity Log changes and incidents (whose rows `incidents.store` reads and writes).
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS signals (
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    condition TEXT NOT NULL DEFAULT '',
+    since TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    message TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    node TEXT,
+    pool TEXT,
+    zone TEXT,
+    instance TEXT,
+    image TEXT,
+    source TEXT NOT NULL,
+    PRIMARY KEY (kind, subject, condition, since)
+);
+CREATE INDEX IF NOT EXISTS signals_last_seen ON signals (last_seen);
+CREATE TABLE IF NOT EXISTS changes (
+    key TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    status TEXT NOT NULL,
+    correlation_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (at);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    impact_start TEXT NOT NULL,
+    state TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS incidents_impact ON incidents (impact_start);
+"""
+# _MIGRATIONS[n] brings a version-n file to version n + 1 (a new file starts at 0).
+_MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
+
+_SIGNAL_COLUMNS = (
+    "kind, subject, condition, since, first_seen, last_seen, message, evidence, node, pool, zone, instance, image, "
+    "source"
+)
 
 _ENTRY_COLUMNS = (
     "key, episode, step, subject, intent_at, outcome, outcome_at, intent_detail, outcome_detail, "
@@ -142,9 +192,10 @@ class Journal:
         conn.execute("PRAGMA journal_mode=WAL").fetchone()
         conn.execute("PRAGMA synchronous=FULL")
         row = conn.execute("SELECT name FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+        found = 0
         if row is not None:
-            found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
-            if found is not None and found > SCHEMA_VERSION:
+            found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+            if found > SCHEMA_VERSION:
                 raise JournalError(
                     f"journal {self.path}: written by a newer nodewarden (schema {found}; this one reads up to "
                     f"{SCHEMA_VERSION}); upgrade nodewarden or use another --state-dir"
@@ -153,7 +204,9 @@ class Journal:
                 return
         elif conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
             raise JournalError(f"journal {self.path}: an SQLite file, but not a nodewarden journal")
-        conn.executescript("BEGIN;" + _SCHEMA + f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
+        # Every statement is IF NOT EXISTS, so two processes migrating at once both succeed.
+        script = "".join(_MIGRATIONS[found:])
+        conn.executescript("BEGIN;" + script + f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
 
     # -- episodes -------------------------------------------------------------------------------------
 
@@ -315,6 +368,63 @@ class Journal:
             for at, reason, subject, step, message, node, pool, zone in rows
         ]
 
+    # -- signals and changes ----------------------------------------------------------------------------
+
+    def record_signals(self, signals: Sequence[Signal], now: datetime, *, source: str = "detection") -> None:
+        """Log this cycle's signals: a fact (kind, subject, condition, since) not seen before gets a row with
+        first_seen = last_seen = now; one seen before only moves last_seen (and takes the latest message)."""
+        seen = _text(now)
+        rows = [
+            (s.kind.value, s.subject, s.condition or "", _text(s.since), seen, seen, s.message,
+             json.dumps(list(s.evidence)), s.node, s.pool, s.zone, s.instance, s.image, source)
+            for s in signals
+        ]  # fmt: skip
+        with self._lock, self._conn:
+            self._conn.executemany(
+                f"INSERT INTO signals ({_SIGNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (kind, subject, condition, since) DO UPDATE SET "
+                "last_seen = MAX(last_seen, excluded.last_seen), message = excluded.message, "
+                "evidence = excluded.evidence",
+                rows,
+            )
+
+    def signal_records(self, since: datetime | None = None) -> list[SignalRecord]:
+        """Logged signals (last seen at or after `since`), in the order they began."""
+        query = f"SELECT {_SIGNAL_COLUMNS} FROM signals"
+        params: tuple[str, ...] = ()
+        if since is not None:
+            query, params = query + " WHERE last_seen >= ?", (_text(since),)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY since, kind, subject, condition", params).fetchall()
+        return [_signal_record(row) for row in rows]
+
+    def record_changes(self, changes: Sequence[ChangeRecord]) -> None:
+        """Keep Activity Log changes; the same correlation id, operation and status is kept once."""
+        rows = [
+            (_change_key(c), _text(c.at), c.caller, c.operation, c.resource, c.status, c.correlation_id)
+            for c in changes
+        ]
+        with self._lock, self._conn:
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO changes (key, at, caller, operation, resource, status, correlation_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def changes(self, since: datetime | None = None) -> list[ChangeRecord]:
+        """Kept changes (made at or after `since`), oldest first."""
+        query = "SELECT at, caller, operation, resource, status, correlation_id FROM changes"
+        params: tuple[str, ...] = ()
+        if since is not None:
+            query, params = query + " WHERE at >= ?", (_text(since),)
+        with self._lock:
+            rows = self._conn.execute(query + " ORDER BY at, key", params).fetchall()
+        return [
+            ChangeRecord(at=_time(at), caller=caller, operation=operation, resource=resource, status=status,
+                         correlation_id=correlation)
+            for at, caller, operation, resource, status, correlation in rows
+        ]  # fmt: skip
+
     # -- lifetime -------------------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -401,6 +511,34 @@ def _episode(row: tuple[object, ...], entries: list[JournalEntry]) -> Episode:
         note=str(note),
         entries=tuple(entries),
     )
+
+
+def _signal_record(row: tuple[object, ...]) -> SignalRecord:
+    kind, subject, condition, since, first_seen, last_seen, message, evidence, *rest = row
+    node, pool, zone, instance, image, source = rest
+    return SignalRecord(
+        kind=SignalKind(str(kind)),
+        subject=str(subject),
+        since=_time(str(since)),
+        first_seen=_time(str(first_seen)),
+        last_seen=_time(str(last_seen)),
+        message=str(message),
+        evidence=tuple(str(line) for line in json.loads(str(evidence))),
+        node=_optional(node),
+        pool=_optional(pool),
+        zone=_optional(zone),
+        instance=_optional(instance),
+        image=_optional(image),
+        condition=str(condition) or None,
+        source=str(source),
+    )
+
+
+def _change_key(change: ChangeRecord) -> str:
+    """What makes a change one change: its correlation id, operation and status (an entry without a
+    correlation id is told apart by its time, caller and resource instead)."""
+    origin = change.correlation_id or f"{_text(change.at)} {change.caller} {change.resource}"
+    return "\x1f".join((origin, change.operation, change.status))
 
 
 def _optional(value: object) -> str | None:

@@ -1,0 +1,322 @@
+"""An incident's JSON shape: the `-o json` report and the document the incident store keeps.
+
+camelCase keys, times as ISO-8601 UTC text ending in `Z`, enums as their values, and
+`incident_from_dict(incident_to_dict(incident)) == incident`. `mttdSeconds` and `mttrSeconds` are written
+for readers and ignored when reading (they follow from the times).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from nodewarden.errors import SchemaError
+from nodewarden.model.health import SignalKind
+from nodewarden.model.incident import (
+    CauseKind,
+    ChangeRecord,
+    Evidence,
+    HoldRecord,
+    Hypothesis,
+    Incident,
+    IncidentState,
+    SignalRecord,
+)
+from nodewarden.model.remediation import Hold, HoldReason, JournalEntry, Outcome, Step
+
+Document = dict[str, Any]
+_E = TypeVar("_E", bound=StrEnum)
+_T = TypeVar("_T")
+
+
+class IncidentFormatError(SchemaError):
+    """An incident document has a missing field or one of the wrong type."""
+
+
+def incident_to_dict(incident: Incident) -> Document:
+    return {
+        "id": incident.id,
+        "title": incident.title,
+        "state": incident.state.value,
+        "impactStart": _time(incident.impact_start),
+        "detectedAt": _time(incident.detected_at),
+        "mitigationStartedAt": _maybe_time(incident.mitigation_started_at),
+        "mitigatedAt": _maybe_time(incident.mitigated_at),
+        "resolvedAt": _maybe_time(incident.resolved_at),
+        "mttdSeconds": incident.mttd,
+        "mttrSeconds": incident.mttr,
+        "pool": incident.pool,
+        "zone": incident.zone,
+        "drill": incident.drill,
+        "nodes": list(incident.nodes),
+        "instances": list(incident.instances),
+        "pods": list(incident.pods),
+        "workloads": list(incident.workloads),
+        "signals": [_signal_to_dict(s) for s in incident.signals],
+        "actions": [_action_to_dict(a) for a in incident.actions],
+        "holds": [_hold_to_dict(h) for h in incident.holds],
+        "changes": [_change_to_dict(c) for c in incident.changes],
+        "hypotheses": [_hypothesis_to_dict(h) for h in incident.hypotheses],
+    }
+
+
+def incident_from_dict(document: Mapping[str, Any]) -> Incident:
+    """The incident a document describes; IncidentFormatError names the first field that is wrong."""
+    where = f"incident {document.get('id', '?')!s}" if isinstance(document, Mapping) else "incident"
+    doc = _Reader(document, where)
+    return Incident(
+        id=doc.text("id"),
+        title=doc.text("title"),
+        state=doc.enum("state", IncidentState),
+        impact_start=doc.time("impactStart"),
+        detected_at=doc.time("detectedAt"),
+        mitigation_started_at=doc.maybe_time("mitigationStartedAt"),
+        mitigated_at=doc.maybe_time("mitigatedAt"),
+        resolved_at=doc.maybe_time("resolvedAt"),
+        pool=doc.maybe_text("pool"),
+        zone=doc.maybe_text("zone"),
+        drill=doc.maybe_text("drill"),
+        nodes=doc.texts("nodes"),
+        instances=doc.texts("instances"),
+        pods=doc.texts("pods"),
+        workloads=doc.texts("workloads"),
+        signals=doc.items("signals", _signal_from),
+        actions=doc.items("actions", _action_from),
+        holds=doc.items("holds", _hold_from),
+        changes=doc.items("changes", _change_from),
+        hypotheses=doc.items("hypotheses", _hypothesis_from),
+    )
+
+
+# -- parts, out -----------------------------------------------------------------------------------------
+
+
+def _signal_to_dict(s: SignalRecord) -> Document:
+    return {
+        "kind": s.kind.value,
+        "subject": s.subject,
+        "since": _time(s.since),
+        "firstSeen": _time(s.first_seen),
+        "lastSeen": _time(s.last_seen),
+        "message": s.message,
+        "evidence": list(s.evidence),
+        "node": s.node,
+        "pool": s.pool,
+        "zone": s.zone,
+        "instance": s.instance,
+        "image": s.image,
+        "condition": s.condition,
+        "source": s.source,
+    }
+
+
+def _action_to_dict(a: JournalEntry) -> Document:
+    return {
+        "key": a.key,
+        "episode": a.episode,
+        "step": a.step.value,
+        "subject": a.subject,
+        "intentAt": _time(a.intent_at),
+        "outcome": a.outcome.value,
+        "outcomeAt": _maybe_time(a.outcome_at),
+        "detail": a.detail,
+        "correlationId": a.correlation_id,
+        "node": a.node,
+        "pool": a.pool,
+        "count": a.count,
+    }
+
+
+def _hold_to_dict(h: HoldRecord) -> Document:
+    return {
+        "at": _time(h.at),
+        "reason": h.hold.reason.value,
+        "subject": h.hold.subject,
+        "message": h.hold.message,
+        "node": h.hold.node,
+        "pool": h.hold.pool,
+        "zone": h.hold.zone,
+        "step": h.hold.step.value if h.hold.step else None,
+    }
+
+
+def _change_to_dict(c: ChangeRecord) -> Document:
+    return {
+        "at": _time(c.at),
+        "caller": c.caller,
+        "operation": c.operation,
+        "resource": c.resource,
+        "status": c.status,
+        "correlationId": c.correlation_id,
+    }
+
+
+def _hypothesis_to_dict(h: Hypothesis) -> Document:
+    return {
+        "cause": h.cause.value,
+        "score": h.score,
+        "summary": h.summary,
+        "supporting": [_evidence_to_dict(e) for e in h.supporting],
+        "against": [_evidence_to_dict(e) for e in h.against],
+    }
+
+
+def _evidence_to_dict(e: Evidence) -> Document:
+    return {"text": e.text, "at": _maybe_time(e.at), "weight": e.weight}
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _maybe_time(moment: datetime | None) -> str | None:
+    return None if moment is None else _time(moment)
+
+
+# -- parts, in ------------------------------------------------------------------------------------------
+
+
+def _signal_from(doc: _Reader) -> SignalRecord:
+    return SignalRecord(
+        kind=doc.enum("kind", SignalKind),
+        subject=doc.text("subject"),
+        since=doc.time("since"),
+        first_seen=doc.time("firstSeen"),
+        last_seen=doc.time("lastSeen"),
+        message=doc.text("message"),
+        evidence=doc.texts("evidence"),
+        node=doc.maybe_text("node"),
+        pool=doc.maybe_text("pool"),
+        zone=doc.maybe_text("zone"),
+        instance=doc.maybe_text("instance"),
+        image=doc.maybe_text("image"),
+        condition=doc.maybe_text("condition"),
+        source=doc.text("source"),
+    )
+
+
+def _action_from(doc: _Reader) -> JournalEntry:
+    return JournalEntry(
+        key=doc.text("key"),
+        episode=doc.text("episode"),
+        step=doc.enum("step", Step),
+        subject=doc.text("subject"),
+        intent_at=doc.time("intentAt"),
+        outcome=doc.enum("outcome", Outcome),
+        outcome_at=doc.maybe_time("outcomeAt"),
+        detail=doc.text("detail"),
+        correlation_id=doc.text("correlationId"),
+        node=doc.maybe_text("node"),
+        pool=doc.maybe_text("pool"),
+        count=doc.maybe_int("count"),
+    )
+
+
+def _hold_from(doc: _Reader) -> HoldRecord:
+    step = doc.maybe_text("step")
+    hold = Hold(
+        reason=doc.enum("reason", HoldReason),
+        subject=doc.text("subject"),
+        message=doc.text("message"),
+        node=doc.maybe_text("node"),
+        pool=doc.maybe_text("pool"),
+        zone=doc.maybe_text("zone"),
+        step=None if step is None else doc.enum("step", Step),
+    )
+    return HoldRecord(at=doc.time("at"), hold=hold)
+
+
+def _change_from(doc: _Reader) -> ChangeRecord:
+    return ChangeRecord(
+        at=doc.time("at"),
+        caller=doc.text("caller"),
+        operation=doc.text("operation"),
+        resource=doc.text("resource"),
+        status=doc.text("status"),
+        correlation_id=doc.text("correlationId"),
+    )
+
+
+def _hypothesis_from(doc: _Reader) -> Hypothesis:
+    return Hypothesis(
+        cause=doc.enum("cause", CauseKind),
+        score=doc.number("score"),
+        summary=doc.text("summary"),
+        supporting=doc.items("supporting", _evidence_from),
+        against=doc.items("against", _evidence_from),
+    )
+
+
+def _evidence_from(doc: _Reader) -> Evidence:
+    return Evidence(text=doc.text("text"), at=doc.maybe_time("at"), weight=doc.number("weight"))
+
+
+class _Reader:
+    """Typed access to one JSON object; every failure names the field's path."""
+
+    def __init__(self, document: object, where: str) -> None:
+        if not isinstance(document, Mapping):
+            raise IncidentFormatError(f"{where}: expected an object, found {type(document).__name__}")
+        self.document = document
+        self.where = where
+
+    def _get(self, key: str, kinds: tuple[type, ...], wanted: str, *, optional: bool = False) -> Any:
+        if key not in self.document and not optional:
+            raise IncidentFormatError(f"{self.where}.{key}: missing")
+        value = self.document.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise IncidentFormatError(f"{self.where}.{key}: expected {wanted}, found {value!r}")
+        return value
+
+    def text(self, key: str) -> str:
+        return str(self._get(key, (str,), "a string"))
+
+    def maybe_text(self, key: str) -> str | None:
+        value = self._get(key, (str,), "a string or null", optional=True)
+        return None if value is None else str(value)
+
+    def number(self, key: str) -> float:
+        return float(self._get(key, (int, float), "a number"))
+
+    def maybe_int(self, key: str) -> int | None:
+        value = self._get(key, (int,), "an integer or null", optional=True)
+        return None if value is None else int(value)
+
+    def time(self, key: str) -> datetime:
+        return self._parse_time(key, self.text(key))
+
+    def maybe_time(self, key: str) -> datetime | None:
+        text = self.maybe_text(key)
+        return None if text is None else self._parse_time(key, text)
+
+    def _parse_time(self, key: str, text: str) -> datetime:
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise IncidentFormatError(f"{self.where}.{key}: expected an ISO-8601 time with a zone, found {text!r}")
+        return moment
+
+    def enum(self, key: str, kind: type[_E]) -> _E:
+        text = self.text(key)
+        try:
+            return kind(text)
+        except ValueError:
+            allowed = ", ".join(member.value for member in kind)
+            raise IncidentFormatError(f"{self.where}.{key}: expected one of {allowed}, found {text!r}") from None
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        values = self._get(key, (list,), "a list of strings")
+        for n, value in enumerate(values):
+            if not isinstance(value, str):
+                raise IncidentFormatError(f"{self.where}.{key}[{n}]: expected a string, found {value!r}")
+        return tuple(values)
+
+    def items(self, key: str, read: Callable[[_Reader], _T]) -> tuple[_T, ...]:
+        values = self._get(key, (list,), "a list of objects")
+        return tuple(read(_Reader(value, f"{self.where}.{key}[{n}]")) for n, value in enumerate(values))
