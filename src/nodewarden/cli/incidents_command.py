@@ -1,0 +1,179 @@
+"""`nodewarden incidents list|show ID|report ID`: read the incidents `nodewarden run` kept in its state dir.
+
+Read-only: the store lives in the journal's file (`<state-dir>/journal.sqlite3`), and a missing file is an
+input error rather than a new, empty journal. `report` renders the postmortem; its action items come from
+the incident's evidence and, with `--audit`, from the audit findings about what the incident hit.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nodewarden.act.journal import FILE_NAME
+from nodewarden.audit import engine
+from nodewarden.audit.catalog import RuleContext, default_catalog
+from nodewarden.audit.params import AuditParams
+from nodewarden.errors import InputError, NotFoundError
+from nodewarden.incidents import actions
+from nodewarden.incidents.store import IncidentStore
+from nodewarden.model.findings import Finding
+from nodewarden.model.incident import Incident
+from nodewarden.observe import load
+from nodewarden.output import write_atomically
+from nodewarden.render import postmortem, postmortem_sections
+
+app = typer.Typer(
+    help="Incidents nodewarden recorded: list them, show one, write its postmortem.", no_args_is_help=True
+)
+
+
+class ReportFormat(StrEnum):
+    MARKDOWN = "markdown"
+    HTML = "html"
+    JSON = "json"
+
+
+StateDirOption = Annotated[
+    Path, typer.Option("--state-dir", help="Where `nodewarden run` keeps its journal and incidents.")
+]
+IdArgument = Annotated[str, typer.Argument(help="The incident's id (see `nodewarden incidents list`).")]
+DEFAULT_STATE_DIR = Path("nodewarden-state")
+
+# Terminal control sequences in a recorded name must not reach the terminal.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@app.command("list")
+def list_incidents(state_dir: StateDirOption = DEFAULT_STATE_DIR) -> None:
+    """List incidents, the newest first: id, state, impact start, MTTD, MTTR, nodes and title."""
+    with _store(state_dir) as store:
+        incidents = store.list()
+    if not incidents:
+        typer.echo(f"No incidents in {state_dir}.")
+        return
+    rows = [("ID", "STATE", "IMPACT START", "MTTD", "MTTR", "NODES", "TITLE")]
+    rows += [
+        (
+            incident.id,
+            incident.state.value,
+            postmortem_sections.clock(incident.impact_start),
+            postmortem_sections.duration(incident.mttd),
+            postmortem_sections.duration(incident.mttr),
+            str(len(incident.nodes)),
+            incident.title,
+        )
+        for incident in incidents
+    ]
+    widths = [max(len(_plain(row[column])) for row in rows) for column in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [_plain(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        typer.echo("  ".join([*cells, _plain(row[-1])]))
+
+
+@app.command("show")
+def show_incident(incident_id: IdArgument, state_dir: StateDirOption = DEFAULT_STATE_DIR) -> None:
+    """Show one incident: times, MTTD/MTTR, what it hit, ranked causes and what was done."""
+    incident = _get(state_dir, incident_id)
+    for line in _describe(incident):
+        typer.echo(_plain(line))
+
+
+@app.command("report")
+def report_incident(
+    incident_id: IdArgument,
+    output_format: Annotated[
+        ReportFormat, typer.Option("--format", "-o", help="Postmortem format.")
+    ] = ReportFormat.MARKDOWN,
+    output: Annotated[Path | None, typer.Option("--output", help="Write the postmortem to this file.")] = None,
+    audit: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--audit", help="Exported files or folders (as for `nodewarden audit`) whose findings become action items."
+        ),
+    ] = None,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+) -> None:
+    """Write the incident's postmortem: Markdown (GitHub, Azure DevOps), one HTML file, or JSON."""
+    incident = _get(state_dir, incident_id)
+    items = actions.action_items(incident, _findings(audit or [], incident))
+    text = _RENDERERS[output_format](incident, items)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    write_atomically(output, text, named=f"--output {output}")
+
+
+_RENDERERS = {
+    ReportFormat.MARKDOWN: postmortem.render_markdown,
+    ReportFormat.HTML: postmortem.render_html,
+    ReportFormat.JSON: postmortem.render_json,
+}
+
+
+def _store(state_dir: Path) -> IncidentStore:
+    """The store, without creating one: a read command on the wrong directory is the user's mistake."""
+    if not (state_dir / FILE_NAME).is_file():
+        raise InputError(
+            f"--state-dir {state_dir}: no {FILE_NAME} there; `nodewarden run --state-dir {state_dir}` keeps it"
+        )
+    return IncidentStore.open(state_dir)
+
+
+def _get(state_dir: Path, incident_id: str) -> Incident:
+    with _store(state_dir) as store:
+        incident = store.get(incident_id)
+    if incident is None:
+        raise NotFoundError(f"no incident {incident_id} in {state_dir}; `nodewarden incidents list`")
+    return incident
+
+
+def _findings(paths: list[Path], incident: Incident) -> list[Finding]:
+    """The open findings of an audit of `paths`, as of the incident's start (default thresholds)."""
+    if not paths:
+        return []
+    loaded = load.load_paths(paths)
+    report = engine.run_audit(
+        loaded.snapshot,
+        catalog=default_catalog(),
+        context=RuleContext(params=AuditParams(), now=incident.impact_start),
+    )
+    return [finding for finding in report.findings() if not finding.is_waived]
+
+
+def _describe(incident: Incident) -> list[str]:
+    lines = [
+        f"{incident.title}",
+        f"  id        {incident.id}",
+        f"  state     {incident.state.value}",
+        f"  where     pool {incident.pool or '(several)'}, zone {incident.zone or '(several)'}",
+    ]
+    times = [
+        ("impact", incident.impact_start),
+        ("detected", incident.detected_at),
+        ("acting", incident.mitigation_started_at),
+        ("mitigated", incident.mitigated_at),
+        ("resolved", incident.resolved_at),
+    ]
+    lines += [f"  {name:<9} {postmortem_sections.clock(at) if at else '-'}" for name, at in times]
+    lines += [
+        f"  MTTD      {postmortem_sections.duration(incident.mttd)}",
+        f"  MTTR      {postmortem_sections.duration(incident.mttr)}",
+        f"  nodes     {', '.join(incident.nodes) or '-'}",
+        f"  recorded  {len(incident.signals)} signals, {len(incident.actions)} actions, "
+        f"{len(incident.holds)} holds, {len(incident.changes)} changes by others",
+    ]
+    if incident.hypotheses:
+        lines.append("Causes, most likely first:")
+        lines += [f"  {h.score:.2f}  {h.cause.value}: {h.summary}" for h in incident.hypotheses]
+    lines.append(f"Postmortem: nodewarden incidents report {incident.id} -o markdown|html|json")
+    return lines
+
+
+def _plain(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)

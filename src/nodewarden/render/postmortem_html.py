@@ -1,0 +1,296 @@
+"""An incident's postmortem as one self-contained HTML page, with an inline SVG timeline chart.
+
+The house style of `render.html`: inline CSS, no script, no fonts, no external URL, and the same strict
+Content-Security-Policy meta tag, so a value that slipped through escaping still could not run or fetch.
+Every value goes through `_e` (`html.escape` with `quote=True`), our own wording included. The chart is
+plain SVG drawn here: one bar per phase, then a lane of marks per kind of event, each mark with a
+`<title>` a browser shows on hover.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from nodewarden import __version__
+from nodewarden.model.incident import Hypothesis, Incident, TimelineEntry
+from nodewarden.render import postmortem_sections, sections
+from nodewarden.render.html import CONTENT_SECURITY_POLICY
+from nodewarden.render.postmortem_sections import PHASE_LABELS, Phase
+
+_Scale = Callable[[datetime], float]  # instant → x in the chart
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+_STYLE = """
+:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-alt: #f6f8fa; }
+* { box-sizing: border-box; }
+body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
+       margin: 0 auto; padding: 24px; max-width: 1200px; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
+h3 { font-size: 16px; margin: 16px 0 4px; }
+.meta, .muted { color: var(--muted); }
+table { border-collapse: collapse; width: 100%; margin: 8px 0; }
+th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
+th { background: var(--bg-alt); }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.t { white-space: nowrap; }
+code { font-family: ui-monospace, SFMono-Regular, Consolas, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
+ul, ol { margin: 4px 0; padding-left: 20px; }
+p { margin: 4px 0; }
+.badge { display: inline-block; border: 1px solid currentColor; border-radius: 10px; padding: 0 8px;
+         font-size: 12px; font-weight: 600; white-space: nowrap; }
+.state-open { color: #cf222e; } .state-mitigated { color: #9a6700; } .state-resolved { color: #1a7f37; }
+.for { color: #1a7f37; } .against { color: #cf222e; }
+svg.chart { width: 100%; height: auto; border: 1px solid var(--line); background: #fff; }
+svg.chart text { font: 11px system-ui, sans-serif; fill: var(--fg); }
+svg.chart .axis { stroke: var(--line); }
+svg.chart .impact { fill: #cf222e; } svg.chart .detection { fill: #bf8700; }
+svg.chart .mitigation { fill: #0969da; } svg.chart .resolution { fill: #1a7f37; }
+svg.chart .ongoing { fill-opacity: 0.45; }
+svg.chart .mark-action { fill: #0969da; } svg.chart .mark-hold { fill: #8250df; }
+svg.chart .mark-change { fill: #bf3989; } svg.chart .mark-signal, svg.chart .mark-alert { fill: #cf222e; }
+footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
+@media print {
+  body { padding: 0; max-width: none; font-size: 11px; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  tr, li { break-inside: avoid; }
+  h2 { break-after: avoid; }
+}
+""".strip()
+
+# The chart's geometry, in SVG user units (the image scales to the page width).
+_WIDTH = 960
+_LABEL = 210  # left column for lane and phase names
+_RIGHT = 20
+_ROW = 22
+_LANES = ("signal", "alert", "hold", "action", "change")
+
+
+def render(incident: Incident, items: Sequence[str]) -> str:
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        # Our constant, written unescaped so it reads the same in the file as in the browser.
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
+        '<meta name="referrer" content="no-referrer">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="nodewarden {_e(__version__)}">',
+        f"<title>Postmortem: {_e(incident.title)}</title>",
+        f"<style>\n{_STYLE}\n</style>",
+        "</head>",
+        "<body>",
+        "<header>",
+        f"<h1>Postmortem: {_e(incident.title)}</h1>",
+        f'<p class="meta">{_meta(incident)}</p>',
+        "</header>",
+        "<main>",
+        *_section("summary", "Summary", [f"<p>{_e(postmortem_sections.summary(incident))}</p>"]),
+        *_section("impact", "Impact", _impact(incident)),
+        *_section("root-cause", "Root cause", _root_cause(incident)),
+        *_section("trigger", "Trigger", _list(postmortem_sections.trigger(incident))),
+        *_section("detection", "Detection", _list(postmortem_sections.detection(incident))),
+        *_section("resolution", "Resolution", _resolution(incident)),
+        *_section("timeline", "Timeline", [*chart(incident), *_timeline_table(incident)]),
+        *_section("action-items", "Action items", _list(items, ordered=True) if items else ["<p>None.</p>"]),
+        *_section("lessons", "Lessons", _list(postmortem_sections.lessons(incident))),
+        "</main>",
+        f"<footer>nodewarden {_e(__version__)} · incident {_e(incident.id)}</footer>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _e(value: object) -> str:
+    """Escape for text and quoted attributes; control characters become U+FFFD, as a browser would show them."""
+    return html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
+
+
+def _section(anchor: str, title: str, body: list[str]) -> list[str]:
+    return [f'<section id="{_e(anchor)}">', f"<h2>{_e(title)}</h2>", *body, "</section>"]
+
+
+def _list(values: Sequence[str], *, ordered: bool = False) -> list[str]:
+    tag = "ol" if ordered else "ul"
+    return [f"<{tag}>", *(f"<li>{_e(value)}</li>" for value in values), f"</{tag}>"]
+
+
+def _when(at: datetime | None) -> str:
+    if at is None:
+        return "—"
+    stamp = sections.as_utc(at).isoformat().replace("+00:00", "Z")
+    return f'<time datetime="{_e(stamp)}">{_e(postmortem_sections.clock(at))}</time>'
+
+
+def _meta(incident: Incident) -> str:
+    parts = [
+        f"Incident <code>{_e(incident.id)}</code>",
+        f'<span class="badge state-{_e(incident.state.value)}">{_e(incident.state.value)}</span>',
+    ]
+    for name, value in (("pool", incident.pool), ("zone", incident.zone), ("drill", incident.drill)):
+        if value:
+            parts.append(f"{_e(name)} {_e(value)}")
+    return " · ".join(parts)
+
+
+def _impact(incident: Incident) -> list[str]:
+    rows = [
+        ("Duration", postmortem_sections.duration(postmortem_sections.impact_seconds(incident))),
+        ("Time to detect (MTTD)", postmortem_sections.duration(incident.mttd)),
+        ("Time to mitigate (MTTR)", postmortem_sections.duration(incident.mttr)),
+        ("Nodes", _listed(incident.nodes)),
+        ("Instances", _listed(incident.instances)),
+        ("Pods", _listed(incident.pods)),
+        ("Workloads", _listed(incident.workloads)),
+    ]
+    body = "".join(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>" for name, value in rows)
+    return [f'<table class="impact"><tbody>{body}</tbody></table>']
+
+
+def _listed(values: Sequence[str]) -> str:
+    return f"{len(values)}: {', '.join(values)}" if values else "none recorded"
+
+
+def _root_cause(incident: Incident) -> list[str]:
+    if not incident.hypotheses:
+        return ["<p>No hypothesis was ranked for this incident.</p>"]
+    parts: list[str] = []
+    for rank, hypothesis in enumerate(incident.hypotheses, 1):
+        parts += _hypothesis(rank, hypothesis)
+    return parts
+
+
+def _hypothesis(rank: int, hypothesis: Hypothesis) -> list[str]:
+    parts = [
+        f"<h3>{_e(rank)}. {_e(hypothesis.cause.value)} — score {_e(f'{hypothesis.score:.2f}')}</h3>",
+        f"<p>{_e(hypothesis.summary)}</p>",
+    ]
+    for css, title, evidence in (
+        ("for", "Supporting", hypothesis.supporting),
+        ("against", "Against", hypothesis.against),
+    ):
+        if evidence:
+            items = "".join(
+                f"<li>{_when(e.at) + ': ' if e.at else ''}{_e(e.text)} "
+                f'<span class="muted">(weight {_e(f"{e.weight:g}")})</span></li>'
+                for e in evidence
+            )
+            parts.append(f'<p class="{css}">{_e(title)}:</p><ul>{items}</ul>')
+    return parts
+
+
+def _resolution(incident: Incident) -> list[str]:
+    times = [
+        ("First action", incident.mitigation_started_at),
+        ("Mitigated", incident.mitigated_at),
+        ("Resolved", incident.resolved_at),
+    ]
+    parts = ["<ul>", *(f"<li>{_e(name)}: {_when(at)}</li>" for name, at in times), "</ul>"]
+    parts.append("<h3>What nodewarden did</h3>")
+    parts += _table(
+        ("Started", "Step", "Subject", "Outcome", "Finished", "Detail"),
+        [
+            [
+                _when(a.intent_at),
+                _e(a.step.value),
+                _e(a.subject),
+                _e(a.outcome.value),
+                _when(a.outcome_at),
+                _e(a.detail),
+            ]
+            for a in incident.actions
+        ],
+        empty="No action.",
+    )
+    parts.append("<h3>What nodewarden held back, and why</h3>")
+    parts += _table(
+        ("Reason", "Subject", "First", "Last", "Times", "Message"),
+        [
+            [_e(g.reason.value), _e(g.subject), _when(g.first), _when(g.last), _e(g.count), _e(g.message)]
+            for g in postmortem_sections.hold_groups(incident)
+        ],
+        empty="No hold.",
+    )
+    parts.append("<h3>What others changed</h3>")
+    parts += _table(
+        ("Time", "Caller", "Operation", "Resource", "Status"),
+        [[_when(c.at), _e(c.caller), _e(c.operation), _e(c.resource), _e(c.status)] for c in incident.changes],
+        empty="The Activity Log records no change by others.",
+    )
+    return parts
+
+
+def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) -> list[str]:
+    """A table of cells that are already escaped (or built from escaped parts)."""
+    if not rows:
+        return [f'<p class="muted">{_e(empty)}</p>']
+    head = "".join(f"<th>{_e(h)}</th>" for h in headings)
+    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
+    return [f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"]
+
+
+def _timeline_table(incident: Incident) -> list[str]:
+    return _table(
+        ("Time", "Kind", "Subject", "What"),
+        [[_when(e.at), _e(e.kind), _e(e.subject), _e(e.text)] for e in postmortem_sections.timeline(incident)],
+        empty="Nothing recorded.",
+    )
+
+
+def chart(incident: Incident) -> list[str]:
+    """The inline SVG: a bar per phase, then one lane of marks per kind of event, on one time axis."""
+    entries = postmortem_sections.timeline(incident)
+    start = min(e.at for e in entries)  # a change before the impact is on the chart too
+    span = max((postmortem_sections.last_known(incident) - start).total_seconds(), 1.0)
+    lanes = [kind for kind in _LANES if any(e.kind == kind for e in entries)]
+    found = postmortem_sections.phases(incident)
+    height = _ROW * (len(found) + len(lanes) + 2)
+
+    def x(at: datetime) -> float:
+        return _LABEL + (at - start).total_seconds() / span * (_WIDTH - _LABEL - _RIGHT)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {_WIDTH} {height}" role="img" '
+        f'aria-label="{_e("Timeline of " + incident.title)}">',
+    ]
+    for row, phase in enumerate(found):
+        parts.append(_phase_bar(phase, row, x))
+    for offset, kind in enumerate(lanes):
+        y = _ROW * (len(found) + offset)
+        parts.append(f'<text x="4" y="{y + 15}">{_e(kind)}s</text>')
+        parts += [_mark(entry, y, x) for entry in entries if entry.kind == kind]
+    axis = _ROW * (len(found) + len(lanes)) + 4
+    parts.append(f'<line class="axis" x1="{_LABEL}" y1="{axis}" x2="{_WIDTH - _RIGHT}" y2="{axis}"/>')
+    end = postmortem_sections.last_known(incident)
+    parts.append(f'<text x="{_LABEL}" y="{axis + 16}">{_e(postmortem_sections.clock(start))}</text>')
+    parts.append(
+        f'<text x="{_WIDTH - _RIGHT}" y="{axis + 16}" text-anchor="end">{_e(postmortem_sections.clock(end))}</text>'
+    )
+    parts.append("</svg>")
+    return parts
+
+
+def _phase_bar(phase: Phase, row: int, x: _Scale) -> str:
+    y = _ROW * row
+    left, right = x(phase.start), x(phase.end)
+    css = f"{phase.kind.value} ongoing" if phase.ongoing else phase.kind.value
+    label = PHASE_LABELS[phase.kind]
+    tip = f"{label}: {postmortem_sections.clock(phase.start)} to {postmortem_sections.clock(phase.end)}"
+    return (
+        f'<text x="4" y="{y + 15}">{_e(label)}</text>'
+        f'<rect class="{_e(css)}" x="{left:.1f}" y="{y + 4}" width="{max(right - left, 1.0):.1f}" height="14">'
+        f"<title>{_e(tip)}</title></rect>"
+    )
+
+
+def _mark(entry: TimelineEntry, y: int, x: _Scale) -> str:
+    tip = f"{postmortem_sections.clock(entry.at)} {entry.subject}: {entry.text}"
+    return (
+        f'<rect class="mark-{_e(entry.kind)}" x="{x(entry.at) - 2:.1f}" y="{y + 4}" width="4" height="14">'
+        f"<title>{_e(tip)}</title></rect>"
+    )

@@ -1,0 +1,250 @@
+"""How a postmortem words an incident: phases, timeline, hold groups, durations, summary and lessons.
+
+Markdown, HTML and JSON postmortems read the same `Incident` and must tell the same story; the wording
+and the arithmetic live here so the three do not drift. Nothing here formats for one medium: escaping
+stays with each renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from nodewarden.model.health import PROBLEMS
+from nodewarden.model.incident import Incident, IncidentState, TimelineEntry
+from nodewarden.model.remediation import HoldReason, Outcome, Step
+from nodewarden.render import sections
+
+SLOW_DETECTION = timedelta(minutes=5)  # slower than this is a lesson: most node failures show within a minute
+
+
+class PhaseKind(StrEnum):
+    """The stretches of an incident, in order; the value is the CSS class and Mermaid section."""
+
+    IMPACT = "impact"  # impact began, nobody knew
+    DETECTION = "detection"  # detected, nothing done yet
+    MITIGATION = "mitigation"  # acting, capacity not back
+    RESOLUTION = "resolution"  # capacity back, watching until resolved
+
+
+PHASE_LABELS = {
+    PhaseKind.IMPACT: "Impact before detection",
+    PhaseKind.DETECTION: "Detected before the first action",
+    PhaseKind.MITIGATION: "Mitigation",
+    PhaseKind.RESOLUTION: "Watching until resolved",
+}
+
+
+@dataclass(frozen=True)
+class Phase:
+    kind: PhaseKind
+    start: datetime
+    end: datetime
+    ongoing: bool  # the phase had not ended when the incident was last recorded
+
+
+@dataclass(frozen=True)
+class HoldGroup:
+    """The holds of one reason on one subject: the planner repeats a hold every cycle it lasts."""
+
+    reason: HoldReason
+    subject: str
+    first: datetime
+    last: datetime
+    count: int
+    message: str  # the latest one
+
+
+def last_known(incident: Incident) -> datetime:
+    """The latest moment the incident's evidence speaks of: where an ongoing phase is drawn to end."""
+    moments = [
+        incident.impact_start,
+        incident.detected_at,
+        *(t for t in (incident.mitigation_started_at, incident.mitigated_at, incident.resolved_at) if t),
+        *(s.last_seen for s in incident.signals),
+        *(a.outcome_at or a.intent_at for a in incident.actions),
+        *(h.at for h in incident.holds),
+        *(c.at for c in incident.changes),
+    ]
+    return max(moments)
+
+
+def phases(incident: Incident) -> tuple[Phase, ...]:
+    """Impact → detection → mitigation → resolution, each from one recorded time to the next; empty ones left out."""
+    end = last_known(incident)
+    acted = incident.mitigation_started_at
+    marks: list[tuple[PhaseKind, datetime, datetime | None]] = [
+        (PhaseKind.IMPACT, incident.impact_start, incident.detected_at),
+        (PhaseKind.DETECTION, incident.detected_at, acted or incident.mitigated_at),
+    ]
+    if acted is not None:
+        marks.append((PhaseKind.MITIGATION, acted, incident.mitigated_at))
+    if incident.mitigated_at is not None:
+        marks.append((PhaseKind.RESOLUTION, incident.mitigated_at, incident.resolved_at))
+    found = [Phase(kind, start, stop or end, stop is None) for kind, start, stop in marks]
+    return tuple(phase for phase in found if phase.end > phase.start)
+
+
+def hold_groups(incident: Incident) -> tuple[HoldGroup, ...]:
+    """Holds folded by (reason, subject), in order of first appearance."""
+    groups: dict[tuple[HoldReason, str], HoldGroup] = {}
+    for record in sorted(incident.holds, key=lambda r: r.at):
+        key = (record.hold.reason, record.hold.subject)
+        seen = groups.get(key)
+        if seen is None:
+            groups[key] = HoldGroup(key[0], key[1], record.at, record.at, 1, record.hold.message)
+        else:
+            groups[key] = HoldGroup(key[0], key[1], seen.first, record.at, seen.count + 1, record.hold.message)
+    return tuple(groups.values())
+
+
+def timeline(incident: Incident) -> tuple[TimelineEntry, ...]:
+    """Everything that happened, oldest first: the incident's own marks, signals, actions, holds and changes."""
+    entries = [*_marks(incident)]
+    for signal in incident.signals:
+        kind = "signal" if signal.source == "detection" else "alert"
+        entries.append(TimelineEntry(signal.since, kind, f"{signal.kind.value}: {signal.message}", signal.subject))
+    for action in incident.actions:
+        entries.append(TimelineEntry(action.intent_at, "action", f"{action.step.value} started", action.subject))
+        if action.outcome_at is not None and action.outcome is not Outcome.PENDING:
+            text = f"{action.step.value} {action.outcome.value}" + (f": {action.detail}" if action.detail else "")
+            entries.append(TimelineEntry(action.outcome_at, "action", text, action.subject))
+    for group in hold_groups(incident):
+        entries.append(TimelineEntry(group.first, "hold", f"{group.reason.value}: {group.message}", group.subject))
+    for change in incident.changes:
+        text = f"{change.caller}: {change.operation} ({change.status})"
+        entries.append(TimelineEntry(change.at, "change", text, change.resource))
+    order = {kind: index for index, kind in enumerate(("change", "signal", "alert", "incident", "hold", "action"))}
+    return tuple(sorted(entries, key=lambda e: (e.at, order.get(e.kind, 9))))
+
+
+def _marks(incident: Incident) -> list[TimelineEntry]:
+    marks = [
+        (incident.impact_start, "Impact began"),
+        (incident.detected_at, "nodewarden detected it"),
+        (incident.mitigation_started_at, "nodewarden's first action"),
+        (incident.mitigated_at, "Capacity back (mitigated)"),
+        (incident.resolved_at, "Resolved"),
+    ]
+    return [TimelineEntry(at, "incident", text) for at, text in marks if at is not None]
+
+
+def clock(moment: datetime) -> str:
+    """`2026-11-26 12:00:05 UTC`: incidents need the seconds."""
+    return sections.as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def duration(seconds: float | None) -> str:
+    """`45 s`, `3 min 20 s`, `2 h 05 min`; `not yet` for None."""
+    if seconds is None:
+        return "not yet"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest:02d} s"
+    hours, rest = divmod(whole // 60, 60)
+    return f"{hours} h {rest:02d} min"
+
+
+def impact_seconds(incident: Incident) -> float:
+    """From impact to resolution (or, while open, to the latest evidence)."""
+    end = incident.resolved_at or incident.mitigated_at or last_known(incident)
+    return max(0.0, (end - incident.impact_start).total_seconds())
+
+
+def trigger(incident: Incident) -> tuple[str, ...]:
+    """The first sign of trouble, and the last change by anyone before it."""
+    lines = []
+    problems = sorted((s for s in incident.signals if s.kind in PROBLEMS), key=lambda s: (s.since, s.subject))
+    if problems:
+        first = problems[0]
+        lines.append(
+            f"The first sign was {first.kind.value} on {first.subject} at {clock(first.since)}: {first.message}"
+        )
+    before = sorted((c for c in incident.changes if c.at <= incident.impact_start), key=lambda c: c.at)
+    if before:
+        change = before[-1]
+        lines.append(
+            f"The last change before it: {change.caller} ran {change.operation} on {change.resource} at "
+            f"{clock(change.at)} ({change.status})."
+        )
+    else:
+        lines.append("The Activity Log records no change in the hour before the impact.")
+    return tuple(lines)
+
+
+def detection(incident: Incident) -> tuple[str, ...]:
+    """When and from what nodewarden learned of it."""
+    seen = sorted({s.kind.value for s in incident.signals if s.first_seen == incident.detected_at})
+    lines = [
+        f"nodewarden detected it at {clock(incident.detected_at)}, {duration(incident.mttd)} after the impact began"
+        + (f", from {', '.join(seen)}." if seen else ".")
+    ]
+    alerts = sorted({s.source for s in incident.signals if s.source != "detection"})
+    if alerts:
+        lines.append(f"Alerts taken in: {', '.join(alerts)}.")
+    return tuple(lines)
+
+
+def summary(incident: Incident) -> str:
+    text = (
+        f"{incident.title}. Impact began {clock(incident.impact_start)} and touched "
+        f"{sections.count_label(len(incident.nodes), 'node')}; nodewarden detected it after "
+        f"{duration(incident.mttd)}"
+    )
+    if incident.mitigated_at is not None:
+        text += f" and capacity was back after {duration(incident.mttr)}"
+    else:
+        text += "; capacity was not back when this report was written"
+    text += f". The incident is {incident.state.value}."
+    if incident.hypotheses:
+        top = incident.hypotheses[0]
+        text += f" Most likely cause: {top.cause.value} (score {top.score:.2f}), {top.summary.rstrip('.')}."
+    if incident.drill:
+        text += f" It was caused on purpose by the drill {incident.drill}."
+    return text
+
+
+def lessons(incident: Incident) -> tuple[str, ...]:
+    """What went well and what did not, from the recorded facts only."""
+    lines = []
+    if timedelta(seconds=incident.mttd) > SLOW_DETECTION:
+        lines.append(
+            f"Detection took {duration(incident.mttd)}: shorten the signal thresholds or take in the platform's "
+            "alerts (Resource Health, Scheduled Events)."
+        )
+    else:
+        lines.append(f"Detection was quick ({duration(incident.mttd)}).")
+    failed = [a for a in incident.actions if a.outcome in (Outcome.FAILED, Outcome.TIMED_OUT)]
+    if failed:
+        steps = ", ".join(f"{a.step.value} {a.subject}" for a in failed)
+        lines.append(f"{sections.count_label(len(failed), 'action')} did not succeed ({steps}).")
+    if any(a.step is Step.ESCALATE for a in incident.actions):
+        lines.append("nodewarden handed part of it to a human: the automated ladder was not enough.")
+    breakers = sorted({g.reason.value for g in hold_groups(incident) if g.reason in _SAFETY_HOLDS})
+    if breakers:
+        lines.append(f"Guards held back repairs ({', '.join(breakers)}): check they protected capacity.")
+    during = [c for c in incident.changes if c.at > incident.impact_start]
+    if during:
+        callers = ", ".join(sorted({c.caller for c in during}))
+        lines.append(f"Others changed the cluster during the incident ({callers}): coordinate with them.")
+    if incident.state is IncidentState.OPEN:
+        lines.append("The incident was still open when this report was written; lessons may change.")
+    return tuple(lines)
+
+
+# Holds that mean a guard protected capacity (not "waiting" or "not leader").
+_SAFETY_HOLDS = frozenset(
+    {
+        HoldReason.STORM,
+        HoldReason.ZONE_BREAKER,
+        HoldReason.MAX_IN_FLIGHT,
+        HoldReason.RATE_LIMIT,
+        HoldReason.PDB,
+        HoldReason.CLUSTER_BUSY,
+        HoldReason.POOL_BUSY,
+    }
+)
