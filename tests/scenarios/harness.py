@@ -20,7 +20,9 @@ from nodewarden.act.events import CONTROLLER as REPORTER
 from nodewarden.connection import Connection, connect
 from nodewarden.heal.policy import Policy, parse_policy
 from nodewarden.model.remediation import Episode, EpisodeState, Outcome, Step
+from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.cache import Caches
+from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.assemble import Options, controller_for
 from nodewarden.runtime.clock import DrivenClock
 from nodewarden.runtime.controller import Controller, CycleReport
@@ -194,7 +196,8 @@ def manual_count(h: Harness, pool: str) -> None:
 
 def harness(
     stack: ExitStack, scenario: str, policy: Policy | None = None, *, state_dir: Path, auto_repair: bool | None = None,
-    identity: str = "test-controller", twin: Twin | None = None,
+    identity: str = "test-controller", twin: Twin | None = None, notifier: Notifier | None = None,
+    inbox: AlertInbox | None = None,
 ) -> Harness:  # fmt: skip
     if twin is None:
         twin = stack.enter_context(Twin(scenario, advance_on_poll=30, auto_repair=auto_repair))
@@ -202,7 +205,15 @@ def harness(
     options = Options(apply=True, state_dir=state_dir, identity=identity)
     metrics = ControllerMetrics()
     controller = stack.enter_context(
-        controller_for(connection, policy or enforce(), options, clock=DrivenClock(twin), metrics=metrics)
+        controller_for(
+            connection,
+            policy or enforce(),
+            options,
+            clock=DrivenClock(twin),
+            metrics=metrics,
+            notifier=notifier,
+            inbox=inbox,
+        )
     )
     return Harness(twin, connection, controller, metrics)
 

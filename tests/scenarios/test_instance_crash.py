@@ -4,9 +4,12 @@ cordon, drain, restart; the node comes back and is uncordoned; the journal and E
 from __future__ import annotations
 
 from contextlib import ExitStack
+from datetime import timedelta
 from pathlib import Path
 
+from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.health import HealthState
+from nodewarden.model.incident import CauseKind
 from nodewarden.model.remediation import EpisodeState, Outcome, Step
 from tests.scenarios.harness import harness
 
@@ -41,3 +44,14 @@ def test_a_crashed_instance_is_restarted_and_uncordoned(tmp_path: Path) -> None:
         reasons = [reason for _, reason in h.events(node)]
         for expected in ("Cordon", "Drain", "OperationStarted", "OperationSucceeded", "Uncordon"):
             assert expected in reasons, f"no {expected} Event on the node: {reasons}"
+
+        with IncidentStore.open(tmp_path) as store:
+            [incident] = store.list()
+        assert incident.nodes == (node,)
+        assert incident.impact_start <= crashed_at + timedelta(seconds=10), "impact starts at the last heartbeat"
+        assert incident.detected_at <= detected.now
+        assert incident.mttd < 40
+        assert incident.mitigation_started_at is not None
+        assert incident.mttr is not None
+        assert [e.step for e in incident.actions][:3] == [Step.CORDON, Step.DRAIN, Step.RESTART]
+        assert incident.hypotheses[0].cause is CauseKind.GUEST_FAILURE, incident.hypotheses

@@ -1,4 +1,4 @@
-"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, twin and node."""
+"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, incidents, twin and node."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from nodewarden.cli import live_flags
 from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.collect_command import collect_command
 from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.incidents_command import app as incidents_app
 from nodewarden.cli.node_command import app as node_app
 from nodewarden.cli.plan_command import plan_command
 from nodewarden.cli.policy_command import policy_check, policy_show
@@ -35,6 +36,7 @@ policy_app = typer.Typer(help="The remediation policy: show the built-in one, ch
 app.add_typer(twin_app, name="twin")
 app.add_typer(node_app, name="node")
 app.add_typer(policy_app, name="policy")
+app.add_typer(incidents_app, name="incidents")
 
 
 def _version(value: bool) -> None:

@@ -7,6 +7,7 @@ changes nothing. Metrics and /healthz listen on 127.0.0.1:9464 unless `--listen`
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -26,14 +27,20 @@ from nodewarden.cli.live_flags import (
 from nodewarden.cli.stopping import stop_on_signals
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Mode, Policy, default_policy, load_policy
+from nodewarden.notify.config import load_notify_config
+from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.prometheus import PrometheusClient
+from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.assemble import Options, controller_for
-from nodewarden.runtime.controller import CycleReport
+from nodewarden.runtime.clock import SystemClock
+from nodewarden.runtime.controller import Controller, CycleReport
 from nodewarden.runtime.logs import logging_configured
 from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
 from nodewarden.runtime.node_metrics import metrics_reader
+from nodewarden.runtime.observer import LiveObserver
 
 log = logging.getLogger("nodewarden.run")
+ALERT_TOKEN_VARIABLE = "NODEWARDEN_ALERT_TOKEN"
 
 PolicyOption = Annotated[
     Path | None, typer.Option("--policy", help="RemediationPolicy YAML (default: the built-in policy).")
@@ -69,6 +76,17 @@ def run_command(
         "kube-system"
     ),
     prometheus: PrometheusOption = None,
+    notify_config: Annotated[
+        Path | None, typer.Option("--notify-config", help="NotificationConfig YAML: Slack, Teams, PagerDuty, webhook.")
+    ] = None,
+    alert_token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--alert-token-file",
+            help="File holding the bearer token for /alerts/alertmanager and /alerts/azure-monitor "
+            f"(or ${ALERT_TOKEN_VARIABLE}); without one, alert intake is off.",
+        ),
+    ] = None,
     twin: TwinOption = None,
     kubeconfig: KubeconfigOption = None,
     azure_config: AzureConfigOption = None,
@@ -86,6 +104,9 @@ def run_command(
     if applying and connection.azure is None:
         raise InputError("--apply needs Azure access to repair instances: add --twin, --azure-config or --subscription/"
                          "--resource-group/--cluster")  # fmt: skip
+    notifier = Notifier(load_notify_config(notify_config), clock=SystemClock()) if notify_config else None
+    token = _alert_token(alert_token_file)
+    inbox = AlertInbox() if token else None
     metrics = ControllerMetrics()
     options = Options(apply=applying, state_dir=state_dir, leader_election=leader_election,
                       lease_namespace=lease_namespace, identity=identity)  # fmt: skip
@@ -93,11 +114,17 @@ def run_command(
     with (
         logging_configured("json" if log_format == "json" else "text"),
         stop_on_signals() as stop,
-        controller_for(connection, chosen, options, metrics=metrics) as controller,
+        controller_for(connection, chosen, options, metrics=metrics, notifier=notifier, inbox=inbox) as controller,
     ):
         if prometheus:
             controller.node_metrics = metrics_reader(PrometheusClient(prometheus))
-        server = MetricsServer(metrics, listen=listen, health=lambda: _health(controller.observer, last, interval))
+        server = MetricsServer(
+            metrics,
+            listen=listen,
+            health=lambda: _health(controller, last),
+            alerts=inbox,
+            alert_token=token,
+        )
         server.start()
         log.info("started", extra={"mode": "enforce" if applying else "dry-run", "listen": listen,
                                    "state_dir": str(state_dir)})  # fmt: skip
@@ -113,9 +140,22 @@ def run_command(
     raise typer.Exit(ExitCode.OK)
 
 
-def _health(observer: object, last: list[datetime], interval: float) -> tuple[bool, str]:
-    caches = getattr(observer, "caches", None)
-    if caches is not None and not caches.synced:
+def _alert_token(path: Path | None) -> str | None:
+    """The alert intake's bearer token, from a file (never a flag: flags show in `ps`) or the environment."""
+    if path is None:
+        return os.environ.get(ALERT_TOKEN_VARIABLE) or None
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise InputError(f"--alert-token-file {path}: {exc.strerror or exc}") from exc
+    if not token:
+        raise InputError(f"--alert-token-file {path}: the file is empty")
+    return token
+
+
+def _health(controller: Controller, last: list[datetime]) -> tuple[bool, str]:
+    observer = controller.observer
+    if isinstance(observer, LiveObserver) and not observer.caches.synced:
         return False, "Kubernetes caches not synced"
     if not last:
         return False, "no cycle finished yet"

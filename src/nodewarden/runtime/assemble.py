@@ -14,10 +14,14 @@ from nodewarden.act.journal import Journal
 from nodewarden.connection import Connection
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Policy
+from nodewarden.incidents.store import IncidentStore
+from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.cache import Caches
+from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.clock import Clock, ServerClock
 from nodewarden.runtime.controller import Controller
 from nodewarden.runtime.executor import Executor
+from nodewarden.runtime.incident_keeper import IncidentKeeper
 from nodewarden.runtime.leader import LeaderElector
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
@@ -41,7 +45,7 @@ def default_identity() -> str:
 @contextmanager
 def controller_for(
     connection: Connection, policy: Policy, options: Options, *, metrics: ControllerMetrics | None = None,
-    clock: Clock | None = None,
+    clock: Clock | None = None, notifier: Notifier | None = None, inbox: AlertInbox | None = None,
 ) -> Iterator[Controller]:  # fmt: skip
     """A Controller wired to the live cluster; caches stopped and journal closed on exit."""
     kube = connection.kube
@@ -60,6 +64,10 @@ def controller_for(
             raise InputError(f"the Kubernetes caches did not sync within {SYNC_TIMEOUT:g}s ({failing})")
         journal = Journal.open(options.state_dir)
         stack.callback(journal.close)
+        store = IncidentStore.open(options.state_dir)
+        stack.callback(store.close)
+        keeper = IncidentKeeper(journal, store, notifier=notifier, inbox=inbox)
+        stack.callback(keeper.close)
         identity = options.identity or default_identity()
         recorder = EventRecorder(kube, instance=identity, now=clock.now)
         executor = Executor(connection, journal, clock, recorder=recorder)
@@ -71,6 +79,7 @@ def controller_for(
         controller = Controller(
             observer=LiveObserver(connection, caches), journal=journal, executor=executor, policy=policy,
             clock=clock, apply=options.apply, elector=elector, metrics=metrics, recorder=recorder,
+            on_cycle=keeper.update,
         )  # fmt: skip
         try:
             yield controller

@@ -79,7 +79,7 @@ class Controller:
         elector: LeaderElector | None = None,
         metrics: ControllerMetrics | None = None,
         recorder: EventRecorder | None = None,
-        on_cycle: Callable[[CycleReport], None] | None = None,
+        on_cycle: Callable[[CycleReport], object] | None = None,
         node_metrics: Callable[[datetime], NodeMetrics | None] | None = None,
     ) -> None:
         self.observer = observer

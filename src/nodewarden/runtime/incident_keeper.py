@@ -1,0 +1,161 @@
+"""After each controller cycle: keep the evidence, regroup incidents, rank their causes, tell people.
+
+The signals detection saw and the Activity Log's changes go into the journal (one row per fact, with
+first and last seen), alerts taken in on the listener join them, and the pure grouping and ranking
+turn all of it into incidents in the store beside the journal. An incident that opens, escalates to a
+human or resolves is sent to the notification sinks on a worker thread, so a slow webhook never
+delays remediation.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from nodewarden.act.journal import Journal
+from nodewarden.incidents.group import group
+from nodewarden.incidents.rank import RankContext, rank
+from nodewarden.incidents.store import IncidentStore
+from nodewarden.model.azure import ActivityLogEntry
+from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState, SignalRecord
+from nodewarden.model.remediation import Step
+from nodewarden.notify.events import EventKind, NotificationEvent
+from nodewarden.notify.notifier import Notifier
+from nodewarden.runtime.alerts import AlertInbox
+from nodewarden.runtime.controller import CycleReport
+
+log = logging.getLogger(__name__)
+
+LOOKBACK = timedelta(hours=24)
+CHANGING = ("/write", "/delete", "/action")  # Activity Log operations that change something
+
+
+class IncidentKeeper:
+    def __init__(
+        self,
+        journal: Journal,
+        store: IncidentStore,
+        *,
+        notifier: Notifier | None = None,
+        inbox: AlertInbox | None = None,
+        lookback: timedelta = LOOKBACK,
+    ) -> None:
+        self.journal = journal
+        self.store = store
+        self.inbox = inbox
+        self.lookback = lookback
+        self.alerts: list[SignalRecord] = []  # alerts taken in (kept in memory for the look-back window)
+        self.outbox = _Outbox(notifier) if notifier is not None else None
+
+    def update(self, report: CycleReport) -> tuple[Incident, ...]:
+        """Fold one cycle's evidence into the incidents; returns the incidents that changed (the leader's only)."""
+        if not report.leader:
+            return ()
+        now = report.now
+        since = now - self.lookback
+        self.journal.record_signals(report.detection.signals, now)
+        self.journal.record_changes(changes_in(report.observation.snapshot.activity_log))
+        if self.inbox is not None:
+            self.alerts = [a for a in (*self.alerts, *self.inbox.drain()) if a.last_seen >= since]
+        existing = {incident.id: incident for incident in self.store.list()}
+        incidents = group(
+            [*self.journal.signal_records(since), *self.alerts],
+            self.journal.entries(since),
+            [HoldRecord(at, hold) for at, hold in self.journal.holds(since)],
+            self.journal.changes(since - timedelta(hours=1)),
+            list(existing.values()),
+            now,
+            episodes=self.journal.history(now).episodes,
+        )
+        for merged in existing.keys() - {incident.id for incident in incidents}:  # folded into an older one
+            self.store.delete(merged)
+        context = RankContext.of(report.observation.snapshot)
+        changed: list[Incident] = []
+        for incident in incidents:
+            before = existing.get(incident.id)
+            if incident.state is not IncidentState.RESOLVED or before is None:
+                incident = replace(incident, hypotheses=rank(incident, context, now))
+            if before == incident:
+                continue
+            self.store.save(incident)
+            changed.append(incident)
+            self._announce(before, incident)
+        return tuple(changed)
+
+    def _announce(self, before: Incident | None, incident: Incident) -> None:
+        if self.outbox is None:
+            return
+        if before is None:
+            self.outbox.put(NotificationEvent(EventKind.OPENED, incident, f"opened: {incident.title}"))
+        if _escalations(incident) > (_escalations(before) if before is not None else 0):
+            text = f"needs a human: {incident.title}"
+            self.outbox.put(NotificationEvent(EventKind.ESCALATED, incident, text))
+        resolved_now = incident.state is IncidentState.RESOLVED
+        if resolved_now and (before is None or before.state is not IncidentState.RESOLVED):
+            self.outbox.put(NotificationEvent(EventKind.RESOLVED, incident, f"resolved: {incident.title}"))
+
+    def close(self) -> None:
+        if self.outbox is not None:
+            self.outbox.close()
+
+
+def changes_in(entries: Sequence[ActivityLogEntry]) -> list[ChangeRecord]:
+    """Who changed what: the Activity Log's write, delete and action operations."""
+    found = []
+    for entry in entries:
+        operation = entry.operation
+        at = _time(entry.event_timestamp)
+        if at is None or not operation.lower().endswith(CHANGING):
+            continue
+        found.append(
+            ChangeRecord(
+                at=at,
+                caller=entry.caller or "",
+                operation=operation,
+                resource=entry.resource_id or "",
+                status=entry.outcome,
+                correlation_id=entry.correlation_id or "",
+            )
+        )
+    return found
+
+
+def _time(text: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _escalations(incident: Incident) -> int:
+    return sum(1 for entry in incident.actions if entry.step is Step.ESCALATE)
+
+
+class _Outbox:
+    """Sends notifications one at a time on a worker thread; `close` waits for what is queued."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self.notifier = notifier
+        self.queue: queue.Queue[NotificationEvent | None] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, name="notify", daemon=True)
+        self.thread.start()
+
+    def put(self, event: NotificationEvent) -> None:
+        self.queue.put(event)
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        while (event := self.queue.get()) is not None:
+            for delivery in self.notifier.notify(event):
+                log.info(
+                    "notified",
+                    extra={"sink": delivery.sink, "event": event.kind.value, "incident": event.incident.id,
+                           "outcome": delivery.outcome.value, "attempts": delivery.attempts},
+                )  # fmt: skip
