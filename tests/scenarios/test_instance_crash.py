@@ -48,6 +48,8 @@ def test_a_crashed_instance_is_restarted_and_uncordoned(tmp_path: Path) -> None:
         with IncidentStore.open(tmp_path) as store:
             [incident] = store.list()
         assert incident.nodes == (node,)
+        assert "StatefulSet/shop/db" in incident.workloads, "the workloads that ran on the node"
+        assert "shop/db-0" in incident.pods
         assert incident.impact_start <= crashed_at + timedelta(seconds=10), "impact starts at the last heartbeat"
         assert incident.detected_at <= detected.now
         assert incident.mttd < 40

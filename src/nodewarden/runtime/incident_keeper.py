@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from nodewarden.act.journal import Journal
+from nodewarden.incidents.affected import affected
 from nodewarden.incidents.group import group
 from nodewarden.incidents.rank import RankContext, rank
 from nodewarden.incidents.store import IncidentStore
@@ -79,6 +80,7 @@ class IncidentKeeper:
             before = existing.get(incident.id)
             if incident.state is not IncidentState.RESOLVED or before is None:
                 incident = replace(incident, hypotheses=rank(incident, context, now))
+                incident = _with_affected(incident, before, report)
             if before == incident:
                 continue
             self.store.save(incident)
@@ -129,6 +131,14 @@ def _time(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text) if text else None
     except ValueError:
         return None
+
+
+def _with_affected(incident: Incident, before: Incident | None, report: CycleReport) -> Incident:
+    """The pods and workloads on the incident's nodes, kept from cycle to cycle (pods move once evicted)."""
+    pods, workloads = affected(report.observation.snapshot, incident.nodes)
+    if before is not None:
+        pods, workloads = tuple(sorted({*before.pods, *pods})), tuple(sorted({*before.workloads, *workloads}))
+    return replace(incident, pods=pods, workloads=workloads)
 
 
 def _escalations(incident: Incident) -> int:
