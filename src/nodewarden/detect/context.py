@@ -35,8 +35,11 @@ def context_signals(
     events = _node_events(snapshot.events)
     remediator = _remediator_activity(snapshot)
     for node in facts.values():
-        yield from _auto_repair(node, events.get(node.name, ()), remediator, now=now, settings=settings)
-        yield from _autoscaler(node, events.get(node.name, ()), now=now, settings=settings)
+        node_events = events.get(node.name, ())
+        if node_events or node.instance in remediator:
+            yield from _auto_repair(node, node_events, remediator, now=now, settings=settings)
+        if node_events or node.node.spec.taints:
+            yield from _autoscaler(node, node_events, now=now, settings=settings)
 
 
 def _busy(snapshot: Snapshot, *, now: datetime) -> Iterator[Signal]:

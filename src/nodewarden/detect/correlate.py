@@ -8,7 +8,7 @@ not failures and are left out, and one failing node is never a correlation: each
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from nodewarden.detect.inventory import NodeFacts
@@ -20,10 +20,12 @@ FAILURES = PROBLEMS - FORECASTS
 MIN_FAILING = 2
 
 
-def failure_onsets(signals: Mapping[str, tuple[Signal, ...]]) -> dict[str, datetime]:
+def failure_onsets(signals: Mapping[str, Sequence[Signal]]) -> dict[str, datetime]:
     """For each failing node, when its earliest failure signal began."""
     onsets: dict[str, datetime] = {}
     for node, node_signals in signals.items():
+        if not node_signals:
+            continue
         times = [signal.since for signal in node_signals if signal.kind in FAILURES]
         if times:
             onsets[node] = min(times)

@@ -14,9 +14,9 @@ same bout remains, even if the long-lasting one cleared and a fresh one took its
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 
+from nodewarden.detect.inventory import NodeFacts
 from nodewarden.detect.settings import DetectSettings
 from nodewarden.model.health import HealthState, NodeHealth, Signal, SignalKind
 
@@ -45,6 +45,8 @@ def record_flips(
     flips = previous.ready_flips if previous else ()
     if previous is not None and previous.ready is not None and ready is not None and previous.ready != ready:
         flips = (*flips, now)
+    if not flips:
+        return ()
     window = timedelta(seconds=settings.flap_window)
     return tuple(flip for flip in flips if timedelta(0) <= now - flip <= window)
 
@@ -77,8 +79,8 @@ def next_state(
 
 
 def next_health(
-    previous: NodeHealth | None,
-    observed: NodeHealth,
+    node: NodeFacts,
+    flips: tuple[datetime, ...],
     problems: Sequence[Signal],
     *,
     now: datetime,
@@ -86,8 +88,9 @@ def next_health(
     failed: bool,
     settings: DetectSettings,
 ) -> NodeHealth:
-    """The node's new health: `observed` (this cycle's identity, `ready` and `ready_flips`) with the
-    state, the time it was entered, the problems and the bout's start worked out from `previous`."""
+    """The node's new health: this cycle's identity, `ready` and Ready `flips`, with the state, the time it
+    was entered, the problems and the bout's start worked out from last cycle's (`node.previous`)."""
+    previous = node.previous
     state = next_state(previous, problems, now=now, remediating=remediating, failed=failed, settings=settings)
     entered = previous.since if previous is not None and state is previous.state else now
     problem_since: datetime | None = None
@@ -98,13 +101,18 @@ def next_health(
     clear_since: datetime | None = None
     if not problems:
         # carried from the last cycle; on first sight, from when the node became Ready
-        first_sight = min(observed.clear_since or now, now)
-        clear_since = (previous.clear_since or now) if previous is not None else first_sight
-    return replace(
-        observed,
+        clear_since = min(node.ready_since or now, now) if previous is None else (previous.clear_since or now)
+    return NodeHealth(
+        node=node.name,
         state=state,
         since=entered,
+        pool=node.pool,
+        zone=node.zone,
+        image=node.image,
+        instance=node.instance,
         signals=tuple(problems),
         problem_since=problem_since,
         clear_since=clear_since,
+        ready=node.ready,
+        ready_flips=flips,
     )

@@ -31,63 +31,92 @@ class Fleet:
     by_key: Mapping[str, ScaleSetInstance]
     by_computer: Mapping[str, str]  # computer name → key
     listed: frozenset[str]  # scale sets (lower case) whose instances were observed
+    statuses: Mapping[str, Mapping[str, InstanceStatus]]  # key → lower-case prefix → first instance-view status
 
     def instance_of(self, facts: NodeFacts) -> tuple[str, ScaleSetInstance] | None:
         key = facts.instance if facts.instance in self.by_key else self.by_computer.get(facts.name)
         return (key, self.by_key[key]) if key is not None and key in self.by_key else None
 
+    def status(self, key: str, prefix: str) -> InstanceStatus | None:
+        """The instance's first instance-view status whose code is `<prefix>/…` (prefix in lower case)."""
+        return self.statuses[key].get(prefix)
+
 
 def fleet_of(snapshot: Snapshot) -> Fleet:
     by_key: dict[str, ScaleSetInstance] = {}
     by_computer: dict[str, str] = {}
+    statuses: dict[str, dict[str, InstanceStatus]] = {}
     for instance in snapshot.instances:
         key = key_of_instance(instance)
         if key is None:
             continue
         by_key[key] = instance
+        statuses[key] = _statuses_by_prefix(instance)
         computer = instance.instance_view.computer_name if instance.instance_view else None
         if computer:
             by_computer[computer] = key
     listed = {key.partition("/")[0] for key in by_key}
     if Input.INSTANCES in snapshot.inputs:  # listed and found empty is still listed
         listed |= {scale_set.name.lower() for scale_set in snapshot.scale_sets}
-    return Fleet(by_key=by_key, by_computer=by_computer, listed=frozenset(listed))
+    return Fleet(by_key=by_key, by_computer=by_computer, listed=frozenset(listed), statuses=statuses)
 
 
-def node_instance_signals(facts: NodeFacts, fleet: Fleet, *, now: datetime) -> Iterator[Signal]:
-    """InstanceStopped, InstanceDeallocated, InstanceFailed and InstanceMissing for one node."""
-    found = fleet.instance_of(facts)
+def _statuses_by_prefix(instance: ScaleSetInstance) -> dict[str, InstanceStatus]:
+    """Each status code's prefix (`powerstate` of `PowerState/running`), lower case, to its first status."""
+    found: dict[str, InstanceStatus] = {}
+    for status in (instance.instance_view.statuses if instance.instance_view else None) or ():
+        if status.code:
+            prefix, slash, _ = status.code.lower().partition("/")
+            if slash:
+                found.setdefault(prefix, status)
+    return found
+
+
+def node_instance_signals(
+    facts: NodeFacts, found: tuple[str, ScaleSetInstance] | None, fleet: Fleet, *, now: datetime
+) -> list[Signal]:
+    """InstanceStopped, InstanceDeallocated, InstanceFailed and InstanceMissing for one node.
+
+    `found` is `fleet.instance_of(facts)`, looked up once per pass by the caller."""
     if found is None:
         if facts.instance is not None and facts.instance.partition("/")[0] in fleet.listed:
-            yield facts.signal(
-                SignalKind.INSTANCE_MISSING,
-                since=facts.seen_since(SignalKind.INSTANCE_MISSING, None, now=now),
-                message=f"instance {facts.instance} named by the providerID no longer exists",
-                evidence=(
-                    f"Node {facts.name} providerID {facts.node.spec.provider_id}; not in the scale set's instances",
-                ),
-            )
-        return
+            return [
+                facts.signal(
+                    SignalKind.INSTANCE_MISSING,
+                    since=facts.seen_since(SignalKind.INSTANCE_MISSING, None, now=now),
+                    message=f"instance {facts.instance} named by the providerID no longer exists",
+                    evidence=(
+                        f"Node {facts.name} providerID {facts.node.spec.provider_id}; not in the scale set's instances",
+                    ),
+                )
+            ]
+        return []
+    signals: list[Signal] = []
     key, instance = found
-    power = instance.status("PowerState")
+    power_status = fleet.status(key, "powerstate")
+    power = _code_after_prefix(power_status)
     if power is not None and power.lower() in _POWER:
         kind = _POWER[power.lower()]
-        status = _status(instance, "PowerState")
-        yield facts.signal(
-            kind,
-            since=_time_of(status, now) or facts.seen_since(kind, None, now=now),
-            message=f"instance {key} is {power}",
-            evidence=(f"instance {key} instance view PowerState/{power}",),
+        signals.append(
+            facts.signal(
+                kind,
+                since=_time_of(power_status, now) or facts.seen_since(kind, None, now=now),
+                message=f"instance {key} is {power}",
+                evidence=(f"instance {key} instance view PowerState/{power}",),
+            )
         )
-    failed = _failure(instance)
+    provisioning = fleet.status(key, "provisioningstate")
+    failed = _failure(instance, provisioning)
     if failed is not None:
-        status = _status(instance, "ProvisioningState")
-        yield facts.signal(
-            SignalKind.INSTANCE_FAILED,
-            since=_time_of(status, now) or facts.seen_since(SignalKind.INSTANCE_FAILED, None, now=now),
-            message=f"instance {key} provisioning failed",
-            evidence=(f"instance {key} {failed}",),
+        signals.append(
+            facts.signal(
+                SignalKind.INSTANCE_FAILED,
+                since=_time_of(provisioning, now) or facts.seen_since(SignalKind.INSTANCE_FAILED, None, now=now),
+                message=f"instance {key} provisioning failed",
+                evidence=(f"instance {key} {failed}",),
+            )
         )
+    return signals
 
 
 def unregistered(
@@ -103,9 +132,9 @@ def unregistered(
     pools = {s.name.lower(): s.pool_name for s in snapshot.scale_sets}
     locations = {s.name.lower(): s.location for s in snapshot.scale_sets}
     for key, instance in fleet.by_key.items():
-        if key in claimed or (instance.status("PowerState") or "").lower() != "running":
+        if key in claimed or (_code_after_prefix(fleet.status(key, "powerstate")) or "").lower() != "running":
             continue
-        since = _time_of(_status(instance, "ProvisioningState"), now)
+        since = _time_of(fleet.status(key, "provisioningstate"), now)
         if since is None or (now - since).total_seconds() < settings.not_registered_after:
             continue
         vmss = key.partition("/")[0]
@@ -127,23 +156,23 @@ def unregistered(
         )
 
 
-def claimed_keys(facts: Mapping[str, NodeFacts], fleet: Fleet) -> frozenset[str]:
-    """The instances some node maps to."""
+def claimed_keys(
+    facts: Mapping[str, NodeFacts], found: Mapping[str, tuple[str, ScaleSetInstance] | None]
+) -> frozenset[str]:
+    """The instances some node maps to (`found`: each node's `Fleet.instance_of`)."""
     keys = set()
-    for node in facts.values():
-        found = fleet.instance_of(node)
-        if found is not None:
-            keys.add(found[0])
+    for name, node in facts.items():
+        instance = found[name]
+        if instance is not None:
+            keys.add(instance[0])
         if node.instance is not None:
             keys.add(node.instance)
     return frozenset(keys)
 
 
-def _status(instance: ScaleSetInstance, prefix: str) -> InstanceStatus | None:
-    for status in (instance.instance_view.statuses if instance.instance_view else None) or ():
-        if status.code and status.code.lower().startswith(prefix.lower() + "/"):
-            return status
-    return None
+def _code_after_prefix(status: InstanceStatus | None) -> str | None:
+    """`running` of `PowerState/running` (as `ScaleSetInstance.status` reads it)."""
+    return status.code.split("/", 1)[1] if status is not None and status.code else None
 
 
 def _time_of(status: InstanceStatus | None, now: datetime) -> datetime | None:
@@ -151,9 +180,9 @@ def _time_of(status: InstanceStatus | None, now: datetime) -> datetime | None:
     return moment if moment is not None and moment <= now else None
 
 
-def _failure(instance: ScaleSetInstance) -> str | None:
+def _failure(instance: ScaleSetInstance, provisioning: InstanceStatus | None) -> str | None:
     """The evidence that provisioning (or the last operation) failed, if it did."""
-    code = instance.status("ProvisioningState")
+    code = _code_after_prefix(provisioning)
     if code is not None and code.lower().startswith("failed"):
         return f"instance view ProvisioningState/{code}"
     if (instance.provisioning_state or "").lower() == "failed":

@@ -53,7 +53,7 @@ def vm_name(key: str) -> str:
     return f"{vmss}_{number}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NodeFacts:
     """One node as detection sees it, with last cycle's health for continuity."""
 
@@ -134,6 +134,13 @@ def node_facts(nodes: Iterable[Node], previous: Mapping[str, NodeHealth]) -> dic
             instance=key_from_resource_id(node.spec.provider_id),
             previous=previous.get(name),
             conditions=conditions,
-            ready_condition=next((c for c in conditions if c.type == "Ready"), None),
+            ready_condition=_first_ready(conditions),
         )
     return facts
+
+
+def _first_ready(conditions: tuple[NodeCondition, ...]) -> NodeCondition | None:
+    for condition in conditions:
+        if condition.type == "Ready":
+            return condition
+    return None

@@ -6,7 +6,8 @@ controller waits 40 s (50 s from Kubernetes 1.32) before it marks the node Unkno
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from nodewarden.detect.inventory import NodeFacts
 from nodewarden.detect.settings import DetectSettings
@@ -24,39 +25,65 @@ _TRUE_IS_BAD: dict[str, SignalKind] = {
 
 
 def node_signals(
-    facts: NodeFacts, lease: Lease | None, flips: tuple[datetime, ...], *, now: datetime, settings: DetectSettings
-) -> list[Signal]:
-    """HeartbeatStale, NotReady/ReadyUnknown, pressures, NetworkUnavailable, NodeProblem and Flapping."""
-    found: list[Signal] = []
-    if lease is not None:
-        found += _heartbeat(facts, lease, now=now, settings=settings)
-    for condition in facts.conditions:
-        kind = _kind_of(condition, settings)
-        if kind is not None:
-            found.append(_condition(facts, condition, kind, now=now))
-    found += _flapping(facts, flips, settings=settings)
+    facts: Mapping[str, NodeFacts],
+    leases: Mapping[str, Lease],
+    flips: Mapping[str, tuple[datetime, ...]],
+    *,
+    now: datetime,
+    settings: DetectSettings,
+) -> dict[str, list[Signal]]:
+    """For every node: HeartbeatStale, NotReady/ReadyUnknown, pressures, NetworkUnavailable, NodeProblem and
+    Flapping. `leases` are the nodes' heartbeat Leases and `flips` their Ready transitions, by node name."""
+    bad = bad_conditions(settings)
+    stale_after = settings.stale_after
+    found: dict[str, list[Signal]] = {}
+    for name, node in facts.items():
+        signals: list[Signal] = []
+        lease = leases.get(name)
+        stale = _heartbeat(node, lease, now=now, stale_after=stale_after) if lease is not None else None
+        if stale is not None:
+            signals.append(stale)
+        for condition in node.conditions:
+            kind = bad.get((condition.type, condition.status))
+            if kind is not None:
+                signals.append(_condition(node, condition, kind, now=now))
+        flapping = _flapping(node, flips[name], settings=settings)
+        if flapping is not None:
+            signals.append(flapping)
+        found[name] = signals
     return found
 
 
-def _heartbeat(facts: NodeFacts, lease: Lease, *, now: datetime, settings: DetectSettings) -> list[Signal]:
+def bad_conditions(settings: DetectSettings) -> dict[tuple[str | None, str | None], SignalKind]:
+    """The node conditions that are problems, by (type, status): Ready False or Unknown, a pressure,
+    NetworkUnavailable or a node-problem-detector condition True."""
+    table: dict[tuple[str | None, str | None], SignalKind] = {
+        (kind, "True"): SignalKind.NODE_PROBLEM for kind in settings.npd_conditions
+    }
+    table |= {(kind, "True"): signal for kind, signal in _TRUE_IS_BAD.items()}
+    table.pop(("Ready", "True"), None)  # Ready=True is the healthy state, whatever the NPD list says
+    table[("Ready", "False")] = SignalKind.NOT_READY
+    table[("Ready", "Unknown")] = SignalKind.READY_UNKNOWN
+    return table
+
+
+def _heartbeat(facts: NodeFacts, lease: Lease, *, now: datetime, stale_after: timedelta) -> Signal | None:
     # `since` is the last renewal: the heartbeat has been missing from then on, which is what an incident's
     # impact start wants. `health.onset` adds the stale bound back when it measures how long it has lasted.
     # A lease we cannot read (no renewTime, a time in the future) says nothing either way.
     renewed = parse_time(lease.spec.renew_time)
     if renewed is None or renewed > now:
-        return []
+        return None
     age = now - renewed
-    if age <= settings.stale_after:
-        return []
-    return [
-        facts.signal(
-            SignalKind.HEARTBEAT_STALE,
-            since=renewed,
-            message=f"kubelet has not renewed its Lease for {age.total_seconds():.0f}s",
-            evidence=(f"Lease kube-node-lease/{lease.metadata.name} renewTime {lease.spec.renew_time}",),
-            value=age.total_seconds(),
-        )
-    ]
+    if age <= stale_after:
+        return None
+    return facts.signal(
+        SignalKind.HEARTBEAT_STALE,
+        since=renewed,
+        message=f"kubelet has not renewed its Lease for {age.total_seconds():.0f}s",
+        evidence=(f"Lease kube-node-lease/{lease.metadata.name} renewTime {lease.spec.renew_time}",),
+        value=age.total_seconds(),
+    )
 
 
 def _condition(facts: NodeFacts, condition: NodeCondition, kind: SignalKind, *, now: datetime) -> Signal:
@@ -74,31 +101,13 @@ def _condition(facts: NodeFacts, condition: NodeCondition, kind: SignalKind, *, 
     )
 
 
-def _kind_of(condition: NodeCondition, settings: DetectSettings) -> SignalKind | None:
-    if condition.type == "Ready":
-        if condition.status == "False":
-            return SignalKind.NOT_READY
-        if condition.status == "Unknown":
-            return SignalKind.READY_UNKNOWN
-        return None
-    if condition.status != "True":
-        return None
-    if condition.type in _TRUE_IS_BAD:
-        return _TRUE_IS_BAD[condition.type]
-    if condition.type in settings.npd_conditions:
-        return SignalKind.NODE_PROBLEM
-    return None
-
-
-def _flapping(facts: NodeFacts, flips: tuple[datetime, ...], *, settings: DetectSettings) -> list[Signal]:
+def _flapping(facts: NodeFacts, flips: tuple[datetime, ...], *, settings: DetectSettings) -> Signal | None:
     if settings.flap_transitions <= 0 or len(flips) < settings.flap_transitions:
-        return []
-    return [
-        facts.signal(
-            SignalKind.FLAPPING,
-            since=min(flips),
-            message=f"Ready changed {len(flips)} times in {settings.flap_window:.0f}s",
-            evidence=tuple(f"Ready changed at {flip.isoformat()}" for flip in flips),
-            value=float(len(flips)),
-        )
-    ]
+        return None
+    return facts.signal(
+        SignalKind.FLAPPING,
+        since=min(flips),
+        message=f"Ready changed {len(flips)} times in {settings.flap_window:.0f}s",
+        evidence=tuple(f"Ready changed at {flip.isoformat()}" for flip in flips),
+        value=float(len(flips)),
+    )

@@ -22,14 +22,15 @@ def scheduled_event_signals(
     events: tuple[ScheduledEvent, ...], facts: Mapping[str, NodeFacts], *, now: datetime
 ) -> Iterator[Signal]:
     """One ScheduledEvent signal per (event, node) it names; `value` is seconds until NotBefore."""
+    events = tuple(event for event in events if event.event_type in DISRUPTIVE_EVENTS)
+    if not events:
+        return
     names: dict[str, NodeFacts] = {}
     for node in facts.values():
         names[node.name.lower()] = node
         if node.instance is not None:
             names[vm_name(node.instance).lower()] = node
     for event in events:
-        if event.event_type not in DISRUPTIVE_EVENTS:
-            continue
         matched = {names[r.lower()].name: names[r.lower()] for r in event.resources or () if r.lower() in names}
         for node in matched.values():
             not_before = parse_time(event.not_before)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,18 +100,22 @@ def _collector_paused() -> Iterator[None]:
 class _Collected:
     """Validated objects by input kind, with the file each came from."""
 
-    def __init__(self) -> None:
+    def __init__(self, validate: Callable[[Item], Any]) -> None:
         self.objects: dict[Input, list[Any]] = defaultdict(list)
         self.sources: dict[Input, list[str]] = defaultdict(list)
+        self.validate = validate
 
     def add(self, item: Item) -> None:
-        self.objects[item.kind].append(_validate(item))
+        self.objects[item.kind].append(self.validate(item))
         self.sources[item.kind].append(item.source)
 
 
-def load_documents(documents: Iterable[Document]) -> LoadResult:
-    """Recognise and validate parsed documents into one Snapshot, one item at a time."""
-    collected = _Collected()
+def load_documents(documents: Iterable[Document], *, validate: Callable[[Item], Any] | None = None) -> LoadResult:
+    """Recognise and validate parsed documents into one Snapshot, one item at a time.
+
+    `validate` turns each recognised item into its model object (default `validate_item`); the live
+    observer passes one that reuses the objects of items unchanged since its last cycle."""
+    collected = _Collected(validate or validate_item)
     present: set[Input] = set()
     notes: list[str] = []
     ignored: dict[str, int] = defaultdict(int)
@@ -251,7 +255,7 @@ def _adapter(cls: type[Any]) -> TypeAdapter[Any]:
     return _ADAPTERS[cls]
 
 
-def _validate(item: Item) -> Any:
+def validate_item(item: Item) -> Any:
     """One recognised item as its model object; a wrong type is a SchemaError naming file, object and field."""
     if item.kind in _KUBE_CLASSES:
         cls, describe = _KUBE_CLASSES[item.kind], _describe_kube
