@@ -7,9 +7,9 @@ the guards can see an operation already running on it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from nodewarden.detect.inventory import key_from_resource_id
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Signal
 from nodewarden.model.kube import Node
@@ -23,15 +23,6 @@ TRUE = "true"
 # An instance whose provisioning state is one of these has no operation running on it.
 SETTLED_STATES = frozenset({"succeeded", "failed", "canceled"})
 BUSY_HEALTH = frozenset({HealthState.SUSPECT, HealthState.UNHEALTHY})
-
-_VMSS_ID = re.compile(r"/virtualMachineScaleSets/(?P<vmss>[^/]+)/virtualMachines/(?P<id>[^/]+)$", re.IGNORECASE)
-
-
-def instance_key(resource_id: str | None) -> str | None:
-    """`<vmss>/<instanceId>` (vmss lower-cased) from a providerID or an instance's resource id."""
-    match = _VMSS_ID.search(resource_id or "")
-    return f"{match.group('vmss').lower()}/{match.group('id')}" if match else None
-
 
 @dataclass(frozen=True)
 class NodeFacts:
@@ -84,7 +75,8 @@ def _facts(name: str, node: Node | None, detection: Detection, signals: list[Sig
         pool=labels.get(POOL_LABEL) or (health.pool if health else None),
         zone=labels.get(ZONE_LABEL) or (health.zone if health else None),
         image=labels.get(IMAGE_LABEL) or (health.image if health else None),
-        instance=instance_key(node.spec.provider_id if node else None) or (health.instance if health else None),
+        # detection already mapped each node to its instance; the providerID is the fallback
+        instance=(health.instance if health else None) or key_from_resource_id(node.spec.provider_id if node else None),
         labels=labels,
         paused=annotations.get(PAUSE_ANNOTATION, "").lower() == TRUE,
         health=health,
@@ -96,7 +88,7 @@ def busy_instances(snapshot: Snapshot) -> frozenset[str]:
     """Instances with an operation running, from the instance view's ProvisioningState (or the model's)."""
     busy: set[str] = set()
     for instance in snapshot.instances:
-        key = instance_key(instance.id)
+        key = key_from_resource_id(instance.id)
         if key is not None and _is_busy(instance):
             busy.add(key)
     return frozenset(busy)
