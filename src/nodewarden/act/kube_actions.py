@@ -319,9 +319,10 @@ def drain(
       workload behind it once per budget (progress line and a `DrainBlocked` Event).
     - `force=True` deletes the pods instead of evicting them: budgets are not consulted.
     - Gives up after `timeout` seconds (of `monotonic`) with a result naming the pods still there.
-    - `skip_terminating=True` (for a node whose kubelet is gone) counts an evicted pod as gone once it
-      is terminating: nothing on the node can finish deleting it, and its controller already replaces it
-      (kubectl drain's --skip-wait-for-delete-timeout does the same).
+    - `skip_terminating=True` (for a node whose kubelet is gone) counts a pod as gone once it is
+      terminating or no longer Ready: nothing on the node can finish deleting it, its controller already
+      replaces it (kubectl drain's --skip-wait-for-delete-timeout does the same), and a budget that refuses
+      to evict a pod which is already down protects nothing.
     """
     started = monotonic()
     node = get_node(kube, name)
@@ -433,9 +434,18 @@ def _still_there(kube: Client, node: str, state: _DrainState, *, skip_terminatin
     present = {
         (_ref(pod), pod.metadata.uid if pod.metadata else "")
         for pod in pods_on_node(kube, node)
-        if not (skip_terminating and pod.metadata is not None and pod.metadata.deletionTimestamp is not None)
+        if not (skip_terminating and (_terminating(pod) or not _ready(pod)))
     }
     return [ref for ref, target in state.targets.items() if (ref, target.uid) in present]
+
+
+def _terminating(pod: Pod) -> bool:
+    return pod.metadata is not None and pod.metadata.deletionTimestamp is not None
+
+
+def _ready(pod: Pod) -> bool:
+    conditions = (pod.status.conditions if pod.status else None) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 def _result(
