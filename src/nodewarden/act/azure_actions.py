@@ -421,8 +421,10 @@ def scale_pool(
     timeout: float = DEFAULT_TIMEOUT,
     correlation_id: str | None = None,
     progress: Progress = _quiet,
+    wait: bool = True,
 ) -> ActionResult:
-    """Set an agent pool's node count with a pool PUT (zone compensation, and undoing it) and wait."""
+    """Set an agent pool's node count with a pool PUT (zone compensation, and undoing it); with `wait=False`
+    return once ARM has accepted it (the pool shows the operation in its provisioning state meanwhile)."""
     target = azure.target
     correlation_id = correlation_id or str(uuid.uuid4())
     body = _get_pool(azure, pool)
@@ -447,7 +449,9 @@ def scale_pool(
             correlation_id=correlation_id,
         ) from exc
     progress(f"{doing} started: operation {tracked.operation_id}")
-    _finish(poller, timeout=timeout, doing=doing, tracked=tracked, correlation_id=correlation_id)
+    if wait:
+        _finish(poller, timeout=timeout, doing=doing, tracked=tracked, correlation_id=correlation_id)
+    done = f"pool {pool} set to {count} nodes" if wait else f"pool {pool} scaling to {count} nodes"
     return ActionResult(
         action=NodeAction.SCALE,
         node="",
@@ -456,5 +460,5 @@ def scale_pool(
         operation_ids=(tracked.operation_id,),
         correlation_id=correlation_id,
         request_ids=(tracked.request_id,),
-        steps=(f"pool {pool} set to {count} nodes",),
+        steps=(f"{done} (operation {tracked.operation_id})",),
     )

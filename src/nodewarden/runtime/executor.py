@@ -158,8 +158,10 @@ class Executor:
         if step is Step.SCALE:
             result = azure_actions.scale_pool(
                 azure, action.pool or action.subject, int(action.count or 0), timeout=self.operation_timeout,
-                correlation_id=entry.correlation_id, progress=self.progress,
+                correlation_id=entry.correlation_id, progress=self.progress, wait=False,
             )  # fmt: skip
+            # not waited for: a pool scale takes minutes, and the loop must keep watching meanwhile (the
+            # pool's provisioning state holds other steps in it until the scale is done)
             return Done(Outcome.SUCCEEDED, "; ".join(result.steps))
         ref = azure_actions.instance_of(kube_actions.get_node(kube, node))
         if step is Step.REPLACE:
