@@ -24,6 +24,7 @@ TRUE = "true"
 SETTLED_STATES = frozenset({"succeeded", "failed", "canceled"})
 BUSY_HEALTH = frozenset({HealthState.SUSPECT, HealthState.UNHEALTHY})
 
+
 @dataclass(frozen=True)
 class NodeFacts:
     name: str

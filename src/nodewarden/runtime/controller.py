@@ -38,7 +38,7 @@ from nodewarden.model.remediation import (
 )
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.runtime.clock import Clock
-from nodewarden.runtime.executor import Executor
+from nodewarden.runtime.executor import ARM_STEPS, Executor
 from nodewarden.runtime.leader import LeaderElector
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import Observation
@@ -50,6 +50,8 @@ POOL_LABEL = "kubernetes.azure.com/agentpool"
 
 class Observer(Protocol):
     def observe(self, now: datetime) -> Observation: ...
+
+    def refresh_azure(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Controller:
         if acting:
             for action in plan.actions:
                 executed.append(self.executor.execute(action, self.clock.now()))
+            if any(entry.step in ARM_STEPS for entry in executed):
+                self.observer.refresh_azure()  # see what we just changed at the next cycle
             self._close_finished(observation.snapshot, now)
         else:
             reason = HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER

@@ -35,6 +35,7 @@ from nodewarden.observe.recognise import Item
 REMEDIATION_KINDS = ("nodes", "leases", "pods", "pdbs", "deployments", "statefulsets", "daemonsets", "events",
                      "namespaces")  # fmt: skip
 SCHEDULED_EVENTS_API = "2020-07-01"
+AZURE_EVERY = timedelta(seconds=30)
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,29 @@ class Observation:
 
 
 class LiveObserver:
+    """The Kubernetes side from the caches every cycle; the Azure side read at most every `azure_every`
+    (ARM allows a subscription about 12,000 reads an hour, and a cluster's Azure state changes slowly), and
+    again at once after nodewarden itself changed something there (`refresh_azure`)."""
+
     def __init__(
-        self, connection: Connection, caches: Caches, *, activity_lookback: timedelta = timedelta(hours=1)
+        self,
+        connection: Connection,
+        caches: Caches,
+        *,
+        activity_lookback: timedelta = timedelta(hours=1),
+        azure_every: timedelta = AZURE_EVERY,
     ) -> None:
         self.connection = connection
         self.caches = caches
         self.activity_lookback = activity_lookback
+        self.azure_every = azure_every
         self.validator = IncrementalValidator()
+        self._azure: list[Document] = []
+        self._azure_at: datetime | None = None
+
+    def refresh_azure(self) -> None:
+        """Read Azure again at the next cycle, whatever the pace."""
+        self._azure_at = None
 
     def observe(self, now: datetime) -> Observation:
         documents, synced, notes = self.read(now)
@@ -68,11 +85,20 @@ class LiveObserver:
             documents.append(Document(source=f"k8s-{name}.json", data=kubectl_list(cache.items())))
         azure = self.connection.azure
         if azure is not None:
-            try:
-                documents += _azure_documents(azure, now - self.activity_lookback, now)
-            except NodewardenError as exc:
-                synced = False
-                notes.append(f"Azure not read this cycle: {exc}")
+            last = self._azure_at
+            if last is None or now < last or now - last >= self.azure_every:
+                try:
+                    self._azure = _azure_documents(azure, now - self.activity_lookback, now)
+                    self._azure_at = now
+                except NodewardenError as exc:
+                    synced = False
+                    notes.append(f"Azure not read this cycle: {exc}")
+            documents += self._azure
+            if azure.target.imds_url:  # IMDS is local and not rate limited; Preempt gives only 30 s notice
+                try:
+                    documents.append(Document(source="scheduled-events.json", data=scheduled_events(azure)))
+                except NodewardenError as exc:
+                    notes.append(f"Scheduled Events not read this cycle: {exc}")
         return documents, synced, tuple(notes)
 
 
@@ -131,8 +157,6 @@ def _azure_documents(azure: AzureClients, since: datetime, until: datetime) -> l
     if node_rg:
         entries = activity_since(azure, since, until, resource_group=node_rg)
         documents.append(Document(source="activity-log.json", data=entries))
-    if azure.target.imds_url:
-        documents.append(Document(source="scheduled-events.json", data=scheduled_events(azure)))
     return documents
 
 
