@@ -56,13 +56,18 @@ def load_waivers(path: Path | None) -> WaiverFile:
     return _load(path, WaiverFile)
 
 
-def _load(path: Path, model: type[M]) -> M:
+def read_config_text(path: Path, error: type[ConfigError] = ConfigError) -> str:
+    """A configuration file's text; a missing or unreadable file raises `error` naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
+        raise error(f"{path}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+        raise error(f"{path}: cannot read: {exc}") from exc
+
+
+def _load(path: Path, model: type[M]) -> M:
+    text = read_config_text(path)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

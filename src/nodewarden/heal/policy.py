@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
 from pydantic.alias_generators import to_camel
 
+from nodewarden.config import read_config_text
 from nodewarden.errors import ConfigError
 from nodewarden.heal import durations
 from nodewarden.model.health import Signal, SignalKind
@@ -259,12 +260,7 @@ def _overlay(base: _M, top: _M | None) -> _M:
 
 def load_policy(path: Path) -> Policy:
     """Read and validate a policy file; every problem raises PolicyError naming the file and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise PolicyError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"{path}: cannot read: {exc}") from exc
+    text = read_config_text(path, PolicyError)
     return parse_policy(text, source=str(path))
 
 

@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from nodewarden.config import read_config_text
 from nodewarden.errors import ConfigError
 from nodewarden.notify.events import EventKind
 
@@ -184,12 +185,7 @@ class NotifyConfig(_Schema):
 
 def load_notify_config(path: Path) -> NotifyConfig:
     """Read and validate a notification config and its secrets; every problem raises NotifyConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise NotifyConfigError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise NotifyConfigError(f"{path}: cannot read: {exc}") from exc
+    text = read_config_text(path, NotifyConfigError)
     try:
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:

@@ -77,22 +77,8 @@ def _code(text: str) -> str:
 
 
 def _impact(incident: Incident) -> list[str]:
-    rows = [
-        ("Duration", postmortem_sections.duration(postmortem_sections.impact_seconds(incident))),
-        ("Time to detect (MTTD)", postmortem_sections.duration(incident.mttd)),
-        ("Time to mitigate (MTTR)", postmortem_sections.duration(incident.mttr)),
-        ("Nodes", _listed(incident.nodes)),
-        ("Instances", _listed(incident.instances)),
-        ("Pods", _listed(incident.pods)),
-        ("Workloads", _listed(incident.workloads)),
-    ]
+    rows = postmortem_sections.impact_rows(incident, escape)
     return ["", "## Impact", "", "| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
-
-
-def _listed(values: Sequence[str]) -> str:
-    if not values:
-        return "none recorded"
-    return f"{len(values)}: " + ", ".join(escape(v) for v in values)
 
 
 def _root_cause(incident: Incident) -> list[str]:

@@ -139,21 +139,9 @@ def _meta(incident: Incident) -> str:
 
 
 def _impact(incident: Incident) -> list[str]:
-    rows = [
-        ("Duration", postmortem_sections.duration(postmortem_sections.impact_seconds(incident))),
-        ("Time to detect (MTTD)", postmortem_sections.duration(incident.mttd)),
-        ("Time to mitigate (MTTR)", postmortem_sections.duration(incident.mttr)),
-        ("Nodes", _listed(incident.nodes)),
-        ("Instances", _listed(incident.instances)),
-        ("Pods", _listed(incident.pods)),
-        ("Workloads", _listed(incident.workloads)),
-    ]
+    rows = postmortem_sections.impact_rows(incident)
     body = "".join(f"<tr><th>{_e(name)}</th><td>{_e(value)}</td></tr>" for name, value in rows)
     return [f'<table class="impact"><tbody>{body}</tbody></table>']
-
-
-def _listed(values: Sequence[str]) -> str:
-    return f"{len(values)}: {', '.join(values)}" if values else "none recorded"
 
 
 def _root_cause(incident: Incident) -> list[str]:

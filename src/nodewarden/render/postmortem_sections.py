@@ -7,6 +7,7 @@ stays with each renderer.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -248,3 +249,20 @@ _SAFETY_HOLDS = frozenset(
         HoldReason.POOL_BUSY,
     }
 )
+
+
+def impact_rows(incident: Incident, escape: Callable[[str], str] = str) -> list[tuple[str, str]]:
+    """The Impact section's rows; `escape` is applied to each listed name (Markdown needs it per name)."""
+
+    def listed(values: Sequence[str]) -> str:
+        return f"{len(values)}: " + ", ".join(escape(v) for v in values) if values else "none recorded"
+
+    return [
+        ("Duration", duration(impact_seconds(incident))),
+        ("Time to detect (MTTD)", duration(incident.mttd)),
+        ("Time to mitigate (MTTR)", duration(incident.mttr)),
+        ("Nodes", listed(incident.nodes)),
+        ("Instances", listed(incident.instances)),
+        ("Pods", listed(incident.pods)),
+        ("Workloads", listed(incident.workloads)),
+    ]
