@@ -62,7 +62,11 @@ class IncidentKeeper:
         self.journal.record_changes(changes_in(report.observation.snapshot.activity_log))
         if self.inbox is not None:
             self.alerts = [a for a in (*self.alerts, *self.inbox.drain()) if a.last_seen >= since]
-        existing = {incident.id: incident for incident in self.store.list()}
+        existing = {  # what can still change: open incidents and those resolved within the look-back
+            incident.id: incident
+            for incident in self.store.list()
+            if incident.resolved_at is None or incident.resolved_at >= since
+        }
         incidents = group(
             [*self.journal.signal_records(since), *self.alerts],
             self.journal.entries(since),
