@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
+from rich.console import Console, Group
+from rich.live import Live
 
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
@@ -55,7 +59,12 @@ def watch_command(
     clock = ServerClock(connection.kube_config)
     health: dict[str, NodeHealth] = {}
     seen: set[tuple[str, str, str]] = set()
-    with stop_on_signals() as stop, Caches(connection.kube, kinds=REMEDIATION_KINDS) as caches:
+    live = output_format == "table" and sys.stdout.isatty() and not once  # redraw in place on a terminal
+    with (
+        stop_on_signals() as stop,
+        Caches(connection.kube, kinds=REMEDIATION_KINDS) as caches,
+        Live(console=Console(), auto_refresh=False) if live else nullcontext() as screen,
+    ):
         if not caches.wait_synced(60.0):
             raise InputError("the Kubernetes caches did not sync within 60s")
         observer = LiveObserver(connection, caches)
@@ -71,6 +80,9 @@ def watch_command(
                     if key not in seen:
                         seen.add(key)
                         typer.echo(json.dumps(signal_json(found)))
+            elif isinstance(screen, Live):
+                screen.update(Group(*[t for t in (health_table(detection), wide_signals_table(detection)) if t]))
+                screen.refresh()
             else:
                 typer.echo(render(health_table(detection), wide_signals_table(detection)), nl=False)
             if once or stop.wait(interval):
