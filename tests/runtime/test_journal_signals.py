@@ -14,7 +14,7 @@ import pytest
 from nodewarden.act import journal as journals
 from nodewarden.act.journal import Journal
 from nodewarden.model.health import Scope, Signal, SignalKind
-from nodewarden.model.incident import ChangeRecord
+from nodewarden.model.incident import ChangeRecord, SignalRecord
 from nodewarden.model.remediation import Episode
 
 T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
@@ -148,3 +148,22 @@ def test_a_new_journal_is_created_at_the_current_version(tmp_path: Path) -> None
         journal.open_episode(Episode(id="e1", node=NODE, opened_at=T0))
         tables = {row[0] for row in journal._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"episodes", "entries", "holds", "signals", "changes", "incidents"} <= tables
+
+
+def test_an_alert_taken_in_is_kept_with_its_own_times_and_source(journal: Journal) -> None:
+    alert = SignalRecord(
+        kind=SignalKind.NODE_PROBLEM,
+        subject="aks-apps-1",
+        since=at(0),
+        first_seen=at(5),
+        last_seen=at(5),
+        message="KubeNodeNotReady",
+        evidence=("alertmanager: severity=critical",),
+        node="aks-apps-1",
+        condition="KubeNodeNotReady",
+        source="alertmanager",
+    )
+    journal.record_signal_records([alert])
+    journal.record_signal_records([replace(alert, last_seen=at(65), message="still firing")])
+    [kept] = journal.signal_records()
+    assert kept == replace(alert, last_seen=at(65), message="still firing")

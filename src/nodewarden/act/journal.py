@@ -374,11 +374,21 @@ class Journal:
         """Log this cycle's signals: a fact (kind, subject, condition, since) not seen before gets a row with
         first_seen = last_seen = now; one seen before only moves last_seen (and takes the latest message)."""
         seen = _text(now)
-        rows = [
+        self._upsert_signals([
             (s.kind.value, s.subject, s.condition or "", _text(s.since), seen, seen, s.message,
              json.dumps(list(s.evidence)), s.node, s.pool, s.zone, s.instance, s.image, source)
             for s in signals
-        ]  # fmt: skip
+        ])  # fmt: skip
+
+    def record_signal_records(self, records: Sequence[SignalRecord]) -> None:
+        """Log signals that arrive whole (alerts taken in on the listener), with their own first and last seen."""
+        self._upsert_signals([
+            (r.kind.value, r.subject, r.condition or "", _text(r.since), _text(r.first_seen), _text(r.last_seen),
+             r.message, json.dumps(list(r.evidence)), r.node, r.pool, r.zone, r.instance, r.image, r.source)
+            for r in records
+        ])  # fmt: skip
+
+    def _upsert_signals(self, rows: list[tuple[str | None, ...]]) -> None:
         with self._lock, self._conn:
             self._conn.executemany(
                 f"INSERT INTO signals ({_SIGNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "

@@ -22,7 +22,7 @@ from nodewarden.incidents.group import group
 from nodewarden.incidents.rank import RankContext, rank
 from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.azure import ActivityLogEntry
-from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState, SignalRecord
+from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState
 from nodewarden.model.remediation import Step
 from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
@@ -49,7 +49,6 @@ class IncidentKeeper:
         self.store = store
         self.inbox = inbox
         self.lookback = lookback
-        self.alerts: list[SignalRecord] = []  # alerts taken in (kept in memory for the look-back window)
         self.outbox = _Outbox(notifier) if notifier is not None else None
 
     def update(self, report: CycleReport) -> tuple[Incident, ...]:
@@ -61,14 +60,14 @@ class IncidentKeeper:
         self.journal.record_signals(report.detection.signals, now)
         self.journal.record_changes(changes_in(report.observation.snapshot.activity_log))
         if self.inbox is not None:
-            self.alerts = [a for a in (*self.alerts, *self.inbox.drain()) if a.last_seen >= since]
+            self.journal.record_signal_records(self.inbox.drain())
         existing = {  # what can still change: open incidents and those resolved within the look-back
             incident.id: incident
             for incident in self.store.list()
             if incident.resolved_at is None or incident.resolved_at >= since
         }
         incidents = group(
-            [*self.journal.signal_records(since), *self.alerts],
+            self.journal.signal_records(since),
             self.journal.entries(since),
             [HoldRecord(at, hold) for at, hold in self.journal.holds(since)],
             self.journal.changes(since - timedelta(hours=1)),
