@@ -69,12 +69,14 @@ def test_teams_gets_an_adaptive_card_in_the_workflows_envelope(tmp_path: Path, r
     card = attachment["content"]
     assert (card["type"], card["version"]) == ("AdaptiveCard", "1.4")
     assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
-    title, text, facts = card["body"]
-    assert (title["type"], title["weight"], title["wrap"]) == ("TextBlock", "Bolder", True)
-    assert title["text"] == f"Incident opened: {incident().title}"
-    assert text == {"type": "TextBlock", "text": opened().text, "wrap": True}
-    assert facts["type"] == "FactSet"
-    assert {"title": "Likely cause", "value": "zone-outage"} in facts["facts"]
+    title, text, *facts = card["body"]
+    assert {block["type"] for block in card["body"]} == {"RichTextBlock"}, "plain text: names never render as links"
+    assert title["inlines"] == [
+        {"type": "TextRun", "text": f"Incident opened: {incident().title}", "size": "Large", "weight": "Bolder"}
+    ]
+    assert text["inlines"] == [{"type": "TextRun", "text": opened().text}]
+    shown = ["".join(run["text"] for run in fact["inlines"]) for fact in facts]
+    assert "Likely cause: zone-outage" in shown
     assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open incident", "url": LINK}]
 
 

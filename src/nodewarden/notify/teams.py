@@ -22,29 +22,38 @@ CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 
 
 def card(event: events.NotificationEvent) -> dict[str, Any]:
-    """The Adaptive Card itself."""
-    facts = [{"title": label, "value": value} for label, value in events.incident_facts(event.incident)]
+    """The Adaptive Card itself.
+
+    Everything that carries names from the cluster (titles, node names, messages) goes in a
+    RichTextBlock's TextRuns, which Teams shows as plain text: a TextBlock or a FactSet value would
+    render Markdown, so a node or caller named like `[click](https://…)` would become a link.
+    """
+    facts = [
+        _paragraph(_run(f"{label}: ", weight="Bolder"), _run(value))
+        for label, value in events.incident_facts(event.incident)
+    ]
     content: dict[str, Any] = {
         "$schema": CARD_SCHEMA,
         "type": "AdaptiveCard",
         "version": CARD_VERSION,
         "body": [
-            {
-                "type": "TextBlock",
-                "text": events.headline(event),
-                "size": "Large",
-                "weight": "Bolder",
-                "style": "heading",
-                "wrap": True,
-            },
-            {"type": "TextBlock", "text": event.text, "wrap": True},
-            {"type": "FactSet", "facts": facts},
+            _paragraph(_run(events.headline(event), size="Large", weight="Bolder")),
+            _paragraph(_run(event.text)),
+            *facts,
         ],
         "msteams": {"width": "Full"},
     }
     if event.link:
         content["actions"] = [{"type": "Action.OpenUrl", "title": "Open incident", "url": event.link}]
     return content
+
+
+def _run(text: str, **style: str) -> dict[str, Any]:
+    return {"type": "TextRun", "text": text, **style}
+
+
+def _paragraph(*runs: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "RichTextBlock", "inlines": list(runs)}
 
 
 def message(event: events.NotificationEvent) -> dict[str, Any]:
