@@ -37,6 +37,7 @@ from nodewarden.errors import (
     ArmOperationError,
     InputError,
     MappingError,
+    NodewardenError,
     NotFoundError,
     PermissionDeniedError,
 )
@@ -354,27 +355,12 @@ def replace(
         steps.append(f"pool {ref.pool} autoscales: the cluster autoscaler restores capacity, count left alone")
         progress(steps[-1])
     else:
-        body = _get_pool(azure, ref.pool)
-        body.count = count
         doing = f"restore pool {ref.pool} to {count} nodes"
         try:
-            poller, tracked = _start(
-                azure.aks.agent_pools.begin_create_or_update,
-                target.resource_group,
-                target.cluster_name,
-                ref.pool,
-                body,
-                correlation_id=correlation_id,
-            )
-        except AzureError as exc:
-            error = translate(
-                exc,
-                doing=doing,
-                permission="Microsoft.ContainerService/managedClusters/agentPools/write",
-                correlation_id=correlation_id,
-            )
+            poller, tracked = _put_count(azure, ref.pool, _get_pool(azure, ref.pool), count, correlation_id, doing)
+        except NodewardenError as error:
             _event(recorder, ref.node, action, EventReason.OPERATION_FAILED, str(error), warning=True)
-            raise error from exc
+            raise
         operations.append(tracked.operation_id)
         requests.append(tracked.request_id)
         progress(f"scale {ref.pool} back to {count} started: operation {tracked.operation_id}")
@@ -392,6 +378,30 @@ def replace(
         request_ids=tuple(requests),
         steps=tuple(steps),
     )
+
+
+def _put_count(
+    azure: AzureClients, pool: str, body: Any, count: int, correlation_id: str, doing: str
+) -> tuple[LROPoller[Any], _Tracked]:
+    """Start the pool PUT that sets `body`'s (the pool as read) node count: how AKS takes a count."""
+    target = azure.target
+    body.count = count
+    try:
+        return _start(
+            azure.aks.agent_pools.begin_create_or_update,
+            target.resource_group,
+            target.cluster_name,
+            pool,
+            body,
+            correlation_id=correlation_id,
+        )
+    except AzureError as exc:
+        raise translate(
+            exc,
+            doing=doing,
+            permission="Microsoft.ContainerService/managedClusters/agentPools/write",
+            correlation_id=correlation_id,
+        ) from exc
 
 
 def _finish_or_event(
@@ -430,24 +440,8 @@ def scale_pool(
     body = _get_pool(azure, pool)
     if body.enable_auto_scaling:
         raise ActionRefusedError(f"refused to scale pool {pool}: the cluster autoscaler owns its count")
-    body.count = count
     doing = f"scale pool {pool} to {count} nodes"
-    try:
-        poller, tracked = _start(
-            azure.aks.agent_pools.begin_create_or_update,
-            target.resource_group,
-            target.cluster_name,
-            pool,
-            body,
-            correlation_id=correlation_id,
-        )
-    except AzureError as exc:
-        raise translate(
-            exc,
-            doing=doing,
-            permission="Microsoft.ContainerService/managedClusters/agentPools/write",
-            correlation_id=correlation_id,
-        ) from exc
+    poller, tracked = _put_count(azure, pool, body, count, correlation_id, doing)
     progress(f"{doing} started: operation {tracked.operation_id}")
     if wait:
         _finish(poller, timeout=timeout, doing=doing, tracked=tracked, correlation_id=correlation_id)
