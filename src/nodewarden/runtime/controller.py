@@ -25,7 +25,6 @@ from nodewarden.heal.detection import detect_settings
 from nodewarden.heal.planner import plan as make_plan
 from nodewarden.heal.policy import Policy
 from nodewarden.model.health import Detection, HealthState, NodeHealth
-from nodewarden.model.kube import Node
 from nodewarden.model.remediation import (
     EpisodeState,
     History,
@@ -44,8 +43,6 @@ from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import Observation
 
 log = logging.getLogger(__name__)
-
-POOL_LABEL = "kubernetes.azure.com/agentpool"
 
 
 class Observer(Protocol):
@@ -122,7 +119,7 @@ class Controller:
                 executed.append(self.executor.execute(action, self.clock.now()))
             if any(entry.step in ARM_STEPS for entry in executed):
                 self.observer.refresh_azure()  # see what we just changed at the next cycle
-            self._close_finished(observation.snapshot, now)
+            self._close_finished(observation.snapshot, detection, now)
         else:
             reason = HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER
             holds += [
@@ -170,7 +167,7 @@ class Controller:
                 self.recorder.record(hold.node, action=(hold.step or Step.CORDON).value, reason=hold.reason.value,
                                      note=hold.message, warning=hold.reason is not HoldReason.WAITING)  # fmt: skip
 
-    def _close_finished(self, snapshot: Snapshot, now: datetime) -> None:
+    def _close_finished(self, snapshot: Snapshot, detection: Detection, now: datetime) -> None:
         """Close open episodes whose node is gone: replaced (once the pool is whole again) or removed."""
         present = snapshot.nodes_by_name
         for episode in self.journal.history(now).open:
@@ -184,7 +181,7 @@ class Controller:
                     self.journal.close_episode(episode.id, EpisodeState.ABANDONED, now, "the node went away")
                 continue
             pool = snapshot.pool(episode.pool or "")
-            ready = [n for n in snapshot.nodes if _in_pool(n, episode.pool) and _node_ready(n)]
+            ready = [h for h in detection.health.values() if episode.pool and h.pool == episode.pool and h.ready]
             # the count before the replace (the planner journals it); an autoscaled pool's count shrinks
             wanted = replaced.count if replaced.count is not None else (pool.count if pool is not None else None)
             if wanted is not None and len(ready) >= wanted:
@@ -223,12 +220,3 @@ class Controller:
         metrics.leader.set(1 if report.leader else 0)
         metrics.last_cycle.set(report.now.timestamp())
         metrics.cycle_seconds.observe(seconds)
-
-
-def _in_pool(node: Node, pool: str | None) -> bool:
-    return bool(pool) and node.metadata.label_map.get(POOL_LABEL) == pool
-
-
-def _node_ready(node: Node) -> bool:
-    conditions = (node.status.conditions if node.status else None) or ()
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)

@@ -14,9 +14,10 @@ import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from nodewarden.act.journal import Journal
+from nodewarden.detect.timestamps import parse_time
 from nodewarden.incidents.affected import affected
 from nodewarden.incidents.group import group
 from nodewarden.incidents.rank import RankContext, rank
@@ -113,7 +114,7 @@ def changes_in(entries: Sequence[ActivityLogEntry]) -> list[ChangeRecord]:
     found = []
     for entry in entries:
         operation = entry.operation
-        at = _time(entry.event_timestamp)
+        at = parse_time(entry.event_timestamp)
         if at is None or not operation.lower().endswith(CHANGING):
             continue
         found.append(
@@ -127,13 +128,6 @@ def changes_in(entries: Sequence[ActivityLogEntry]) -> list[ChangeRecord]:
             )
         )
     return found
-
-
-def _time(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
 
 
 def _with_affected(incident: Incident, before: Incident | None, report: CycleReport) -> Incident:
