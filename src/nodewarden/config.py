@@ -5,17 +5,16 @@ Every error names the file and the field, and an unknown field suggests the near
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nodewarden.audit.catalog import RULE_ID
 from nodewarden.audit.params import AuditParams
 from nodewarden.audit.waivers import WaiverFile
 from nodewarden.errors import ConfigError
+from nodewarden.schema import parse_yaml_model
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -67,48 +66,4 @@ def read_config_text(path: Path, error: type[ConfigError] = ConfigError) -> str:
 
 
 def _load(path: Path, model: type[M]) -> M:
-    text = read_config_text(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem}") from exc
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level, found {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_message(path, model, exc.errors(include_url=False)[0])) from exc
-
-
-def _message(path: Path, model: type[BaseModel], error: Any) -> str:
-    loc = error["loc"]
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-    if error["type"] == "extra_forbidden":
-        known = _known_fields(model, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
-        return f"{path}: {field}: unknown field{hint}"
-    if error["type"] == "missing":
-        return f"{path}: {field}: required field is missing"
-    found = error.get("input")
-    return f"{path}: {field}: {error['msg'].rstrip('.')} (found {found!r})"
-
-
-def _known_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    current: Any = model
-    for step in loc:
-        if isinstance(step, int):
-            continue
-        info = current.model_fields.get(step) if isinstance(current, type) and issubclass(current, BaseModel) else None
-        if info is None:
-            return []
-        annotation = info.annotation
-        args = getattr(annotation, "__args__", ())
-        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+    return parse_yaml_model(read_config_text(path), source=str(path), model=model, empty_ok=True)

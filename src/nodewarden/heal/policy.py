@@ -9,17 +9,15 @@ the keys written there replace the cluster-wide values (`Policy.for_pool` merges
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from types import NoneType, UnionType
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from nodewarden.config import read_config_text
@@ -27,6 +25,7 @@ from nodewarden.errors import ConfigError
 from nodewarden.heal import durations
 from nodewarden.model.health import Signal, SignalKind
 from nodewarden.model.remediation import RUNGS, Step
+from nodewarden.schema import parse_yaml_model
 
 DEFAULT_POLICY_FILE = "default-policy.yaml"
 API_VERSION: Literal["nodewarden.io/v1"] = "nodewarden.io/v1"
@@ -265,18 +264,7 @@ def load_policy(path: Path) -> Policy:
 
 
 def parse_policy(text: str, *, source: str) -> Policy:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise PolicyError(f"{where}: invalid YAML: {exc.problem}") from exc
-    if not isinstance(data, dict):
-        raise PolicyError(f"{source}: expected a {KIND} mapping at the top level, found {type(data).__name__}")
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError(_message(source, exc.errors(include_url=False)[0])) from exc
+    return parse_yaml_model(text, source=source, model=Policy, error=PolicyError, what=f"a {KIND} mapping")
 
 
 def default_policy() -> Policy:
@@ -293,53 +281,3 @@ def render_policy(policy: Policy) -> str:
         for name, override in policy.spec.pools.items()
     }
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
-
-
-def _message(source: str, error: Any) -> str:
-    loc = tuple(error["loc"])
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[")
-    if error["type"] == "extra_forbidden":
-        known = _fields_at(Policy, loc[:-1])
-        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else f" (known: {', '.join(sorted(known))})"
-        return f"{source}: {field}: unknown field{hint}"
-    if error["type"] == "missing":
-        return f"{source}: {field}: required field is missing"
-    message = str(error["msg"]).removeprefix("Value error, ").rstrip(".")
-    if "found" in message:
-        return f"{source}: {field}: {message}"
-    return f"{source}: {field}: {message} (found {error.get('input')!r})"
-
-
-def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    """The keys a user may write at `loc` (camelCase), for suggestions."""
-    current: Any = model
-    skip_key = False
-    for step in loc:
-        if isinstance(step, int):
-            continue
-        if skip_key:  # the user's own key in a mapping (a pool name)
-            skip_key = False
-            continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return []
-        info = next((f for n, f in current.model_fields.items() if (f.alias or n) == step), None)
-        if info is None:
-            return []
-        current, skip_key = _element(info.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
-
-
-def _element(annotation: Any) -> tuple[Any, bool]:
-    """The model inside `X | None`, `tuple[X, ...]` or `dict[str, X]` (and whether a mapping key comes first)."""
-    origin, args = get_origin(annotation), get_args(annotation)
-    if origin is dict:
-        return _element(args[1])[0], True
-    if origin in (tuple, list):
-        return _element(args[0])
-    if origin in (Union, UnionType):
-        inner = [a for a in args if a is not NoneType]
-        return _element(inner[0]) if len(inner) == 1 else (annotation, False)
-    return annotation, False
