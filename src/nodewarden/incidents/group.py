@@ -278,6 +278,7 @@ def _incident(
         pool=_only(pools),
         zone=_only(zones),
         drill=previous.drill if previous else None,
+        verdict=previous.verdict if previous else None,
         nodes=tuple(nodes),
         instances=tuple(sorted({r.instance for r in problems if r.instance})),
         pods=previous.pods if previous else (),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from nodewarden.model.drill import Verdict
 from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import Hold, JournalEntry
 
@@ -107,6 +108,7 @@ class Incident:
     pool: str | None = None  # None when it spans pools
     zone: str | None = None  # None when it spans zones
     drill: str | None = None  # the drill that caused it, if one did
+    verdict: Verdict | None = None  # the drill's verdict, on the incident the drill caused
     nodes: tuple[str, ...] = ()
     instances: tuple[str, ...] = ()
     pods: tuple[str, ...] = ()  # "namespace/name" disrupted

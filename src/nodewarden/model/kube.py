@@ -32,6 +32,7 @@ class OwnerReference:
 class ObjectMeta:
     name: str = ""
     namespace: str | None = None
+    uid: str | None = None
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
     owner_references: list[OwnerReference] | None = None

@@ -1,0 +1,1 @@
+"""Drills: inject a fault, measure detection and recovery against targets, undo the fault."""
