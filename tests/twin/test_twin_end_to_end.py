@@ -162,6 +162,12 @@ def test_a_bad_image_keeps_a_reimaged_node_not_ready(twin: Twin, kube: Client) -
     assert all(_ready(kube, _name(n)) == "True" for n in kube.list(Node) if _name(n) != victim)
 
 
+@pytest.mark.parametrize(("given", "on"), [("false", False), ("off", False), ("true", True), (False, False)])
+def test_bad_image_takes_on_as_the_command_line_spells_it(twin: Twin, given: object, on: bool) -> None:
+    twin.inject("bad-image", target="apps", on=given)
+    assert twin.azure.pool("apps").bad_image is on
+
+
 def test_a_kubelet_hang_leaves_the_instance_running(twin: Twin, kube: Client) -> None:
     victim = _busy_apps_node(kube)
     twin.inject("kubelet-hang", target=victim)

@@ -12,6 +12,7 @@ it, so nodewarden refuses (`ActionRefusedError`). SDK errors are translated here
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import uuid
@@ -58,9 +59,11 @@ _ARM_ACTIONS = {
     NodeAction.RESTART: ("begin_restart", f"{_VM}/restart/action"),
     NodeAction.REIMAGE: ("begin_reimage", f"{_VM}/reimage/action"),
     NodeAction.REDEPLOY: ("begin_redeploy", f"{_VM}/redeploy/action"),
+    NodeAction.POWER_OFF: ("begin_power_off", f"{_VM}/powerOff/action"),
     NodeAction.DEALLOCATE: ("begin_deallocate", f"{_VM}/deallocate/action"),
     NodeAction.START: ("begin_start", f"{_VM}/start/action"),
 }
+_ARM_KEYWORDS: dict[NodeAction, dict[str, Any]] = {NodeAction.POWER_OFF: {"skip_shutdown": True}}  # no guest shutdown
 INSTANCE_ACTIONS = tuple(_ARM_ACTIONS)
 
 Progress = Callable[[str], None]
@@ -209,7 +212,7 @@ def run_instance_action(
     progress: Progress = _quiet,
     correlation_id: str | None = None,
 ) -> ActionResult:
-    """Restart/reimage/redeploy/deallocate/start one instance and wait for the operation to end.
+    """Restart/reimage/redeploy/power off/deallocate/start one instance and wait for the operation to end.
 
     Raises ActionRefusedError (another operation in flight), ArmOperationError (ARM refused or the
     operation failed: `.code` is the ARM error code), ActionTimedOutError, or an InputError subclass.
@@ -225,7 +228,9 @@ def run_instance_action(
         raise ActionRefusedError(message)
     correlation_id = correlation_id or str(uuid.uuid4())
     doing = f"{action.lower()} {ref.node} ({target})"
-    begin = getattr(azure.compute.virtual_machine_scale_set_vms, method)
+    begin = functools.partial(
+        getattr(azure.compute.virtual_machine_scale_set_vms, method), **_ARM_KEYWORDS.get(action, {})
+    )
     try:
         poller, tracked = _start(begin, ref.resource_group, ref.vmss, ref.instance_id, correlation_id=correlation_id)
     except AzureError as exc:

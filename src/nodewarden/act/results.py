@@ -22,6 +22,7 @@ class NodeAction(StrEnum):
     RESTART = "Restart"
     REIMAGE = "Reimage"
     REDEPLOY = "Redeploy"
+    POWER_OFF = "PowerOff"
     DEALLOCATE = "Deallocate"
     START = "Start"
     REPLACE = "Replace"

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import ssl
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from nodewarden.drill import inject as drill_inject
 from nodewarden.errors import InputError
 from nodewarden.twin import faults as twin_faults
 from nodewarden.twin.scenario import ScenarioError
-from nodewarden.twin.service import ADMIN_FILE, TwinService
+from nodewarden.twin.service import TwinService
 
 app = typer.Typer(help="The digital twin: a simulated AKS cluster speaking the Kubernetes and ARM protocols.")
 
@@ -80,7 +77,7 @@ def inject(
 ) -> None:
     """Inject a fault into a running twin."""
     options = dict(_pair(item) for item in option or [])
-    _admin_call(state_dir, "POST", "/twin/faults", {"fault": fault, "target": target, "options": options})
+    drill_inject.admin_call(state_dir, "POST", "/twin/faults", {"fault": fault, "target": target, "options": options})
     typer.echo(f"injected {fault}" + (f" into {target}" if target else ""))
 
 
@@ -90,7 +87,7 @@ def advance(
     state_dir: Annotated[Path, typer.Option("--state-dir")] = DEFAULT_STATE_DIR,
 ) -> None:
     """Move a manual-clock twin's time forward."""
-    answer = _admin_call(state_dir, "POST", "/twin/clock", {"advance": seconds})
+    answer = drill_inject.admin_call(state_dir, "POST", "/twin/clock", {"advance": seconds})
     typer.echo(f"twin time is now {answer.get('now')}")
 
 
@@ -106,26 +103,3 @@ def _pair(item: str) -> tuple[str, str]:
     if not sep or not key:
         raise InputError(f"--option: expected key=value, found {item!r}")
     return key, value
-
-
-def _admin_call(state_dir: Path, method: str, path: str, payload: dict[str, object]) -> dict[str, object]:
-    admin_file = state_dir / ADMIN_FILE
-    try:
-        admin = json.loads(admin_file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{admin_file}: no running twin here (start one with nodewarden twin serve)") from exc
-    context = ssl.create_default_context(cafile=admin["caBundle"])
-    request = urllib.request.Request(
-        admin["url"] + path,
-        data=json.dumps(payload).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {admin['token']}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=10) as response:
-            return dict(json.loads(response.read() or b"{}"))
-    except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
-        raise InputError(f"twin refused {path}: {detail}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise InputError(f"cannot reach the twin at {admin['url']}: {exc} (is it still running?)") from exc

@@ -43,6 +43,17 @@ def _rate(options: Options, default: float) -> float:
     return value
 
 
+def _flag(value: object) -> bool:
+    """An option that is on or off: JSON true/false, or `on=false` from the command line."""
+    if isinstance(value, str):
+        if value.strip().lower() in ("true", "1", "yes", "on"):
+            return True
+        if value.strip().lower() in ("false", "0", "no", "off"):
+            return False
+        raise FaultError(f"expected true or false, found {value!r}")
+    return bool(value)
+
+
 def _planned_maintenance(world: World, target: str | None, options: Options) -> None:
     world.azure.planned_maintenance(
         world.instance_of(target),
@@ -98,7 +109,7 @@ CATALOGUE: tuple[Fault, ...] = (
         "bad-image",
         "pool",
         "Instances of the pool created or reimaged from now on never become Ready (a bad node image).",
-        lambda world, target, options: world.azure.bad_image(world.pool(target), on=bool(options.get("on", True))),
+        lambda world, target, options: world.azure.bad_image(world.pool(target), on=_flag(options.get("on", True))),
     ),
     Fault(
         "planned-maintenance",

@@ -1,9 +1,9 @@
 """Azure Resource Manager over HTTP: translates ARM requests into AzureState calls and back.
 
 Covers the AKS paths (managedClusters, agentPools, deleteMachines, machines), the Compute paths
-(scale sets, their VMs, per-instance and batch actions), long-running operations (wire-notes §1.4),
-the Activity Log, throttling (§1.5) and bearer-token auth (§2). Any api-version is accepted, but
-one must be present, as ARM insists. Decisions live in the state; this module only speaks the wire.
+(scale sets, their VMs, per-instance and batch actions, simulateEviction), long-running operations
+(wire-notes §1.4), the Activity Log, throttling (§1.5) and bearer-token auth (§2). Any api-version is
+accepted, but one must be present, as ARM insists. Decisions live in the state; this module only speaks the wire.
 """
 
 from __future__ import annotations
@@ -142,6 +142,7 @@ class ArmApi:
             ("GET", _VM + r"/?$", self._get_vm),
             ("DELETE", _VM + r"/?$", self._delete_vm),
             ("GET", _VM + r"/instanceView/?$", self._get_instance_view),
+            ("POST", _VM + r"/simulateEviction/?$", self._simulate_eviction),
             ("POST", _VM + r"/(?P<action>[A-Za-z]+)/?$", self._vm_action),
         ]
         self._compiled = [(method, re.compile(pattern, re.IGNORECASE), fn) for method, pattern, fn in routes]
@@ -552,6 +553,11 @@ class ArmApi:
             raise ArmError(404, "InvalidResourceType", f"The resource type '{match['action']}' could not be found.")
         op = self.state.instance_action(action, match["vmss"], match["vm"], origin=self._origin(request, principal))
         return self._accepted(request, op)
+
+    def _simulate_eviction(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
+        """Not a long-running operation: 204 No Content, and the eviction follows a Preempt Scheduled Event."""
+        self.state.simulate_eviction(match["vmss"], match["vm"], origin=self._origin(request, principal))
+        return Response.empty(204)
 
     def _delete_vm(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
         op = self.state.instance_action(

@@ -136,3 +136,4 @@ class Pool:
     bad_image: bool = False
     good_image_version: str | None = None  # restored when a bad-image rollout is switched off
     provisioning: str = "Succeeded"  # Succeeded|Scaling|Failed
+    eviction_policy: str = "Delete"  # Spot pools: Delete (the instance goes) or Deallocate (it stays, deallocated)

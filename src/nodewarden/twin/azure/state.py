@@ -38,6 +38,8 @@ NodeHook = Callable[[str], None]
 
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000a11ce"
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
+EVICTION_POLICIES = ("Delete", "Deallocate")  # scaleSetEvictionPolicy of a Spot pool
+PREEMPT_NOTICE = 30.0  # seconds between a Preempt Scheduled Event and the eviction (design.md: Preempt 30 s)
 
 # Actions that reboot the guest and so end with a boot; their durations come from Timings.
 _REBOOTS = (Action.RESTART, Action.REDEPLOY, Action.REIMAGE, Action.REIMAGE_ALL)
@@ -179,12 +181,17 @@ class AzureState:
         max_pods: int = 110,
         taints: Sequence[str] = (),
         spot: bool = False,
+        eviction_policy: str = "Delete",
         labels: Mapping[str, str] | None = None,
     ) -> Pool:
         """A pool whose `count` instances are already up (a cluster that existed before the twin started)."""
         with self._transaction():
             if name.lower() in self._pools:
                 raise ValueError(f"pool {name!r} already exists")
+            if eviction_policy not in EVICTION_POLICIES:
+                raise ValueError(
+                    f"eviction_policy must be one of {', '.join(EVICTION_POLICIES)}, found {eviction_policy!r}"
+                )
             pool = Pool(
                 name=name,
                 vmss_name=self.scope.vmss_name(name),
@@ -204,6 +211,7 @@ class AzureState:
                 kubernetes_version=self.kubernetes_version,
                 created_at=self.clock.now(),
                 unique_id=str(uuid.UUID(int=self._rng.getrandbits(128))),
+                eviction_policy=eviction_policy,
             )
             self._pools[name.lower()] = pool
             for index in range(count):  # round-robin over the zones (balanced, and O(n) for 5,000 nodes)
@@ -549,6 +557,34 @@ class AzureState:
             self._run(action, inst, op)
             return op
 
+    def simulate_eviction(self, vmss_name: str, instance_id: str, *, origin: Origin) -> dict[str, Any]:
+        """`POST .../virtualMachines/{id}/simulateEviction`: no operation to poll (ARM answers 204 at once), then
+        a Preempt Scheduled Event and, at its NotBefore, the eviction per the pool's policy. Returns the event."""
+        with self._transaction():
+            inst = self.vm(vmss_name, instance_id)
+            why = None if inst.pool.spot else "it is not a Spot VM"
+            if why is None and inst.provisioning == "deleting":
+                why = "it is being deleted"
+            elif why is None and inst.power not in ("running", "starting"):
+                why = f"the VM is {inst.power}"
+            if why is not None:
+                raise ArmError(
+                    409,
+                    "OperationNotAllowed",
+                    f"Operation 'simulateEviction' is not allowed on VM '{inst.vm_name}' since {why}.",
+                )
+            op = self._new_operation(
+                provider="Microsoft.Compute",
+                name=f"{_VM_TYPE}/simulateEviction/action",
+                localized="Simulate Eviction Virtual Machine Scale Set VM",
+                resource_id=self.scope.vm_id(inst.pool.vmss_name, inst.instance_id),
+                resource_group=self.scope.node_resource_group,
+                resource_type=_VM_TYPE,
+                origin=origin,
+            )
+            self._finish_operation(op)
+            return self.planned_maintenance(inst, event_type="Preempt", not_before_seconds=PREEMPT_NOTICE)
+
     def batch_action(
         self, action: Action, vmss_name: str, instance_ids: Sequence[str] | None, *, origin: Origin
     ) -> Operation:
@@ -857,10 +893,11 @@ class AzureState:
         except KeyError:
             self.events.remove(event)
             return
+        evict = Action.DEALLOCATE if inst.pool.eviction_policy == "Deallocate" else Action.DELETE
         action = {
             "Reboot": Action.RESTART,
             "Redeploy": Action.REDEPLOY,
-            "Preempt": Action.DELETE,
+            "Preempt": evict,  # a Spot eviction, per the pool's eviction policy
             "Terminate": Action.DELETE,
         }
         if event.event_type in action:

@@ -1,0 +1,385 @@
+"""The faults a drill can inject, and where one lands: the catalogue and target resolution, refusing the out-of-scope.
+
+Twin faults (`Where.TWIN`) are the twin's own catalogue (`nodewarden twin faults`), reached through its admin
+endpoint; the product never imports the twin, so the table is repeated here and a test keeps the two equal.
+API faults (`Where.API`) are the ones an operator can cause safely on a real cluster through ARM and the
+Kubernetes API. `resolve` turns a drill's fault and target into the node, pool or zone it hits, and refuses
+(DrillError) anything outside the drill's scope before a single call is made. Pure: a spec and a snapshot in.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Literal
+
+from nodewarden.audit import selectors
+from nodewarden.detect import inventory
+from nodewarden.drill.spec import DrillError, DrillSpec, Scope, Target, zone_matches
+from nodewarden.model.snapshot import Snapshot
+
+TargetKind = Literal["node", "pool", "zone", "none"]
+SPOT_LABEL = "kubernetes.azure.com/scalesetpriority"  # "spot" on the nodes of a Spot pool (AKS)
+TIMEOUT = "timeout_seconds"  # how long an API fault's ARM operation or drain may take (see inject.py)
+GRACE = "grace_period_seconds"  # node-drain: the evicted pods' termination grace period
+
+
+class Where(StrEnum):
+    TWIN = "twin"  # needs a twin (its admin endpoint)
+    API = "api"  # any cluster, through ARM and the Kubernetes API
+
+
+@dataclass(frozen=True)
+class FaultKind:
+    name: str
+    target: TargetKind
+    where: Where
+    description: str
+    undo: str  # what rolling the fault back does
+    options: tuple[str, ...] = ()  # the keys spec.fault.options may hold
+
+
+_RESTART = "restart the instance (start it if it is stopped) unless its node is Ready again"
+_CLEAR = "report the condition False again"
+_RATE = "the same fault with rate 0"
+
+CATALOGUE: tuple[FaultKind, ...] = (
+    FaultKind(
+        "instance-crash", "node", Where.TWIN,
+        "The VMSS instance under a node stops dead; its kubelet goes silent until the instance is restarted.",
+        _RESTART,
+    ),
+    FaultKind(
+        "kubelet-hang", "node", Where.TWIN,
+        "The VM stays up but its kubelet stops heartbeating (no lease renewals, no status).", _RESTART,
+    ),
+    FaultKind(
+        "disk-pressure", "node", Where.TWIN, "The kubelet reports DiskPressure (the node's disk is nearly full).",
+        _CLEAR, ("status",),
+    ),
+    FaultKind(
+        "kernel-deadlock", "node", Where.TWIN,
+        "node-problem-detector reports KernelDeadlock, as it does for a hung task in the kernel.", _CLEAR, ("status",),
+    ),
+    FaultKind(
+        "readonly-filesystem", "node", Where.TWIN,
+        "node-problem-detector reports ReadonlyFilesystem: the root filesystem was remounted read-only.",
+        _CLEAR, ("status",),
+    ),
+    FaultKind(
+        "zone-outage", "zone", Where.TWIN,
+        "Every instance in one availability zone goes down and operations there fail until zone-restore.",
+        "zone-restore",
+    ),
+    FaultKind(
+        "zone-restore", "zone", Where.TWIN, "Ends a zone outage: the zone's instances boot again.",
+        "nothing: zone-restore is itself an undo",
+    ),
+    FaultKind(
+        "bad-image", "pool", Where.TWIN,
+        "Instances of the pool created or reimaged from now on never become Ready (a bad node image).",
+        "bad-image with on=false", ("on",),
+    ),
+    FaultKind(
+        "planned-maintenance", "node", Where.TWIN,
+        "A Scheduled Event (Reboot by default) with a NotBefore deadline, then the platform reboots the instance.",
+        "nothing: the Scheduled Event runs its course", ("event_type", "not_before_seconds"),
+    ),
+    FaultKind(
+        "arm-throttle", "none", Where.TWIN,
+        "ARM answers 429 with Retry-After and x-ms-ratelimit headers (option rate, default 1.0).", _RATE, ("rate",),
+    ),
+    FaultKind(
+        "arm-errors", "none", Where.TWIN, "A share of ARM calls fail with 500/503 (option rate, default 0.2).",
+        _RATE, ("rate",),
+    ),
+    FaultKind(
+        "kube-errors", "none", Where.TWIN,
+        "A share of Kubernetes API calls fail with 500/503 (option rate, default 0.2).", _RATE, ("rate",),
+    ),
+    FaultKind(
+        "watch-drop", "none", Where.TWIN, "Every open Kubernetes watch is closed, as when an API server restarts.",
+        "nothing: watches reconnect on their own",
+    ),
+    FaultKind(
+        "instance-stop", "node", Where.API,
+        "Power off the node's scale-set instance without a shutdown (skipShutdown), as a host failure would.",
+        _RESTART, (TIMEOUT,),
+    ),
+    FaultKind(
+        "instance-deallocate", "node", Where.API, "Deallocate the node's scale-set instance.",
+        "start the instance if it still exists and is not running", (TIMEOUT,),
+    ),
+    FaultKind(
+        "node-drain", "node", Where.API,
+        "Cordon the node and evict its pods through the Eviction API (PodDisruptionBudgets are respected).",
+        "uncordon the node", (TIMEOUT, GRACE),
+    ),
+    FaultKind(
+        "spot-eviction", "node", Where.API,
+        "Simulate the eviction of a Spot instance (simulateEviction): a Preempt Scheduled Event, then eviction.",
+        "start the instance if it still exists (Deallocate policy) and is not running",
+    ),
+)  # fmt: skip
+
+BY_NAME = {kind.name: kind for kind in CATALOGUE}
+
+
+def fault_kind(name: str) -> FaultKind:
+    """The fault called `name`; DrillError names the nearest one and the known ones."""
+    kind = BY_NAME.get(name)
+    if kind is not None:
+        return kind
+    close = difflib.get_close_matches(name, BY_NAME, n=1)
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise DrillError(f"spec.fault.type: no fault {name!r}; {hint}known: {', '.join(BY_NAME)}")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A fault pinned to what it hits."""
+
+    kind: FaultKind
+    nodes: tuple[str, ...]  # the nodes it affects, by name
+    pool: str | None
+    zone: str | None  # a zone label as the nodes carry it ("westeurope-1"), or as the drill wrote it
+    target: str | None  # what is sent as the fault's target (node, pool or zone)
+    description: str  # "instance-crash on aks-apps-12345678-vmss000002 (apps, zone 1)"
+
+
+def resolve(spec: DrillSpec, snapshot: Snapshot) -> Resolved:
+    """Pin `spec.fault` to a node, pool or zone of `snapshot`; DrillError when it is unknown or out of scope.
+
+    - node faults: `target.node`, or the first node by name that is Ready and schedulable among the scope's
+      pools, narrowed by `target.pool`, `target.zone` and `target.hosting` (a node running a pod of that
+      workload), and by `scope.zones`; `spot-eviction` picks only from Spot pools and refuses other nodes;
+    - pool faults: `target.pool`, every node of it (its nodes must all lie in `scope.zones`, when listed);
+    - zone faults: `target.zone`, which `scope.zones` must name; every node in the zone (all in scope pools);
+    - faults on the whole cluster: no target, no nodes.
+    """
+    kind = fault_kind(spec.fault.type)
+    _check_options(kind, spec.fault.options)
+    target = spec.fault.target
+    facts = inventory.node_facts(snapshot.nodes, {})
+    if kind.target == "none":
+        if target is not None:
+            raise DrillError(f"spec.fault.target: {kind.name} acts on the whole cluster and takes no target")
+        return Resolved(kind, (), None, None, None, f"{kind.name} on the whole cluster")
+    if target is None:
+        raise DrillError(f"spec.fault.target: {kind.name} needs a target ({_wanted(kind)})")
+    _check_fields(kind, target)
+    if kind.target == "pool":
+        return _resolve_pool(kind, spec.scope, target, snapshot, facts)
+    if kind.target == "zone":
+        return _resolve_zone(kind, spec.scope, target, facts)
+    return _resolve_node(kind, spec.scope, target, snapshot, facts)
+
+
+def _wanted(kind: FaultKind) -> str:
+    if kind.target == "node":
+        return "a node, or a pool, zone or workload to pick one from"
+    return f"a {kind.target}"
+
+
+def _check_options(kind: FaultKind, options: Mapping[str, Any]) -> None:
+    """Only the fault's own options (a typo would be silently ignored), and seconds as numbers >= 0."""
+    unknown = sorted(set(options) - set(kind.options))
+    if unknown:
+        known = ", ".join(kind.options) if kind.options else "none"
+        raise DrillError(f"spec.fault.options.{unknown[0]}: {kind.name} has no such option (known: {known})")
+    for key in (TIMEOUT, GRACE):
+        value = options.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise DrillError(f"spec.fault.options.{key}: expected a number of seconds >= 0, found {value!r}")
+
+
+def _check_fields(kind: FaultKind, target: Target) -> None:
+    """A pool fault takes only `pool`, a zone fault only `zone`: anything else would be silently ignored."""
+    if kind.target == "node":
+        return
+    given = [name for name in ("node", "pool", "zone", "hosting") if getattr(target, name)]
+    extra = [name for name in given if name != kind.target]
+    if extra:
+        raise DrillError(
+            f"spec.fault.target.{extra[0]}: {kind.name} hits a whole {kind.target}; name only the {kind.target}"
+        )
+
+
+def _short(zone: str | None) -> str:
+    return f"zone {zone.rsplit('-', 1)[-1]}" if zone else "no zone"
+
+
+def _scope_text(scope: Scope) -> str:
+    text = f"spec.scope.pools: {', '.join(scope.pools)}"
+    return text + (f"; spec.scope.zones: {', '.join(scope.zones)}" if scope.zones else "")
+
+
+def _in_scope_zone(scope: Scope, zone: str | None) -> bool:
+    return not scope.zones or any(zone_matches(wanted, zone) for wanted in scope.zones)
+
+
+def _pool_names(snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]) -> list[str]:
+    return sorted({pool.name for pool in snapshot.pools} | {f.pool for f in facts.values() if f.pool})
+
+
+def _check_pool(pool: str, scope: Scope, snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]) -> None:
+    if pool not in scope.pools:
+        raise DrillError(f"spec.fault.target.pool: pool {pool} is outside the drill's scope ({_scope_text(scope)})")
+    known = _pool_names(snapshot, facts)
+    if pool not in known:
+        raise DrillError(f"spec.fault.target.pool: no pool {pool} in the cluster (pools: {', '.join(known)})")
+
+
+# -- node faults -----------------------------------------------------------------------------------------
+
+
+def _resolve_node(
+    kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]
+) -> Resolved:
+    if target.pool:
+        _check_pool(target.pool, scope, snapshot, facts)
+    if target.zone and not _in_scope_zone(scope, target.zone):
+        raise DrillError(
+            f"spec.fault.target.zone: zone {target.zone} is outside the drill's scope ({_scope_text(scope)})"
+        )
+    hosts = _hosts(target.hosting, snapshot) if target.hosting else None
+    if target.node:
+        fact = _named_node(kind, scope, target, facts, snapshot, hosts)
+    else:
+        fact = _pick_node(kind, scope, target, facts, snapshot, hosts)
+    where = f"{fact.pool}, {_short(fact.zone)}"
+    return Resolved(kind, (fact.name,), fact.pool, fact.zone, fact.name, f"{kind.name} on {fact.name} ({where})")
+
+
+def _named_node(
+    kind: FaultKind, scope: Scope, target: Target, facts: Mapping[str, inventory.NodeFacts], snapshot: Snapshot,
+    hosts: frozenset[str] | None,
+) -> inventory.NodeFacts:  # fmt: skip
+    fact = facts.get(target.node or "")
+    if fact is None:
+        raise DrillError(f"spec.fault.target.node: no node {target.node} in the cluster")
+    if fact.pool not in scope.pools:
+        raise DrillError(
+            f"spec.fault.target.node: node {fact.name} is in pool {fact.pool}, outside the drill's scope "
+            f"({_scope_text(scope)})"
+        )
+    if not _in_scope_zone(scope, fact.zone):
+        raise DrillError(
+            f"spec.fault.target.node: node {fact.name} is in {_short(fact.zone)}, outside the drill's scope "
+            f"({_scope_text(scope)})"
+        )
+    if target.pool and fact.pool != target.pool:
+        raise DrillError(f"spec.fault.target: node {fact.name} is in pool {fact.pool}, not {target.pool}")
+    if target.zone and not zone_matches(target.zone, fact.zone):
+        raise DrillError(f"spec.fault.target: node {fact.name} is in {_short(fact.zone)}, not zone {target.zone}")
+    if hosts is not None and fact.name not in hosts:
+        raise DrillError(f"spec.fault.target: node {fact.name} runs no pod of {target.hosting}")
+    if kind.name == "spot-eviction" and not _is_spot(fact, snapshot):
+        raise DrillError(
+            f"spec.fault.target.node: spot-eviction needs a node of a Spot pool; {fact.name} is in pool {fact.pool}, "
+            "which is not Spot"
+        )
+    return fact
+
+
+def _pick_node(
+    kind: FaultKind, scope: Scope, target: Target, facts: Mapping[str, inventory.NodeFacts], snapshot: Snapshot,
+    hosts: frozenset[str] | None,
+) -> inventory.NodeFacts:  # fmt: skip
+    pools = (target.pool,) if target.pool else scope.pools
+    spot_only = kind.name == "spot-eviction"
+    candidates = sorted(
+        (
+            fact for fact in facts.values()
+            if fact.pool in pools and _in_scope_zone(scope, fact.zone)
+            and (not target.zone or zone_matches(target.zone, fact.zone))
+            and (hosts is None or fact.name in hosts)
+            and (not spot_only or _is_spot(fact, snapshot))
+            and fact.ready and not (fact.node.spec.unschedulable)
+        ),
+        key=lambda fact: fact.name,
+    )  # fmt: skip
+    if candidates:
+        return candidates[0]
+    subject = f"pool {pools[0]} has" if len(pools) == 1 else f"pools {', '.join(pools)} have"
+    where = f" in zone {target.zone}" if target.zone else (f" in zones {', '.join(scope.zones)}" if scope.zones else "")
+    hosting = f" running a pod of {target.hosting}" if target.hosting else ""
+    spot = " of a Spot pool" if spot_only else ""
+    raise DrillError(f"spec.fault.target: {subject} no Ready, schedulable node{spot}{where}{hosting}")
+
+
+def _hosts(hosting: str, snapshot: Snapshot) -> frozenset[str]:
+    """The nodes running a pod of the workload `namespace/name` (matched by the workload's selector)."""
+    namespace, _, name = hosting.partition("/")
+    workload = next(
+        (
+            w
+            for w in (*snapshot.workloads, *snapshot.daemonsets)
+            if w.namespace == namespace and w.metadata.name == name
+        ),
+        None,
+    )
+    if workload is None:
+        raise DrillError(f"spec.fault.target.hosting: no workload {hosting} in the cluster")
+    return frozenset(
+        pod.spec.node_name
+        for pod in snapshot.pods_by_namespace.get(namespace, ())
+        if pod.spec.node_name and selectors.matches(workload.spec.selector, pod.metadata.label_map)
+    )
+
+
+def _is_spot(fact: inventory.NodeFacts, snapshot: Snapshot) -> bool:
+    if fact.node.metadata.label_map.get(SPOT_LABEL, "").lower() == "spot":
+        return True
+    pool = snapshot.pool(fact.pool) if fact.pool else None
+    return pool is not None and (pool.scale_set_priority or "").lower() == "spot"
+
+
+# -- pool and zone faults --------------------------------------------------------------------------------
+
+
+def _resolve_pool(
+    kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]
+) -> Resolved:
+    pool = target.pool or ""
+    _check_pool(pool, scope, snapshot, facts)
+    members = sorted(f.name for f in facts.values() if f.pool == pool)
+    outside = _zones(f.zone for f in facts.values() if f.pool == pool and not _in_scope_zone(scope, f.zone))
+    if outside:
+        raise DrillError(
+            f"spec.fault.target.pool: {kind.name} hits every zone of pool {pool}, and its nodes in {outside} lie "
+            f"outside the drill's scope ({_scope_text(scope)})"
+        )
+    description = f"{kind.name} on pool {pool} ({len(members)} nodes)"
+    return Resolved(kind, tuple(members), pool, None, pool, description)
+
+
+def _resolve_zone(kind: FaultKind, scope: Scope, target: Target, facts: Mapping[str, inventory.NodeFacts]) -> Resolved:
+    zone = target.zone or ""
+    if not scope.zones:
+        raise DrillError(
+            f"spec.scope.zones: {kind.name} hits every pool in a zone, so the drill's scope must name its zones "
+            f"(found none; {_scope_text(scope)})"
+        )
+    if not _in_scope_zone(scope, zone):
+        raise DrillError(f"spec.fault.target.zone: zone {zone} is outside the drill's scope ({_scope_text(scope)})")
+    hit = sorted((f for f in facts.values() if zone_matches(zone, f.zone)), key=lambda f: f.name)
+    if not hit:
+        known = _zones(f.zone for f in facts.values())
+        raise DrillError(f"spec.fault.target.zone: no node in zone {zone} (the nodes are in {known or 'no zone'})")
+    outside = sorted({f.pool or "?" for f in hit if f.pool not in scope.pools})
+    if outside:
+        raise DrillError(
+            f"spec.fault.target.zone: {kind.name} in zone {zone} would hit pool {', '.join(outside)}, outside the "
+            f"drill's scope ({_scope_text(scope)})"
+        )
+    label = hit[0].zone or zone
+    pools = ", ".join(sorted({f.pool or "?" for f in hit}))
+    description = f"{kind.name} in {_short(label)} ({len(hit)} nodes of {pools})"
+    return Resolved(kind, tuple(f.name for f in hit), None, label, label, description)
+
+
+def _zones(zones: Iterable[str | None]) -> str:
+    return ", ".join(sorted({_short(zone) for zone in zones}))
