@@ -7,11 +7,12 @@ the incident's evidence and, with `--audit`, from the audit findings about what 
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,7 +21,7 @@ from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
 from nodewarden.errors import InputError, NotFoundError
-from nodewarden.incidents import actions
+from nodewarden.incidents import actions, codec
 from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.findings import Finding
 from nodewarden.model.incident import Incident
@@ -31,6 +32,11 @@ from nodewarden.render import postmortem, postmortem_sections
 app = typer.Typer(
     help="Incidents nodewarden recorded: list them, show one, write its postmortem.", no_args_is_help=True
 )
+
+
+class ListFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
 
 
 class ReportFormat(StrEnum):
@@ -49,27 +55,60 @@ DEFAULT_STATE_DIR = Path("nodewarden-state")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
 
 
+# The fields `incidents list -o json` keeps of each incident, as the codec writes them.
+_LISTED = (
+    "id", "title", "state", "impactStart", "detectedAt", "mttdSeconds", "mttrSeconds", "pool", "zone", "nodes", "drill"
+)  # fmt: skip
+
+
 @app.command("list")
-def list_incidents(state_dir: StateDirOption = DEFAULT_STATE_DIR) -> None:
-    """List incidents, the newest first: id, state, impact start, MTTD, MTTR, nodes and title."""
+def list_incidents(
+    output_format: Annotated[ListFormat, typer.Option("--format", "-o", help="table or json.")] = ListFormat.TABLE,
+    drills: Annotated[bool, typer.Option("--drills", help="Only incidents a drill caused.")] = False,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+) -> None:
+    """List incidents, the newest first: id, state, impact start, MTTD, MTTR, nodes, drill and result, title."""
     with _store(state_dir) as store:
-        incidents = store.list()
-    if not incidents:
-        typer.echo(f"No incidents in {state_dir}.")
-        return
-    rows = [("ID", "STATE", "IMPACT START", "MTTD", "MTTR", "NODES", "TITLE")]
-    rows += [
-        (
-            incident.id,
-            incident.state.value,
-            postmortem_sections.clock(incident.impact_start),
-            postmortem_sections.duration(incident.mttd),
-            postmortem_sections.duration(incident.mttr),
-            str(len(incident.nodes)),
-            incident.title,
+        incidents = [i for i in store.list() if i.drill or not drills]
+    if output_format is ListFormat.JSON:
+        typer.echo(json.dumps([_listed(incident) for incident in incidents], indent=2, ensure_ascii=False))
+    elif incidents:
+        _print_table(incidents)
+    else:
+        typer.echo(f"No {'drill ' if drills else ''}incidents in {state_dir}.")
+
+
+def _listed(incident: Incident) -> dict[str, Any]:
+    document = codec.incident_to_dict(incident)
+    return {key: document[key] for key in _LISTED} | {"drillResult": _drill_result(incident)}
+
+
+def _drill_result(incident: Incident) -> str | None:
+    """PASS or FAIL for a drill's incident; None when no drill caused it or its verdict was not kept."""
+    if incident.verdict is None:
+        return None
+    return "PASS" if incident.verdict.passed else "FAIL"
+
+
+def _print_table(incidents: list[Incident]) -> None:
+    """The table; the DRILL and RESULT columns only when a listed incident was caused by a drill."""
+    with_drills = any(incident.drill for incident in incidents)
+    drill_heads = ("DRILL", "RESULT") if with_drills else ()
+    rows = [("ID", "STATE", "IMPACT START", "MTTD", "MTTR", "NODES", *drill_heads, "TITLE")]
+    for incident in incidents:
+        drill_cells = (incident.drill or "-", _drill_result(incident) or "-") if with_drills else ()
+        rows.append(
+            (
+                incident.id,
+                incident.state.value,
+                postmortem_sections.clock(incident.impact_start),
+                postmortem_sections.time_to_detect(incident),
+                postmortem_sections.duration(incident.mttr),
+                str(len(incident.nodes)),
+                *drill_cells,
+                incident.title,
+            )
         )
-        for incident in incidents
-    ]
     widths = [max(len(_plain(row[column])) for row in rows) for column in range(len(rows[0]) - 1)]
     for row in rows:
         cells = [_plain(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]

@@ -2,7 +2,9 @@
 
 camelCase keys, times as ISO-8601 UTC text ending in `Z`, enums as their values, and
 `incident_from_dict(incident_to_dict(incident)) == incident`. `mttdSeconds` and `mttrSeconds` are written
-for readers and ignored when reading (they follow from the times).
+for readers and ignored when reading (they follow from the times). A drill's verdict is written under
+`verdict` only when there is one, so an incident without a verdict keeps the document it always had, and a
+document from before drills (no `verdict` key) still reads.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from nodewarden.errors import SchemaError
+from nodewarden.model.drill import CheckPhase, CheckResult, Verdict
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import (
     CauseKind,
@@ -36,7 +39,7 @@ class IncidentFormatError(SchemaError):
 
 
 def incident_to_dict(incident: Incident) -> Document:
-    return {
+    document: Document = {
         "id": incident.id,
         "title": incident.title,
         "state": incident.state.value,
@@ -60,6 +63,9 @@ def incident_to_dict(incident: Incident) -> Document:
         "changes": [_change_to_dict(c) for c in incident.changes],
         "hypotheses": [_hypothesis_to_dict(h) for h in incident.hypotheses],
     }
+    if incident.verdict is not None:
+        document["verdict"] = verdict_to_dict(incident.verdict)
+    return document
 
 
 def incident_from_dict(document: Mapping[str, Any]) -> Incident:
@@ -78,6 +84,7 @@ def incident_from_dict(document: Mapping[str, Any]) -> Incident:
         pool=doc.maybe_text("pool"),
         zone=doc.maybe_text("zone"),
         drill=doc.maybe_text("drill"),
+        verdict=doc.maybe_item("verdict", _verdict_from),
         nodes=doc.texts("nodes"),
         instances=doc.texts("instances"),
         pods=doc.texts("pods"),
@@ -167,6 +174,34 @@ def _evidence_to_dict(e: Evidence) -> Document:
     return {"text": e.text, "at": _maybe_time(e.at), "weight": e.weight}
 
 
+def verdict_to_dict(v: Verdict) -> Document:
+    return {
+        "drill": v.drill,
+        "passed": v.passed,
+        "fault": v.fault,
+        "targets": list(v.targets),
+        "startedAt": _time(v.started_at),
+        "faultAt": _maybe_time(v.fault_at),
+        "endedAt": _time(v.ended_at),
+        "detectedAt": _maybe_time(v.detected_at),
+        "restoredAt": _maybe_time(v.restored_at),
+        "aborted": v.aborted,
+        "rollback": v.rollback,
+        "checks": [_check_to_dict(c) for c in v.checks],
+    }
+
+
+def _check_to_dict(c: CheckResult) -> Document:
+    return {
+        "phase": c.phase.value,
+        "name": c.name,
+        "passed": c.passed,
+        "target": c.target,
+        "measured": c.measured,
+        "value": c.value,
+    }
+
+
 def _time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -253,6 +288,34 @@ def _evidence_from(doc: _Reader) -> Evidence:
     return Evidence(text=doc.text("text"), at=doc.maybe_time("at"), weight=doc.number("weight"))
 
 
+def _verdict_from(doc: _Reader) -> Verdict:
+    return Verdict(
+        drill=doc.text("drill"),
+        passed=doc.flag("passed"),
+        fault=doc.text("fault"),
+        targets=doc.texts("targets"),
+        started_at=doc.time("startedAt"),
+        fault_at=doc.maybe_time("faultAt"),
+        ended_at=doc.time("endedAt"),
+        detected_at=doc.maybe_time("detectedAt"),
+        restored_at=doc.maybe_time("restoredAt"),
+        aborted=doc.maybe_text("aborted"),
+        rollback=doc.maybe_text("rollback"),
+        checks=doc.items("checks", _check_from),
+    )
+
+
+def _check_from(doc: _Reader) -> CheckResult:
+    return CheckResult(
+        phase=doc.enum("phase", CheckPhase),
+        name=doc.text("name"),
+        passed=doc.flag("passed"),
+        target=doc.text("target"),
+        measured=doc.text("measured"),
+        value=doc.maybe_number("value"),
+    )
+
+
 class _Reader:
     """Typed access to one JSON object; every failure names the field's path."""
 
@@ -268,7 +331,8 @@ class _Reader:
         value = self.document.get(key)
         if value is None and optional:
             return None
-        if not isinstance(value, kinds) or isinstance(value, bool):
+        # JSON's true is a Python int: a boolean only counts where a boolean is wanted.
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             raise IncidentFormatError(f"{self.where}.{key}: expected {wanted}, found {value!r}")
         return value
 
@@ -281,6 +345,13 @@ class _Reader:
 
     def number(self, key: str) -> float:
         return float(self._get(key, (int, float), "a number"))
+
+    def maybe_number(self, key: str) -> float | None:
+        value = self._get(key, (int, float), "a number or null", optional=True)
+        return None if value is None else float(value)
+
+    def flag(self, key: str) -> bool:
+        return bool(self._get(key, (bool,), "true or false"))
 
     def maybe_int(self, key: str) -> int | None:
         value = self._get(key, (int,), "an integer or null", optional=True)
@@ -320,3 +391,8 @@ class _Reader:
     def items(self, key: str, read: Callable[[_Reader], _T]) -> tuple[_T, ...]:
         values = self._get(key, (list,), "a list of objects")
         return tuple(read(_Reader(value, f"{self.where}.{key}[{n}]")) for n, value in enumerate(values))
+
+    def maybe_item(self, key: str, read: Callable[[_Reader], _T]) -> _T | None:
+        """An optional object: a missing key or null is None."""
+        value = self._get(key, (Mapping,), "an object or null", optional=True)
+        return None if value is None else read(_Reader(value, f"{self.where}.{key}"))

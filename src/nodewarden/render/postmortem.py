@@ -1,8 +1,9 @@
 """An incident's postmortem as Markdown (GitHub, Azure DevOps), one self-contained HTML page, or JSON.
 
-Sections, in the usual order: summary, impact, root cause (ranked hypotheses with evidence for and
-against), trigger, detection, resolution (what nodewarden and others did, when), timeline, action
-items, lessons. The wording comes from `postmortem_sections`, so the formats tell the same story.
+Sections, in the usual order: summary, the drill's verdict (when a drill caused the incident), impact,
+root cause (ranked hypotheses with evidence for and against), trigger, detection, resolution (what
+nodewarden and others did, when), timeline, action items, lessons. The wording comes from
+`postmortem_sections`, so the formats tell the same story.
 
 Markdown: every value from the incident goes through `markdown.escape`, and the timeline is a Mermaid
 gantt block whose text is reduced to characters Mermaid reads literally (`mermaid_text`): a colon ends a
@@ -19,6 +20,7 @@ from typing import Any
 
 from nodewarden import __version__
 from nodewarden.incidents import codec
+from nodewarden.model.drill import Verdict
 from nodewarden.model.incident import Evidence, Hypothesis, Incident
 from nodewarden.render import markdown, postmortem_html, postmortem_sections, sections
 from nodewarden.render.postmortem_sections import PHASE_LABELS, PhaseKind
@@ -34,6 +36,8 @@ _MILESTONE_KINDS = ("action", "change", "hold", "alert")
 def render_markdown(incident: Incident, items: Sequence[str]) -> str:
     lines = [f"# Postmortem: {escape(incident.title)}", "", _meta_line(incident)]
     lines += ["", "## Summary", "", escape(postmortem_sections.summary(incident))]
+    if incident.verdict is not None:
+        lines += _verdict(incident.verdict)
     lines += _impact(incident)
     lines += _root_cause(incident)
     lines += ["", "## Trigger", "", *(f"- {escape(line)}" for line in postmortem_sections.trigger(incident))]
@@ -74,6 +78,21 @@ def _meta_line(incident: Incident) -> str:
 def _code(text: str) -> str:
     """Inside a code span nothing is markup, but a backtick would end it and a newline the line."""
     return " ".join(text.replace("`", "'").split())
+
+
+def _verdict(verdict: Verdict) -> list[str]:
+    lines = ["", f"## Drill verdict: {postmortem_sections.verdict_result(verdict.passed)}", ""]
+    lines += [f"Drill {escape(verdict.drill)}", ""]
+    lines += [f"- {name}: {escape(value)}" for name, value in postmortem_sections.verdict_facts(verdict)]
+    lines.append("")
+    if not verdict.checks:
+        return [*lines, "No check was recorded."]
+    lines += ["| Phase | Check | Target | Measured | Result |", "|---|---|---|---|---|"]
+    for check in verdict.checks:
+        *cells, result = (escape(cell) for cell in postmortem_sections.check_row(check))
+        shown = result if check.passed else f"**{result}**"
+        lines.append("| " + " | ".join([*cells, shown]) + " |")
+    return lines
 
 
 def _impact(incident: Incident) -> list[str]:

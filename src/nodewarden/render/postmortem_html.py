@@ -2,9 +2,9 @@
 
 The house style of `render.html`: inline CSS, no script, no fonts, no external URL, and the same strict
 Content-Security-Policy meta tag, so a value that slipped through escaping still could not run or fetch.
-Every value goes through `_e` (`html.escape` with `quote=True`), our own wording included. The chart is
-plain SVG drawn here: one bar per phase, then a lane of marks per kind of event, each mark with a
-`<title>` a browser shows on hover.
+Every value goes through `_e` (`html.escape` with `quote=True`), our own wording included. A drill's
+verdict follows the summary, its result styled pass or fail. The chart is plain SVG drawn here: one bar
+per phase, then a lane of marks per kind of event, each mark with a `<title>` a browser shows on hover.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from nodewarden import __version__
+from nodewarden.model.drill import Verdict
 from nodewarden.model.incident import Hypothesis, Incident, TimelineEntry
 from nodewarden.render import postmortem_sections, sections
 from nodewarden.render.html import CONTENT_SECURITY_POLICY
@@ -44,6 +45,7 @@ p { margin: 4px 0; }
          font-size: 12px; font-weight: 600; white-space: nowrap; }
 .state-open { color: #cf222e; } .state-mitigated { color: #9a6700; } .state-resolved { color: #1a7f37; }
 .for { color: #1a7f37; } .against { color: #cf222e; }
+.pass { color: #1a7f37; font-weight: 600; } .fail { color: #cf222e; font-weight: 600; }
 svg.chart { width: 100%; height: auto; border: 1px solid var(--line); background: #fff; }
 svg.chart text { font: 11px system-ui, sans-serif; fill: var(--fg); }
 svg.chart .axis { stroke: var(--line); }
@@ -90,6 +92,7 @@ def render(incident: Incident, items: Sequence[str]) -> str:
         "</header>",
         "<main>",
         *_section("summary", "Summary", [f"<p>{_e(postmortem_sections.summary(incident))}</p>"]),
+        *(_verdict(incident.verdict) if incident.verdict is not None else []),
         *_section("impact", "Impact", _impact(incident)),
         *_section("root-cause", "Root cause", _root_cause(incident)),
         *_section("trigger", "Trigger", _list(postmortem_sections.trigger(incident))),
@@ -136,6 +139,25 @@ def _meta(incident: Incident) -> str:
         if value:
             parts.append(f"{_e(name)} {_e(value)}")
     return " · ".join(parts)
+
+
+def _verdict(verdict: Verdict) -> list[str]:
+    rows = []
+    for check in verdict.checks:
+        *cells, result = postmortem_sections.check_row(check)
+        rows.append([*(_e(cell) for cell in cells), _result(result, passed=check.passed)])
+    return [
+        '<section id="drill-verdict">',
+        f"<h2>Drill verdict: {_result(postmortem_sections.verdict_result(verdict.passed), passed=verdict.passed)}</h2>",
+        f"<p>Drill <code>{_e(verdict.drill)}</code></p>",
+        *_list([f"{name}: {value}" for name, value in postmortem_sections.verdict_facts(verdict)]),
+        *_table(("Phase", "Check", "Target", "Measured", "Result"), rows, empty="No check was recorded."),
+        "</section>",
+    ]
+
+
+def _result(text: str, *, passed: bool) -> str:
+    return f'<span class="{"pass" if passed else "fail"}">{_e(text)}</span>'
 
 
 def _impact(incident: Incident) -> list[str]:

@@ -1,4 +1,4 @@
-"""How a postmortem words an incident: phases, timeline, hold groups, durations, summary and lessons.
+"""How a postmortem words an incident: phases, timeline, hold groups, durations, summary, drill verdict, lessons.
 
 Markdown, HTML and JSON postmortems read the same `Incident` and must tell the same story; the wording
 and the arithmetic live here so the three do not drift. Nothing here formats for one medium: escaping
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from nodewarden.model.drill import CheckResult, Verdict
 from nodewarden.model.health import PROBLEMS
 from nodewarden.model.incident import Incident, IncidentState, TimelineEntry
 from nodewarden.model.remediation import HoldReason, Outcome, Step
@@ -121,9 +122,10 @@ def timeline(incident: Incident) -> tuple[TimelineEntry, ...]:
 
 
 def _marks(incident: Incident) -> list[TimelineEntry]:
+    detected = None if is_undetected_drill(incident) else incident.detected_at
     marks = [
         (incident.impact_start, "Impact began"),
-        (incident.detected_at, "nodewarden detected it"),
+        (detected, "nodewarden detected it"),
         (incident.mitigation_started_at, "nodewarden's first action"),
         (incident.mitigated_at, "Capacity back (mitigated)"),
         (incident.resolved_at, "Resolved"),
@@ -179,6 +181,10 @@ def trigger(incident: Incident) -> tuple[str, ...]:
 
 def detection(incident: Incident) -> tuple[str, ...]:
     """When and from what nodewarden learned of it."""
+    if incident.verdict is not None and is_undetected_drill(incident):
+        if incident.verdict.fault_at is None:
+            return ("The drill stopped before injecting its fault: there was nothing to detect.",)
+        return ("nodewarden never detected the drill's fault: no signal was recorded.",)
     seen = sorted({s.kind.value for s in incident.signals if s.first_seen == incident.detected_at})
     lines = [
         f"nodewarden detected it at {clock(incident.detected_at)}, {duration(incident.mttd)} after the impact began"
@@ -191,11 +197,17 @@ def detection(incident: Incident) -> tuple[str, ...]:
 
 
 def summary(incident: Incident) -> str:
+    verdict = incident.verdict
+    if verdict is not None and verdict.fault_at is None:
+        return f"{incident.title}. The drill {verdict.drill} injected no fault and {verdict_outcome(verdict)}"
     text = (
         f"{incident.title}. Impact began {clock(incident.impact_start)} and touched "
-        f"{sections.count_label(len(incident.nodes), 'node')}; nodewarden detected it after "
-        f"{duration(incident.mttd)}"
+        f"{sections.count_label(len(incident.nodes), 'node')}; "
     )
+    if is_undetected_drill(incident):
+        text += "nodewarden never detected it"
+    else:
+        text += f"nodewarden detected it after {duration(incident.mttd)}"
     if incident.mitigated_at is not None:
         text += f" and capacity was back after {duration(incident.mttr)}"
     else:
@@ -204,21 +216,70 @@ def summary(incident: Incident) -> str:
     if incident.hypotheses:
         top = incident.hypotheses[0]
         text += f" Most likely cause: {top.cause.value} (score {top.score:.2f}), {top.summary.rstrip('.')}."
-    if incident.drill:
+    if verdict is not None:
+        text += f" It was caused on purpose by the drill {verdict.drill}, which {verdict_outcome(verdict)}"
+    elif incident.drill:
         text += f" It was caused on purpose by the drill {incident.drill}."
     return text
 
 
+def is_undetected_drill(incident: Incident) -> bool:
+    """A drill's record with nothing nodewarden saw: its `detected_at` is only when the drill ended."""
+    return incident.verdict is not None and incident.verdict.detected_at is None and not incident.signals
+
+
+def time_to_detect(incident: Incident) -> str:
+    """The MTTD as a duration, or `not detected` for a drill nodewarden never saw."""
+    return "not detected" if is_undetected_drill(incident) else duration(incident.mttd)
+
+
+def verdict_result(passed: bool) -> str:
+    return "PASSED" if passed else "FAILED"
+
+
+def check_result(check: CheckResult) -> str:
+    return "pass" if check.passed else "FAIL"
+
+
+def verdict_outcome(verdict: Verdict) -> str:
+    """The end of the summary: `failed: 1 of 3 checks missed its target (time to detect).`, and why it aborted."""
+    text = verdict_result(verdict.passed).lower()
+    failed = verdict.failed_checks
+    checks = sections.count_label(len(verdict.checks), "check")
+    if failed:
+        names = ", ".join(check.name for check in failed)
+        text += f": {len(failed)} of {checks} missed {_their(len(failed))} ({names})"
+    elif verdict.checks:
+        text += f": {checks} met {_their(len(verdict.checks))}"
+    text += "."
+    if verdict.aborted:
+        text += f" The drill was aborted: {verdict.aborted.rstrip('.')}."
+    return text
+
+
+def _their(count: int) -> str:
+    return "its target" if count == 1 else "their targets"
+
+
+def verdict_facts(verdict: Verdict) -> list[tuple[str, str]]:
+    """The drill verdict's lines above its table: the fault, where and when it landed, abort and rollback."""
+    return [
+        ("Fault", verdict.fault),
+        ("Targets", ", ".join(verdict.targets) or "none"),
+        ("Fault injected", clock(verdict.fault_at) if verdict.fault_at else "never: the fault was not injected"),
+        ("Aborted", f"yes: {verdict.aborted}" if verdict.aborted else "no"),
+        ("Rollback", verdict.rollback or "nothing recorded"),
+    ]
+
+
+def check_row(check: CheckResult) -> tuple[str, str, str, str, str]:
+    """One row of the verdict's table: phase, check, target, measured, result."""
+    return (check.phase.value, check.name, check.target, check.measured, check_result(check))
+
+
 def lessons(incident: Incident) -> tuple[str, ...]:
     """What went well and what did not, from the recorded facts only."""
-    lines = []
-    if timedelta(seconds=incident.mttd) > SLOW_DETECTION:
-        lines.append(
-            f"Detection took {duration(incident.mttd)}: shorten the signal thresholds or take in the platform's "
-            "alerts (Resource Health, Scheduled Events)."
-        )
-    else:
-        lines.append(f"Detection was quick ({duration(incident.mttd)}).")
+    lines = _detection_lessons(incident)
     failed = [a for a in incident.actions if a.outcome in (Outcome.FAILED, Outcome.TIMED_OUT)]
     if failed:
         steps = ", ".join(f"{a.step.value} {a.subject}" for a in failed)
@@ -232,9 +293,27 @@ def lessons(incident: Incident) -> tuple[str, ...]:
     if during:
         callers = ", ".join(sorted({c.caller for c in during}))
         lines.append(f"Others changed the cluster during the incident ({callers}): coordinate with them.")
+    if incident.verdict is not None:
+        lines += [
+            f"The drill's check {check.name} missed its target ({check.target}): measured {check.measured}."
+            for check in incident.verdict.failed_checks
+        ]
     if incident.state is IncidentState.OPEN:
         lines.append("The incident was still open when this report was written; lessons may change.")
     return tuple(lines)
+
+
+def _detection_lessons(incident: Incident) -> list[str]:
+    if incident.verdict is not None and is_undetected_drill(incident):
+        if incident.verdict.fault_at is None:
+            return []  # the drill stopped before its fault: there was nothing to detect
+        return ["nodewarden never detected the drill's fault: find out which signal should have caught it."]
+    if timedelta(seconds=incident.mttd) > SLOW_DETECTION:
+        return [
+            f"Detection took {duration(incident.mttd)}: shorten the signal thresholds or take in the platform's "
+            "alerts (Resource Health, Scheduled Events)."
+        ]
+    return [f"Detection was quick ({duration(incident.mttd)})."]
 
 
 # Holds that mean a guard protected capacity (not "waiting" or "not leader").
@@ -259,7 +338,7 @@ def impact_rows(incident: Incident, escape: Callable[[str], str] = str) -> list[
 
     return [
         ("Duration", duration(impact_seconds(incident))),
-        ("Time to detect (MTTD)", duration(incident.mttd)),
+        ("Time to detect (MTTD)", time_to_detect(incident)),
         ("Time to mitigate (MTTR)", duration(incident.mttr)),
         ("Nodes", listed(incident.nodes)),
         ("Instances", listed(incident.instances)),
