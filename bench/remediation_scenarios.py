@@ -59,9 +59,9 @@ from pathlib import Path
 from typing import Any
 
 from nodewarden.connection import connect
+from nodewarden.demo.twin_host import settle
 from nodewarden.heal.policy import Policy, parse_policy
 from nodewarden.model.health import HealthState
-from nodewarden.observe.cache import Caches
 from nodewarden.runtime.assemble import Options, controller_for
 from nodewarden.runtime.clock import DrivenClock
 from nodewarden.runtime.controller import Controller, CycleReport
@@ -75,27 +75,8 @@ POOL = "apps"
 IDENTITY = "bench-controller"
 AKS_CALLER = "aks-remediator"
 AKS_COMPONENT = "aks-auto-repair"
-SETTLE_TIMEOUT = 20.0
 SAMPLE_EVERY = 1.0
-STORE_OF = {"pdbs": "poddisruptionbudgets"}  # cache name → twin store resource, where they differ
 Obj = dict[str, Any]
-
-
-def _key(obj: Obj) -> tuple[str, str]:
-    return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
-
-
-def settle(twin: Twin, caches: Caches) -> None:
-    """Wait (a condition, not a sleep) until every cache holds exactly what the twin's store holds."""
-    for name, cache in caches.caches.items():
-        resource, namespace = STORE_OF.get(name, name), cache.namespace
-
-        def caught_up(c: Any, resource: str = resource, namespace: str | None = namespace) -> bool:
-            wanted = {_key(o): o["metadata"]["resourceVersion"] for o in twin.world.store.items(resource, namespace)}
-            return bool(c.synced) and wanted == {_key(o): o["metadata"]["resourceVersion"] for o in c.items()}
-
-        if not cache.wait_for(caught_up, SETTLE_TIMEOUT):
-            raise RuntimeError(f"cache {name} did not catch up with the twin")
 
 
 def default_enforce_policy() -> Policy:

@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nodewarden.act.events import CONTROLLER as REPORTER
 from nodewarden.connection import Connection, connect
+from nodewarden.demo import twin_host
 from nodewarden.heal.policy import Policy, parse_policy
 from nodewarden.model.remediation import Episode, EpisodeState, Outcome, Step
 from nodewarden.notify.notifier import Notifier
@@ -30,19 +31,6 @@ from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import LiveObserver
 from nodewarden.twin.azure.activity import ActivityFilter
 from nodewarden.twin.service import Twin
-
-SETTLE_TIMEOUT = 20.0
-STORE_OF = {
-    "nodes": ("nodes", None),
-    "leases": ("leases", "kube-node-lease"),
-    "pods": ("pods", None),
-    "pdbs": ("poddisruptionbudgets", None),
-    "deployments": ("deployments", None),
-    "statefulsets": ("statefulsets", None),
-    "daemonsets": ("daemonsets", None),
-    "events": ("events", "default"),
-    "namespaces": ("namespaces", None),
-}
 
 
 def enforce(**spec: Any) -> Policy:
@@ -83,21 +71,7 @@ class Harness:
         return observer.caches
 
     def settle(self) -> None:
-        for name, cache in self.caches.caches.items():
-            resource, namespace = STORE_OF[name]
-
-            def caught_up(c: Any, resource: str = resource, namespace: str | None = namespace) -> bool:
-                wanted = {
-                    (o["metadata"].get("namespace", ""), o["metadata"]["name"]): o["metadata"]["resourceVersion"]
-                    for o in self.twin.world.store.items(resource, namespace)
-                }
-                have = {
-                    (o["metadata"].get("namespace", ""), o["metadata"]["name"]): o["metadata"]["resourceVersion"]
-                    for o in c.items()
-                }
-                return bool(c.synced) and wanted == have
-
-            assert cache.wait_for(caught_up, SETTLE_TIMEOUT), f"cache {name} did not catch up with the twin"
+        twin_host.settle(self.twin, self.caches)
 
     def step(self, seconds: float = 5.0) -> CycleReport:
         if seconds:

@@ -36,6 +36,7 @@ class Options:
     leader_election: bool = True
     lease_namespace: str = "kube-system"
     identity: str = ""
+    planning: bool = True  # False: detection and incidents only, no plan, nothing changed
 
 
 def default_identity() -> str:
@@ -79,7 +80,7 @@ def controller_for(
         controller = Controller(
             observer=LiveObserver(connection, caches), journal=journal, executor=executor, policy=policy,
             clock=clock, apply=options.apply, elector=elector, metrics=metrics, recorder=recorder,
-            on_cycle=keeper.update,
+            on_cycle=keeper.update, planning=options.planning,
         )  # fmt: skip
         try:
             yield controller

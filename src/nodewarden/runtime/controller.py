@@ -80,6 +80,7 @@ class Controller:
         recorder: EventRecorder | None = None,
         on_cycle: Callable[[CycleReport], object] | None = None,
         node_metrics: Callable[[datetime], NodeMetrics | None] | None = None,
+        planning: bool = True,
     ) -> None:
         self.observer = observer
         self.journal = journal
@@ -93,6 +94,7 @@ class Controller:
         self.recorder = recorder
         self.on_cycle = on_cycle
         self.node_metrics = node_metrics
+        self.planning = planning  # False: detect and keep incidents only (a drill beside a deployed controller)
         self.health: dict[str, NodeHealth] = {}
         self._resumed = False
 
@@ -111,7 +113,7 @@ class Controller:
         plan = make_plan(
             observation.snapshot, detection, history, self.policy, now,
             synced=observation.synced, observed_at=observation.observed_at,
-        )  # fmt: skip
+        ) if self.planning else Plan(now)  # fmt: skip
         executed: list[JournalEntry] = []
         holds = list(plan.holds)
         if acting:

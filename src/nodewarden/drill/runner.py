@@ -1,0 +1,262 @@
+"""One drill, start to end: steady state, fault, recovery watched tick by tick, rollback, steady state, verdict.
+
+The runner owns the order of things and nothing else. Time passes through a `Ticker` (the twin's clock
+stepped in-process, or real time against a live cluster); each tick a `Probe` runs one controller cycle
+(a controller that acts, or one that only detects beside a deployed `nodewarden run`); the fault goes in
+and comes out through an `Injector`; the pure measurement judges every tick. The verdict is saved on
+the incident the drill caused (or on one made for it), so `nodewarden incidents report` renders it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Protocol
+
+from nodewarden.drill import faults, measure, steady, verdict
+from nodewarden.drill.inject import Injector
+from nodewarden.drill.spec import Drill, Rollback
+from nodewarden.incidents.store import IncidentStore
+from nodewarden.model.drill import CheckPhase, Verdict
+from nodewarden.model.health import HealthState
+from nodewarden.model.incident import Incident, IncidentState
+from nodewarden.model.snapshot import Snapshot
+from nodewarden.runtime.controller import CycleReport
+
+
+class DrillStoppedError(Exception):
+    """The operator stopped the drill (Ctrl-C, SIGTERM): abort, and undo the fault."""
+
+
+class Ticker(Protocol):
+    """How time passes between cycles; `wait` raises DrillStoppedError when the operator stops the drill."""
+
+    def wait(self, seconds: float) -> None: ...
+
+
+class Probe(Protocol):
+    """One controller cycle per tick; `busy` while the controller still has remediation open."""
+
+    def cycle(self) -> CycleReport: ...
+
+    def busy(self, now: datetime) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a live view shows after each tick."""
+
+    drill: str
+    phase: str  # "steady state", "fault", "rollback", "settling", "done"
+    now: datetime
+    since_fault: float | None
+    detected_after: float | None
+    restored_after: float | None
+    nodes_ready: int
+    nodes: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class DrillRun:
+    verdict: Verdict
+    incident_id: str | None  # where the verdict was saved; None for a dry run
+    planned: str  # the fault as resolved: what was (or, in a dry run, would be) injected
+
+
+def run_drill(
+    drill: Drill,
+    *,
+    probe: Probe,
+    ticker: Ticker,
+    injector: Injector,
+    store: IncidentStore | None,
+    step: float = 5.0,
+    dry_run: bool = False,
+    on_progress: Callable[[Progress], object] | None = None,
+) -> DrillRun:
+    """Run `drill`; a fault outside the drill's scope raises DrillError before anything is injected."""
+    name, spec = drill.metadata.name, drill.spec
+    first = probe.cycle()
+    started_at = first.now
+    resolved = faults.resolve(spec, first.observation.snapshot)
+    before = steady.steady_state(first.observation.snapshot, spec.steady_state, CheckPhase.BEFORE)
+    run = _Run(drill, probe, ticker, step, on_progress, resolved.nodes)
+    run.report(first, "steady state", f"{resolved.description}")
+    if dry_run or any(not c.passed for c in before):
+        why = "dry run: nothing injected" if dry_run else "steady state not met before the fault: nothing injected"
+        outcome = verdict.judge(
+            name, resolved.description, resolved.nodes, started_at, None, first.now, before, (), (),
+            aborted=None if dry_run else why, rollback=None, measurement=None,
+        )  # fmt: skip
+        saved = None if dry_run or store is None else _save(store, outcome, resolved.nodes, None)
+        return DrillRun(outcome, saved, resolved.description)
+
+    injector.inject(resolved, spec.fault.options)
+    fault_report = probe.cycle()
+    fault_at = fault_report.now
+    measurement = measure.Measurement.start(fault_at, resolved.nodes, spec.steady_state, first.observation.snapshot)
+    run.measurement = measurement
+    run.fault_at = fault_at
+    rollback: str | None = None
+    aborted: str | None = None
+    report = fault_report
+    while True:
+        run.observe(report)
+        duration = spec.fault.duration
+        if (
+            rollback is None
+            and duration is not None
+            and spec.rollback is Rollback.AUTO
+            and report.now - fault_at >= duration
+        ):
+            rollback = injector.undo(resolved, spec.fault.options, report.observation.snapshot)
+            run.report(report, "rollback", rollback)
+        aborted = measurement.abort_reason(report.now, report.observation.snapshot, spec.abort)
+        if aborted is not None:
+            run.report(report, "aborted", aborted)
+            break
+        fault_over = spec.fault.duration is None or rollback is not None or spec.rollback is Rollback.NONE
+        seen = measurement.detected_at is not None or not resolved.nodes  # else watch on, to the abort limit
+        if fault_over and seen and run.recovered(report):
+            break
+        run.report(report, "fault" if rollback is None else "settling")
+        try:
+            ticker.wait(step)
+        except DrillStoppedError:
+            aborted = "interrupted by the operator"
+            break
+        report = probe.cycle()
+
+    if spec.rollback is Rollback.AUTO and (rollback is None or aborted is not None):
+        undone = injector.undo(resolved, spec.fault.options, report.observation.snapshot)
+        rollback = undone if rollback is None else f"{rollback}; {undone}"
+        run.report(report, "rollback", undone)
+    if aborted is not None:
+        report = run.settle(report, spec.settle.total_seconds())
+    after = steady.steady_state(report.observation.snapshot, spec.steady_state, CheckPhase.AFTER)
+    expected = verdict.expectations(measurement, spec.expect, needs_detection=bool(resolved.nodes))
+    outcome = verdict.judge(
+        name, resolved.description, resolved.nodes, started_at, fault_at, report.now, before, expected, after,
+        aborted=aborted, rollback=rollback, measurement=measurement,
+    )  # fmt: skip
+    run.report(report, "done", "passed" if outcome.passed else "failed")
+    saved = _save(store, outcome, resolved.nodes, measurement) if store is not None else None
+    return DrillRun(outcome, saved, resolved.description)
+
+
+class _Run:
+    """The loop's bookkeeping: progress reports, steady-state checks and the settle wait after an abort."""
+
+    def __init__(
+        self, drill: Drill, probe: Probe, ticker: Ticker, step: float, on_progress: Callable[[Progress], object] | None,
+        nodes: tuple[str, ...],
+    ) -> None:  # fmt: skip
+        self.drill = drill
+        self.probe = probe
+        self.ticker = ticker
+        self.step = step
+        self.on_progress = on_progress
+        self.nodes = nodes
+        self.measurement: measure.Measurement | None = None
+        self.fault_at: datetime | None = None
+
+    def observe(self, report: CycleReport) -> None:
+        assert self.measurement is not None
+        assert self.fault_at is not None
+        snapshot = report.observation.snapshot
+        if report.acting:
+            steps = {entry.step.value for entry in report.executed}
+            holds = {hold.reason.value for hold in report.holds}
+        else:
+            steps, holds = measure.nodewarden_events(snapshot, self.fault_at)
+        self.measurement.observe(report.now, snapshot, report.detection, steps=steps, holds=holds)
+
+    def recovered(self, report: CycleReport) -> bool:
+        """The steady state holds, every faulted node is healthy to nodewarden, and no remediation is open."""
+        checks = steady.steady_state(report.observation.snapshot, self.drill.spec.steady_state, CheckPhase.AFTER)
+        health = report.detection.health
+        healthy = (HealthState.HEALTHY, HealthState.RECOVERED)
+        return (
+            all(c.passed for c in checks)
+            and all(health[n].state in healthy for n in self.nodes if n in health)
+            and not self.probe.busy(report.now)
+        )
+
+    def settle(self, report: CycleReport, limit: float) -> CycleReport:
+        """Tick until the steady state is back and nothing is in progress, or `limit` seconds passed."""
+        start = report.now
+        while not self.recovered(report):
+            if (report.now - start).total_seconds() >= limit:
+                break
+            self.report(report, "settling")
+            try:
+                self.ticker.wait(self.step)
+            except DrillStoppedError:
+                break
+            report = self.probe.cycle()
+        return report
+
+    def report(self, report: CycleReport, phase: str, note: str = "") -> None:
+        if self.on_progress is None:
+            return
+        snapshot = report.observation.snapshot
+        m = self.measurement
+        self.on_progress(
+            Progress(
+                drill=self.drill.metadata.name,
+                phase=phase,
+                now=report.now,
+                since_fault=(report.now - self.fault_at).total_seconds() if self.fault_at else None,
+                detected_after=m.time_to_detect if m else None,
+                restored_after=m.time_to_restore if m and m.capacity_lost_at else None,
+                nodes_ready=_ready_nodes(snapshot),
+                nodes=len(snapshot.nodes),
+                note=note,
+            )
+        )
+
+
+def _ready_nodes(snapshot: Snapshot) -> int:
+    return round(steady.ready_node_share(snapshot) * len(snapshot.nodes))
+
+
+def _save(
+    store: IncidentStore, outcome: Verdict, nodes: tuple[str, ...], measurement: measure.Measurement | None
+) -> str:
+    """Put the verdict on the incident the fault caused (the earliest one on its nodes), or on a new one."""
+    start = outcome.fault_at or outcome.started_at
+    caused = sorted(
+        (
+            incident
+            for incident in store.list()
+            if incident.detected_at >= start and incident.detected_at <= outcome.ended_at
+            and (set(incident.nodes) & set(nodes) or not nodes)
+        ),
+        key=lambda incident: incident.detected_at,
+    )  # fmt: skip
+    if caused:
+        incident = replace(caused[0], drill=outcome.drill, verdict=outcome)
+    else:
+        incident = _incident_for(outcome, nodes, measurement)
+    store.save(incident)
+    return incident.id
+
+
+def _incident_for(outcome: Verdict, nodes: tuple[str, ...], measurement: measure.Measurement | None) -> Incident:
+    """A record for a drill nodewarden saw no incident for (not detected, or stopped before the fault)."""
+    start = outcome.fault_at or outcome.started_at
+    restored = measurement.restored_at if measurement is not None else None
+    return Incident(
+        id=f"drill-{start:%Y%m%dT%H%M%SZ}-{outcome.drill}",
+        title=f"Drill {outcome.drill}: {outcome.fault}",
+        state=IncidentState.RESOLVED,
+        impact_start=start,
+        detected_at=outcome.detected_at or outcome.ended_at,
+        mitigated_at=restored,
+        resolved_at=outcome.ended_at,
+        drill=outcome.drill,
+        verdict=outcome,
+        nodes=nodes,
+    )

@@ -1,0 +1,97 @@
+"""The runner's abort, rollback, interruption and refusal paths, on a hosted twin with the controller acting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nodewarden.demo.hosted import hosted
+from nodewarden.drill.runner import DrillStoppedError, run_drill
+from nodewarden.drill.spec import DrillError, parse_drill
+from nodewarden.heal.policy import default_policy, parse_policy, render_policy
+from nodewarden.model.drill import CheckPhase
+
+EXAMPLES = Path(__file__).parents[2] / "examples" / "drills"
+
+
+def crash_drill(**spec: object) -> str:
+    document = yaml.safe_load((EXAMPLES / "single-instance-crash.yaml").read_text())
+    document["spec"].update(spec)
+    return yaml.safe_dump(document)
+
+
+def paused_policy() -> object:
+    document = yaml.safe_load(render_policy(default_policy()))
+    document["spec"]["paused"] = True
+    return parse_policy(yaml.safe_dump(document), source="paused")
+
+
+def test_an_abort_undoes_the_fault_and_fails_the_drill(tmp_path: Path) -> None:
+    """nodewarden is paused, so nothing repairs the crash: the drill aborts at its limit and restarts the VM."""
+    drill = parse_drill(crash_drill(abort={"after": "2m"}), source="crash.yaml")
+    with hosted("prod-3az", tmp_path, paused_policy(), speed=None) as env:  # type: ignore[arg-type]
+        run = run_drill(drill, probe=env.probe, ticker=env.ticker, injector=env.injector, store=env.store)
+        node = run.verdict.targets[0]
+        kubelet_up = env.twin.kube.kubelets.is_ready(node)
+    verdict = run.verdict
+    assert not verdict.passed
+    assert verdict.aborted == "not back to steady state within 2m"
+    assert verdict.rollback is not None
+    assert verdict.rollback.startswith("restart")
+    assert kubelet_up  # the rollback really brought the instance back
+    after = {c.name: c.passed for c in verdict.checks if c.phase is CheckPhase.AFTER}
+    assert after["all nodes Ready"]
+
+
+def test_an_expectation_that_cannot_be_met_fails_with_the_measured_value(tmp_path: Path) -> None:
+    drill = parse_drill(crash_drill(expect={"timeToDetect": "5s", "timeToRestore": "10s"}), source="crash.yaml")
+    with hosted("prod-3az", tmp_path, default_policy(), speed=None) as env:
+        run = run_drill(drill, probe=env.probe, ticker=env.ticker, injector=env.injector, store=env.store)
+    missed = {c.name: c for c in run.verdict.failed_checks}
+    assert set(missed) == {"time to detect", "time to restore"}
+    assert missed["time to detect"].target == "<= 5s"
+    assert missed["time to detect"].value is not None
+    assert missed["time to detect"].value > 5
+    assert missed["time to detect"].measured == f"{missed['time to detect'].value:.0f}s"
+    assert run.verdict.aborted is None
+
+
+class StopAfter:
+    """A ticker that passes the operator's Ctrl-C after `ticks` waits."""
+
+    def __init__(self, inner: object, ticks: int) -> None:
+        self.inner = inner
+        self.ticks = ticks
+
+    def wait(self, seconds: float) -> None:
+        self.ticks -= 1
+        if self.ticks < 0:
+            raise DrillStoppedError
+        self.inner.wait(seconds)  # type: ignore[attr-defined]
+
+
+def test_an_interrupted_drill_rolls_back_and_fails(tmp_path: Path) -> None:
+    zone = yaml.safe_load((EXAMPLES / "zone-outage.yaml").read_text())
+    drill = parse_drill(yaml.safe_dump(zone), source="zone-outage.yaml")
+    with hosted("prod-3az", tmp_path, default_policy(), speed=None) as env:
+        run = run_drill(drill, probe=env.probe, ticker=StopAfter(env.ticker, 6), injector=env.injector,
+                        store=env.store)  # fmt: skip
+        down = [i.computer_name for i in env.twin.azure.instances() if i.zone_down]
+    assert run.verdict.aborted == "interrupted by the operator"
+    assert run.verdict.rollback is not None
+    assert "zone-restore" in run.verdict.rollback
+    assert not run.verdict.passed
+    assert down == []  # the zone is back
+
+
+def test_a_fault_outside_the_drill_scope_is_refused_before_anything_happens(tmp_path: Path) -> None:
+    drill = parse_drill(crash_drill(scope={"pools": ["data"]}), source="crash.yaml")
+    with hosted("prod-3az", tmp_path, default_policy(), speed=None) as env:
+        before = env.twin.now()
+        with pytest.raises(DrillError, match="apps"):
+            run_drill(drill, probe=env.probe, ticker=env.ticker, injector=env.injector, store=env.store)
+        assert env.twin.now() == before
+        assert all(env.twin.kube.kubelets.is_ready(n["metadata"]["name"]) for n in env.twin.world.store.items("nodes"))
+        assert env.store.list() == []
