@@ -1,4 +1,4 @@
-"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, incidents, twin and node."""
+"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, incidents, drill, demo, twin."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from nodewarden import __version__
 from nodewarden.cli import live_flags
 from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.collect_command import collect_command
+from nodewarden.cli.demo_command import demo_command
+from nodewarden.cli.drill_command import app as drill_app
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.incidents_command import app as incidents_app
 from nodewarden.cli.node_command import app as node_app
@@ -37,6 +39,7 @@ app.add_typer(twin_app, name="twin")
 app.add_typer(node_app, name="node")
 app.add_typer(policy_app, name="policy")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(drill_app, name="drill")
 
 
 def _version(value: bool) -> None:
@@ -117,6 +120,7 @@ app.command("collect")(collect_command)
 app.command("watch")(watch_command)
 app.command("plan")(plan_command)
 app.command("run")(run_command)
+app.command("demo")(demo_command)
 
 
 @policy_app.command("show")

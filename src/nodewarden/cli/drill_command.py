@@ -1,0 +1,163 @@
+"""`nodewarden drill run|check|faults`: rehearse a failure and verify detection and recovery against targets.
+
+Three ways to run a drill:
+- `--on-twin SCENARIO`: a twin hosted in this process, with a controller that acts, on the twin's clock;
+- `--twin DIR` or a live cluster, beside a deployed `nodewarden run` (this process only detects);
+- the same with `--with-controller`: this process also runs a controller that acts (it still takes part
+  in leader election, so it does nothing while a deployed controller leads).
+Exit 0 when the drill passed, 1 when it failed, 2 for a bad file, a refused fault or a usage error.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from nodewarden.cli.exit_codes import ExitCode
+from nodewarden.cli.live_flags import (
+    AzureConfigOption,
+    ClusterOption,
+    ConnectionFlags,
+    KubeconfigOption,
+    ResourceGroupOption,
+    SubscriptionOption,
+    TwinOption,
+)
+from nodewarden.cli.run_command import PolicyOption, policy_from
+from nodewarden.cli.stopping import stop_on_signals
+from nodewarden.demo.hosted import hosted
+from nodewarden.demo.progress import ProgressView
+from nodewarden.drill import faults
+from nodewarden.drill.inject import Injector, injector_for
+from nodewarden.drill.probes import ControllerProbe, RealTime
+from nodewarden.drill.runner import DrillRun, Probe, Ticker, run_drill
+from nodewarden.drill.spec import load_drill
+from nodewarden.errors import InputError
+from nodewarden.incidents.store import IncidentStore
+from nodewarden.render.drill import verdict_json, verdict_table
+from nodewarden.runtime.assemble import Options, controller_for
+
+WIDE = 140  # columns for the verdict table in logs and pipes, where rich would assume 80
+
+app = typer.Typer(help="Drills: inject a failure, verify detection and recovery against targets, undo it.")
+
+StateDirOption = Annotated[
+    Path, typer.Option("--state-dir", help="Journal and incident store (the verdict is saved there).")
+]
+
+
+@dataclass
+class _Setup:
+    probe: Probe
+    ticker: Ticker
+    injector: Injector
+    store: IncidentStore
+    step: float
+
+
+@app.command("run")
+def run_command(
+    file: Annotated[Path, typer.Argument(help="A Drill YAML file (see examples/drills/).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check the file, the scope and the steady state; inject nothing.")
+    ] = False,
+    on_twin: Annotated[
+        str | None,
+        typer.Option("--on-twin", help="Run on a twin hosted in this process: small, prod-3az, large or a file."),
+    ] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0, help="With --on-twin: twin seconds per real second (0: flat out).")
+    ] = 0.0,
+    step: Annotated[float, typer.Option("--step", min=1, help="With --on-twin: twin seconds between cycles.")] = 5.0,
+    interval: Annotated[float, typer.Option("--interval", min=0.1, help="Live: real seconds between cycles.")] = 5.0,
+    with_controller: Annotated[
+        bool, typer.Option("--with-controller", help="Live: also run a controller that acts (enforce).")
+    ] = False,
+    policy: PolicyOption = None,
+    state_dir: StateDirOption = Path("nodewarden-state"),
+    output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
+    twin: TwinOption = None,
+    kubeconfig: KubeconfigOption = None,
+    azure_config: AzureConfigOption = None,
+    subscription: SubscriptionOption = None,
+    resource_group: ResourceGroupOption = None,
+    cluster: ClusterOption = None,
+) -> None:
+    """Run a drill: steady state, fault, recovery measured against the expectations, rollback, verdict."""
+    if output_format not in ("table", "json"):
+        raise InputError(f"--output-format: expected table or json, found {output_format!r}")
+    drill = load_drill(file)
+    faults.fault_kind(drill.spec.fault.type)
+    flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
+    if on_twin and flags != ConnectionFlags():
+        raise InputError("--on-twin hosts its own twin: drop --twin, --kubeconfig and the Azure flags")
+    console = Console(stderr=True)
+    with (
+        stop_on_signals() as stop,
+        _setup(on_twin, flags, policy, state_dir, speed=speed, step=step, interval=interval,
+               with_controller=with_controller, stop=stop) as setup,
+        ProgressView(console) as view,
+    ):  # fmt: skip
+        outcome = run_drill(
+            drill, probe=setup.probe, ticker=setup.ticker, injector=setup.injector, store=setup.store,
+            step=setup.step, dry_run=dry_run, on_progress=view.update,
+        )  # fmt: skip
+    _print(outcome, output_format, state_dir, dry_run=dry_run)
+    raise typer.Exit(ExitCode.OK if outcome.verdict.passed else ExitCode.DRILL_FAILED)
+
+
+@contextmanager
+def _setup(
+    on_twin: str | None, flags: ConnectionFlags, policy: Path | None, state_dir: Path, *, speed: float, step: float,
+    interval: float, with_controller: bool, stop: threading.Event,
+) -> Iterator[_Setup]:  # fmt: skip
+    chosen = policy_from(policy)
+    if on_twin:
+        with hosted(on_twin, state_dir, chosen, speed=speed or None) as env:
+            yield _Setup(env.probe, env.ticker, env.injector, env.store, step)
+        return
+    connection = flags.connect()
+    options = Options(apply=with_controller, planning=with_controller, leader_election=with_controller,
+                      state_dir=state_dir, identity="")  # fmt: skip
+    with ExitStack() as stack:
+        controller = stack.enter_context(controller_for(connection, chosen, options))
+        store = stack.enter_context(IncidentStore.open(state_dir))
+        injector = injector_for(connection, twin_dir=flags.twin)
+        yield _Setup(ControllerProbe(controller), RealTime(stop), injector, store, interval)
+
+
+def _print(outcome: DrillRun, output_format: str, state_dir: Path, *, dry_run: bool) -> None:
+    if output_format == "json":
+        sys.stdout.write(verdict_json(outcome.verdict, incident=outcome.incident_id) + "\n")
+        return
+    console = Console(width=None if sys.stdout.isatty() else WIDE)
+    if dry_run:
+        console.print(f"dry run: would inject {outcome.planned}")
+    console.print(verdict_table(outcome.verdict))
+    if outcome.incident_id:
+        console.print(
+            f"report: nodewarden incidents report {outcome.incident_id} --state-dir {state_dir} -o markdown|html"
+        )
+
+
+@app.command("check")
+def check_command(file: Annotated[Path, typer.Argument(help="A Drill YAML file.")]) -> None:
+    """Validate a drill file offline: schema, fault name, target and scope fields."""
+    drill = load_drill(file)
+    kind = faults.fault_kind(drill.spec.fault.type)
+    typer.echo(f"{file}: drill {drill.metadata.name} is valid ({kind.name}, {kind.where.value} fault)")
+
+
+@app.command("faults")
+def faults_command() -> None:
+    """List the faults a drill can inject: twin faults (need a twin) and API faults (any cluster)."""
+    for kind in faults.CATALOGUE:
+        typer.echo(f"{kind.name:<22} {kind.where.value:<5} target: {kind.target:<5} {kind.description}")

@@ -1,0 +1,35 @@
+"""Drill verdicts for the terminal (rich) and for machines (JSON, the incident store's shape)."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+from rich.text import Text
+
+from nodewarden.incidents.codec import verdict_to_dict
+from nodewarden.model.drill import Verdict
+
+
+def verdict_table(verdict: Verdict) -> Table:
+    if verdict.fault_at is None and verdict.aborted is None:  # a dry run: only the steady state was checked
+        result = Text("steady state holds" if verdict.passed else "steady state does not hold", style="bold")
+        title = Text.assemble(f"drill {verdict.drill} (dry run, nothing injected): ", result)
+    else:
+        result = Text("PASSED", style="bold green") if verdict.passed else Text("FAILED", style="bold red")
+        title = Text.assemble(f"drill {verdict.drill}: ", result, f" — {verdict.fault}")
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    for column in ("PHASE", "CHECK", "TARGET", "MEASURED", "RESULT"):
+        table.add_column(column, overflow="fold")
+    for check in verdict.checks:
+        outcome = Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
+        table.add_row(check.phase.value, check.name, check.target, check.measured, outcome)
+    notes = [f"aborted: {verdict.aborted}"] if verdict.aborted else []
+    notes += [f"rollback: {verdict.rollback}"] if verdict.rollback else []
+    table.caption = "; ".join(notes) or None
+    return table
+
+
+def verdict_json(verdict: Verdict, *, incident: str | None) -> str:
+    """The verdict as the incident store keeps it, plus the id of the incident it was saved on."""
+    return json.dumps({**verdict_to_dict(verdict), "incident": incident})
