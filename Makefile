@@ -12,8 +12,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## audit the bundled example cluster (exit 1 is expected: it has findings)
-	-$(BIN)/nodewarden audit examples/cluster --waivers examples/waivers.yaml --config examples/config.yaml --now 2026-11-26T12:00:00Z
+demo: $(STAMP)  ## the whole loop on the twin: audit, controller, two drills, reports in ./nodewarden-demo/
+	$(BIN)/nodewarden demo
 
 test: $(STAMP) lint typecheck unit  ## ruff, mypy, import contracts and the whole test suite
 
