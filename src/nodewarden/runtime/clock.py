@@ -2,7 +2,8 @@
 
 `ServerClock` reads the `Date` header of a cheap request (`GET /version`) once per cycle and keeps the
 offset to the local clock. Against the twin that header is the twin's virtual time, so the controller
-runs on twin time with no special case.
+runs on twin time with no special case — even on a twin running faster than real time, since the
+offset is taken afresh each cycle. It never goes backwards (the header has whole seconds).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from lightkube.config.kubeconfig import SingleConfig
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+    def sync(self) -> datetime:
+        """`now`, read afresh from the source of truth; the controller calls it once per cycle."""
+        ...
 
     def sleep(self, seconds: float) -> None: ...
 
@@ -41,6 +46,9 @@ class DrivenClock:
     def now(self) -> datetime:
         return self.world.now()
 
+    def sync(self) -> datetime:
+        return self.world.now()
+
     def sleep(self, seconds: float) -> None:
         self.world.advance(seconds)
 
@@ -48,6 +56,9 @@ class DrivenClock:
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def sync(self) -> datetime:
+        return self.now()
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
@@ -62,6 +73,7 @@ class ServerClock:
         self._http = client_adapter.Client(config, ConnectionParams(timeout=httpx2.Timeout(10)))
         self._offset = timedelta()
         self._synced_at: float | None = None
+        self._last: datetime | None = None
 
     def sync(self) -> datetime:
         """Read the server's Date once; on failure keep the last offset (the caller's reads will fail loudly)."""
@@ -73,12 +85,16 @@ class ServerClock:
         if header:
             self._offset = parsedate_to_datetime(header) - local
             self._synced_at = time.monotonic()
-        return local + self._offset
+        return self._forward(local + self._offset)
 
     def now(self) -> datetime:
         if self._synced_at is None or time.monotonic() - self._synced_at > self.RESYNC:
             return self.sync()
-        return datetime.now(UTC) + self._offset
+        return self._forward(datetime.now(UTC) + self._offset)
+
+    def _forward(self, moment: datetime) -> datetime:
+        self._last = moment if self._last is None else max(self._last, moment)
+        return self._last
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)

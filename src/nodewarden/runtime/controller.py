@@ -100,7 +100,7 @@ class Controller:
 
     def cycle(self) -> CycleReport:
         started = time.monotonic()
-        now = self.clock.now()
+        now = self.clock.sync()
         leader = self.elector.tick(now) if self.elector is not None else True
         acting = leader and self.apply
         resumed: tuple[JournalEntry, ...] = ()
