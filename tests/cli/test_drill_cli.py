@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "drills"
@@ -91,3 +92,23 @@ def test_faults_lists_twin_and_api_faults(invoke: Invoke) -> None:
     assert lines["zone-outage"] == "twin"
     for name in ("instance-stop", "instance-deallocate", "node-drain", "spot-eviction"):
         assert lines[name] == "api"
+
+
+def test_beside_a_deployed_controller_the_drill_only_detects_then_aborts_and_rolls_back(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """Against a twin served at 60x real time (as `twin serve --speed 60` would): no controller acts here, so
+    the crash is detected but never repaired; the drill aborts at its limit and restarts the instance itself."""
+    drill = variant(tmp_path, "single-instance-crash", expect={"timeToDetect": "3m"}, abort={"after": "2m"})
+    with Twin("prod-3az", speed=60, state_dir=tmp_path / "twin") as twin:
+        ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "0.2",
+                     "--state-dir", str(tmp_path / "state"), "-o", "json")  # fmt: skip
+        verdict = json.loads(ran.out)
+        node = verdict["targets"][0]
+        back = twin.kube.kubelets.is_ready(node)
+    assert ran.code == 1, ran.err
+    assert verdict["aborted"] == "not back to steady state within 2m"
+    detect = next(c for c in verdict["checks"] if c["name"] == "time to detect")
+    assert detect["passed"] is True
+    assert verdict["rollback"].startswith("restarted instance aks-apps-")
+    assert back

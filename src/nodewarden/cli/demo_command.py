@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from nodewarden.cli import terminal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.demo.run import run_demo
 
@@ -21,5 +21,5 @@ def demo_command(
     ] = 60.0,
 ) -> None:
     """Audit a simulated AKS cluster, then crash an instance and lose a zone, and watch nodewarden recover."""
-    result = run_demo(output, speed=speed or None, console=Console())
+    result = run_demo(output, speed=speed or None, console=terminal.console())
     raise typer.Exit(ExitCode.OK if result.passed else ExitCode.DRILL_FAILED)

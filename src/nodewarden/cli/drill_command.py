@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from nodewarden.cli import terminal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
     AzureConfigOption,
@@ -44,8 +44,6 @@ from nodewarden.errors import InputError
 from nodewarden.incidents.store import IncidentStore
 from nodewarden.render.drill import verdict_json, verdict_table
 from nodewarden.runtime.assemble import Options, controller_for
-
-WIDE = 140  # columns for the verdict table in logs and pipes, where rich would assume 80
 
 app = typer.Typer(help="Drills: inject a failure, verify detection and recovery against targets, undo it.")
 
@@ -99,7 +97,7 @@ def run_command(
     flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     if on_twin and flags != ConnectionFlags():
         raise InputError("--on-twin hosts its own twin: drop --twin, --kubeconfig and the Azure flags")
-    console = Console(stderr=True)
+    console = terminal.console(stderr=True)
     with (
         stop_on_signals() as stop,
         _setup(on_twin, flags, policy, state_dir, speed=speed, step=step, interval=interval,
@@ -138,14 +136,12 @@ def _print(outcome: DrillRun, output_format: str, state_dir: Path, *, dry_run: b
     if output_format == "json":
         sys.stdout.write(verdict_json(outcome.verdict, incident=outcome.incident_id) + "\n")
         return
-    console = Console(width=None if sys.stdout.isatty() else WIDE)
+    out = terminal.console()
     if dry_run:
-        console.print(f"dry run: would inject {outcome.planned}")
-    console.print(verdict_table(outcome.verdict))
+        out.print(f"dry run: would inject {outcome.planned}")
+    out.print(verdict_table(outcome.verdict))
     if outcome.incident_id:
-        console.print(
-            f"report: nodewarden incidents report {outcome.incident_id} --state-dir {state_dir} -o markdown|html"
-        )
+        out.print(f"report: nodewarden incidents report {outcome.incident_id} --state-dir {state_dir} -o markdown|html")
 
 
 @app.command("check")
