@@ -135,49 +135,28 @@ def steady_state(snapshot: Snapshot, steady: SteadyState, phase: CheckPhase) -> 
 def _nodes_check(snapshot: Snapshot, phase: CheckPhase) -> CheckResult:
     not_ready = sorted(node.metadata.name for node in snapshot.nodes if not is_node_ready(node))
     total = len(snapshot.nodes)
-    measured = f"{total - len(not_ready)} of {total} Ready"
-    if not_ready:
-        measured += f"; NotReady: {short_list(not_ready)}"
-    return CheckResult(
-        phase=phase,
-        name="all nodes Ready",
-        passed=not not_ready,
-        target="every node Ready",
-        measured=measured,
-        value=float(len(not_ready)),
-    )
+    summary = f"{total - len(not_ready)} of {total} Ready"
+    return _result(phase, "all nodes Ready", "every node Ready", summary, "; NotReady: ", not_ready)
 
 
 def _workloads_check(snapshot: Snapshot, steady: SteadyState, phase: CheckPhase) -> CheckResult:
     share = durations.format_share(steady.min_replica_share)
     total = len(workload_replicas(snapshot, steady.namespaces))
-    short = short_workloads(snapshot, steady)
-    if short:
-        listed = short_list(f"{key} {ready}/{wanted}" for key, (ready, wanted) in sorted(short.items()))
-        measured = f"{len(short)} of {total} short: {listed}"
-    else:
-        measured = f"{total} of {total} at share"
-    return CheckResult(
-        phase=phase,
-        name=f"workloads at >= {share} of replicas",
-        passed=not short,
-        target=f">= {share} of replicas Ready",
-        measured=measured,
-        value=float(len(short)),
-    )
+    short = [f"{key} {ready}/{wanted}" for key, (ready, wanted) in sorted(short_workloads(snapshot, steady).items())]
+    summary = f"{len(short)} of {total} short" if short else f"{total} of {total} at share"
+    name, target = f"workloads at >= {share} of replicas", f">= {share} of replicas Ready"
+    return _result(phase, name, target, summary, ": ", short)
 
 
 def _budgets_check(snapshot: Snapshot, phase: CheckPhase) -> CheckResult:
     violated = violated_budgets(snapshot)
-    total = len(snapshot.pdbs)
-    measured = f"{len(violated)} of {total} violated"
-    if violated:
-        measured += f": {short_list(violated)}"
+    summary = f"{len(violated)} of {len(snapshot.pdbs)} violated"
+    return _result(phase, "no PDB violated", "every budget at its desired healthy count", summary, ": ", violated)
+
+
+def _result(phase: CheckPhase, name: str, target: str, summary: str, lead: str, failing: list[str]) -> CheckResult:
+    """A check that passes when nothing is failing; the measured text names the first few that are."""
+    measured = f"{summary}{lead}{short_list(failing)}" if failing else summary
     return CheckResult(
-        phase=phase,
-        name="no PDB violated",
-        passed=not violated,
-        target="every budget at its desired healthy count",
-        measured=measured,
-        value=float(len(violated)),
+        phase=phase, name=name, passed=not failing, target=target, measured=measured, value=float(len(failing))
     )
