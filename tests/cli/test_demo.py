@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from nodewarden.demo import run as demo_run
+from nodewarden.drill.spec import Drill
 from tests.conftest import Invoke
 from tests.render.test_html import parse
 
@@ -40,3 +45,18 @@ def test_the_demo_runs_both_drills_and_writes_every_report(invoke: Invoke, tmp_p
         documents = [json.loads(row[0]) for row in journal.execute("SELECT document FROM incidents")]
     assert {"Cordon", "Drain", "Restart", "Uncordon"} <= steps
     assert sorted(d["drill"] for d in documents if d.get("drill")) == ["single-instance-crash", "zone-outage"]
+
+
+def test_the_demo_exits_1_when_a_drill_fails(invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = demo_run.packaged_drill
+
+    def impatient(name: str) -> Drill:
+        drill = shipped(name)
+        expect = drill.spec.expect.model_copy(update={"time_to_detect": timedelta(seconds=1)})
+        return drill.model_copy(update={"spec": drill.spec.model_copy(update={"expect": expect})})
+
+    monkeypatch.setattr(demo_run, "packaged_drill", impatient)
+    ran = invoke("demo", "--speed", "0", "--output", str(tmp_path / "out"))
+    assert ran.code == 1
+    assert "FAILED single-instance-crash" in ran.out
+    assert "missed time to detect: wanted <= 1s, measured" in ran.out
