@@ -79,3 +79,13 @@ def test_report_renders_a_drill_without_signals_in_every_format(invoke: Invoke, 
     document = json.loads(as_json.out)["incident"]
     assert document["verdict"]["faultAt"] is None
     assert codec.incident_from_dict(document) == unseen(refused())
+
+
+def test_show_prints_the_drill_verdict_check_by_check(invoke: Invoke, state_dir: Path) -> None:
+    shown = invoke("incidents", "show", DRILL_ID, "--state-dir", str(state_dir))
+    assert shown.code == 0, shown.err
+    lines = shown.out.splitlines()
+    start = lines.index("Drill zone-down: FAILED")
+    checks = [line for line in lines[start + 1 :] if line.startswith(("  pass", "  FAIL"))]
+    assert checks
+    assert any(line.startswith("  FAIL") and "not detected" in line for line in checks)

@@ -207,6 +207,12 @@ def _describe(incident: Incident) -> list[str]:
         f"  recorded  {len(incident.signals)} signals, {len(incident.actions)} actions, "
         f"{len(incident.holds)} holds, {len(incident.changes)} changes by others",
     ]
+    if incident.verdict is not None:
+        verdict = incident.verdict
+        lines.append(f"Drill {verdict.drill}: {postmortem_sections.verdict_result(verdict.passed)}")
+        lines += [
+            f"  {'pass' if c.passed else 'FAIL'}  {c.name}: {c.measured} (wanted {c.target})" for c in verdict.checks
+        ]
     if incident.hypotheses:
         lines.append("Causes, most likely first:")
         lines += [f"  {h.score:.2f}  {h.cause.value}: {h.summary}" for h in incident.hypotheses]
