@@ -48,6 +48,7 @@ class PoolSpec(_Strict):
     taints: list[str] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     spot: bool = False
+    eviction_policy: Literal["Delete", "Deallocate"] = Field("Delete", alias="evictionPolicy")  # Spot pools
 
     @field_validator("zones", mode="before")
     @classmethod

@@ -53,6 +53,7 @@ class World:
                 max_pods=pool.max_pods,
                 taints=tuple(pool.taints),
                 spot=pool.spot,
+                eviction_policy=pool.eviction_policy,
                 labels=dict(pool.labels),
             )
         with self.kube.quiet():  # a cluster that already existed: no creation events

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from nodewarden.twin.azure import ArmApi, AzureState
-from nodewarden.twin.azure.documents import instance_view
+from nodewarden.twin.azure.documents import agent_pool, instance_view, scale_set
 from nodewarden.twin.clock import Clock
 from nodewarden.twin.http import Request, Response
+from nodewarden.twin.scenario import Scenario
 
 from .conftest import IMAGE, NODE_RG, SUB, Heard, build_identity, build_state
 
@@ -108,3 +109,19 @@ def test_an_unknown_eviction_policy_is_refused(clock: Clock) -> None:
     with pytest.raises(ValueError, match="eviction_policy must be one of Delete, Deallocate, found 'Keep'"):
         state.add_pool("spot", mode="User", vm_size="Standard_D4s_v5", zones=["1"], count=1,
                        node_image_version=IMAGE, spot=True, eviction_policy="Keep")  # fmt: skip
+
+
+@pytest.mark.parametrize("policy", ["Delete", "Deallocate"])
+def test_the_pool_and_scale_set_documents_carry_the_eviction_policy(clock: Clock, policy: str) -> None:
+    state = _spot_state(clock, policy=policy)
+    pool = state.pool("spot")
+    assert agent_pool(state.scope, pool)["properties"]["scaleSetEvictionPolicy"] == policy
+    assert scale_set(state.scope, pool)["properties"]["virtualMachineProfile"]["evictionPolicy"] == policy
+    assert "evictionPolicy" not in scale_set(state.scope, state.pool("user"))["properties"]["virtualMachineProfile"]
+
+
+def test_a_scenario_spot_pool_takes_its_eviction_policy() -> None:
+    scenario = Scenario.model_validate(
+        {"name": "s", "pools": [{"name": "spot", "spot": True, "evictionPolicy": "Deallocate", "count": 1}]}
+    )
+    assert scenario.pools[0].eviction_policy == "Deallocate"

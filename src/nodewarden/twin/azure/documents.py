@@ -85,7 +85,7 @@ def _profile(scope: Scope, pool: Pool) -> dict[str, Any]:
         "enableFIPS": False,
     }
     if pool.spot:
-        profile.update({"scaleSetEvictionPolicy": "Delete", "spotMaxPrice": -1})
+        profile.update({"scaleSetEvictionPolicy": pool.eviction_policy, "spotMaxPrice": -1})
     if pool.min_count is not None:
         profile["minCount"] = pool.min_count
     if pool.max_count is not None:
@@ -187,6 +187,7 @@ def scale_set(scope: Scope, pool: Pool) -> dict[str, Any]:
                     },
                 },
                 "priority": "Spot" if pool.spot else "Regular",
+                **({"evictionPolicy": pool.eviction_policy} if pool.spot else {}),
             },
             "provisioningState": "Succeeded",
             "uniqueId": pool.unique_id,
