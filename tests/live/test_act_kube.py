@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 from lightkube import Client
 from lightkube.models.meta_v1 import LabelSelector, ObjectMeta
@@ -13,7 +15,7 @@ from nodewarden.act import kube_actions
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import PodRef
 from nodewarden.connection import Connection
-from nodewarden.errors import ActionRefusedError
+from nodewarden.errors import ActionError, ActionRefusedError
 from nodewarden.twin.service import Twin
 
 NODE = "aks-apps-84805669-vmss000000"  # small scenario: worker, api and db-0 run here
@@ -68,6 +70,45 @@ def test_taint_and_untaint_keep_the_other_taints(connection: Connection) -> None
     taints = {(t.key, t.effect) for t in kube.get(Node, name).spec.taints or []}  # type: ignore[union-attr]
     assert ("nodewarden.io/remediating", "NoSchedule") not in taints
     assert ("CriticalAddonsOnly", "NoSchedule") in taints
+
+
+class Interfering:
+    """A client that lets someone else change the node (a label, as a controller would) before each of the
+    first `times` patches: the taint list read before is then stale, and the API server answers 409."""
+
+    def __init__(self, kube: Client, twin: Twin, times: int) -> None:
+        self.kube = kube
+        self.twin = twin
+        self.times = times
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self.kube.get(*args, **kwargs)
+
+    def patch(self, resource: Any, name: str, patch: Any) -> Any:
+        if self.times > 0:
+            self.times -= 1
+
+            def relabel(node: dict[str, Any]) -> None:
+                node["metadata"].setdefault("labels", {})[f"example.com/touched-{self.times}"] = "yes"
+
+            self.twin.world.store.mutate("nodes", None, name, relabel, touches=("metadata",))
+        return self.kube.patch(resource, name, patch)
+
+
+def test_a_taint_change_that_loses_a_race_is_read_again_and_retried(twin: Twin, connection: Connection) -> None:
+    client = Interfering(_kube(connection), twin, times=2)
+    name = "aks-system-84805669-vmss000001"
+    assert kube_actions.taint(cast(Client, client), name, key="nodewarden.io/quarantined", effect="NoSchedule")
+    node = _kube(connection).get(Node, name)
+    assert ("nodewarden.io/quarantined", "NoSchedule") in {(t.key, t.effect) for t in node.spec.taints or []}  # type: ignore[union-attr]
+    assert {"example.com/touched-0", "example.com/touched-1"} <= set(node.metadata.labels or {})  # type: ignore[union-attr]
+    assert client.times == 0
+
+
+def test_a_taint_change_that_keeps_losing_is_reported(twin: Twin, connection: Connection) -> None:
+    client = Interfering(_kube(connection), twin, times=kube_actions.CONFLICT_RETRIES)
+    with pytest.raises(ActionError, match="409"):
+        kube_actions.untaint(cast(Client, client), "aks-system-84805669-vmss000000", key="CriticalAddonsOnly")
 
 
 def test_drain_evicts_the_pods_and_waits_until_they_are_gone(twin: Twin, connection: Connection) -> None:

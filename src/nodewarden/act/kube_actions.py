@@ -38,6 +38,7 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"  # static pods' API mirrors; t
 POLL_INTERVAL = 2.0  # seconds between checks that evicted pods are gone (kubectl drain polls every 1 s)
 RETRY_FIRST = 5.0  # first wait after a 429 when the apiserver gives no retryAfterSeconds
 RETRY_MAX = 30.0  # cap of the exponential backoff on repeated 429s for the same pod
+CONFLICT_RETRIES = 5  # reads and patches of a node's taints before a 409 Conflict is reported
 _BUDGET_IN_MESSAGE = re.compile(r"disruption budget (?P<name>[^\s]+) needs")
 
 Progress = Callable[[str], None]
@@ -116,42 +117,65 @@ def taint(
     kube: Client, name: str, *, key: str, effect: str, value: str | None = None, recorder: EventRecorder | None = None
 ) -> bool:
     """Add or update the taint `key[=value]:effect`; returns False when the node already had it."""
-    node = get_node(kube, name)
-    current = [t.to_dict() for t in (node.spec.taints if node.spec and node.spec.taints else [])]
     wanted = {"key": key, "effect": effect, **({"value": value} if value is not None else {})}
-    if wanted in current:
-        return False
-    taints = [t for t in current if not (t.get("key") == key and t.get("effect") == effect)] + [wanted]
-    # spec.taints has no patch strategy: a strategic-merge patch replaces the list, so send it whole and
-    # pin the resourceVersion to refuse a lost update (409) if someone changed the taints meanwhile.
-    assert node.metadata is not None
-    patched = _patch_node(
-        kube, name, {"metadata": {"resourceVersion": node.metadata.resourceVersion}, "spec": {"taints": taints}}
-    )
-    if recorder is not None:
+
+    def add(current: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        if wanted in current:
+            return None
+        return [t for t in current if not (t.get("key") == key and t.get("effect") == effect)] + [wanted]
+
+    patched = _change_taints(kube, name, add)
+    if patched is not None and recorder is not None:
         text = f"{key}={value}:{effect}" if value is not None else f"{key}:{effect}"
         recorder.record(patched, action=NodeAction.TAINT, reason=EventReason.TAINT, note=f"nodewarden added {text}")
-    return True
+    return patched is not None
 
 
 def untaint(
     kube: Client, name: str, *, key: str, effect: str | None = None, recorder: EventRecorder | None = None
 ) -> bool:
     """Remove taints with `key` (and `effect`, if given); returns False when there were none."""
-    node = get_node(kube, name)
-    current = [t.to_dict() for t in (node.spec.taints if node.spec and node.spec.taints else [])]
-    kept = [t for t in current if not (t.get("key") == key and (effect is None or t.get("effect") == effect))]
-    if len(kept) == len(current):
-        return False
-    assert node.metadata is not None
-    patched = _patch_node(
-        kube, name, {"metadata": {"resourceVersion": node.metadata.resourceVersion}, "spec": {"taints": kept}}
-    )
-    if recorder is not None:
+
+    def remove(current: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        kept = [t for t in current if not (t.get("key") == key and (effect is None or t.get("effect") == effect))]
+        return None if len(kept) == len(current) else kept
+
+    patched = _change_taints(kube, name, remove)
+    if patched is not None and recorder is not None:
         recorder.record(
             patched, action=NodeAction.UNTAINT, reason=EventReason.UNTAINT, note=f"nodewarden removed taint {key}"
         )
-    return True
+    return patched is not None
+
+
+def _change_taints(
+    kube: Client, name: str, change: Callable[[list[dict[str, Any]]], list[dict[str, Any]] | None]
+) -> Node | None:
+    """Apply `change` to the node's taints (None: nothing to do); the patched node, or None when unchanged.
+
+    spec.taints has no patch strategy: a strategic-merge patch replaces the list, so it is sent whole with
+    the resourceVersion it was read at. When someone else changed the node meanwhile (409 Conflict: the
+    node lifecycle controller adds and removes its own taints, the kubelet its status), read it again and
+    retry, as client-go's RetryOnConflict does.
+    """
+    attempts = 0
+    while True:
+        attempts += 1
+        node = get_node(kube, name)
+        current = [t.to_dict() for t in (node.spec.taints if node.spec and node.spec.taints else [])]
+        taints = change(current)
+        if taints is None:
+            return None
+        assert node.metadata is not None
+        patch = {"metadata": {"resourceVersion": node.metadata.resourceVersion}, "spec": {"taints": taints}}
+        try:
+            return kube.patch(Node, name, patch)
+        except ApiError as exc:
+            if exc.status.code == 409 and attempts < CONFLICT_RETRIES:
+                continue
+            raise translate(exc, verb="patch", resource="nodes", name=name) from exc
+        except httpx2.TransportError as exc:
+            raise translate(exc, verb="patch", resource="nodes", name=name) from exc
 
 
 def annotate(
