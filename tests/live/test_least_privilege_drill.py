@@ -1,0 +1,217 @@
+"""deploy/rbac-drill.yaml and deploy/azure-role-drill.json grant exactly what `nodewarden drill run` uses.
+
+A drill on a real cluster injects only API faults, beside a deployed `nodewarden run`: its own controller only
+detects. The twin records every request of
+
+- a drill run through the CLI with `--twin DIR` against a twin served at 120x real time: the caches and the
+  detection-only controller, instance-stop, and its undo when the drill aborts (start the instance);
+- every other API fault and the undo paths that drill did not take, through the drill's injector on a manual
+  clock: instance-deallocate (start), instance-stop on an instance that runs while its node is not Ready
+  (restart), spot-eviction of a Spot instance with the Deallocate policy (start), and a node-drain that a
+  PodDisruptionBudget blocks (the budget and the workload behind the pod are read) and its uncordon;
+
+then compares both ways with the two files, with the helpers of test_least_privilege.py. With
+`--with-controller` the drill also acts as `nodewarden run --apply` does; rbac-drill.yaml says to bind the
+controller's roles too, and the last test proves the two together cover such a drill and the drill's alone do not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import TypeAdapter
+
+from nodewarden.connection import Connection
+from nodewarden.drill import faults, inject
+from nodewarden.drill.spec import DrillSpec
+from nodewarden.model.kube import Node
+from nodewarden.model.snapshot import Snapshot
+from nodewarden.runtime import leader
+from nodewarden.twin.scenario import PoolSpec, load_scenario
+from nodewarden.twin.service import Twin
+from tests.conftest import Invoke
+from tests.live.test_least_privilege import (
+    DEPLOY,
+    SERVICE_ACCOUNT,
+    KubeGrant,
+    KubeUse,
+    Used,
+    _granted_arm,
+    _process_state_kept,
+    _read_rbac,
+    granted_kube,
+    kube_mismatches,
+    sort_requests,
+)
+
+SPEED = 120.0  # twin seconds per real second for the CLI runs (their ARM pollers and cache sync wait in real time)
+GROUP = {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "<drill-operators-group>"}
+VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
+FAULT_ACTIONS = frozenset(  # the API faults and their undo: what the drill role adds to reading the cluster
+    f"{VM}/{action}/action".lower() for action in ("powerOff", "deallocate", "simulateEviction", "start", "restart")
+)
+
+
+# -- the drill's role files ------------------------------------------------------------------------------------
+
+
+def drill_grants() -> list[KubeGrant]:
+    """rbac-drill.yaml's grants. It binds a group, never a ServiceAccount; granted_kube follows bindings to
+    nodewarden's ServiceAccount, so it reads this file's bindings as if they named that account instead."""
+    documents = [d for d in yaml.safe_load_all((DEPLOY / "rbac-drill.yaml").read_text(encoding="utf-8")) if d]
+    bindings = [d for d in documents if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
+    assert bindings
+    assert all(binding["subjects"] == [GROUP] for binding in bindings), "rbac-drill.yaml binds the drill group only"
+    assert not [d for d in documents if d["kind"] == "ServiceAccount"], "drills run as a person or a pipeline"
+    namespace, name = SERVICE_ACCOUNT
+    account = {"kind": "ServiceAccount", "metadata": {"namespace": namespace, "name": name}}
+    subject = {"kind": "ServiceAccount", "namespace": namespace, "name": name}
+    rebound = [d | {"subjects": [subject]} if d in bindings else d for d in documents]
+    return granted_kube([account, *rebound])
+
+
+def drill_arm() -> set[str]:
+    role = json.loads((DEPLOY / "azure-role-drill.json").read_text(encoding="utf-8"))
+    assert role["Name"] == "nodewarden drill operator"
+    return {action.lower() for action in role["permissions"][0]["actions"]}
+
+
+# -- driving drills --------------------------------------------------------------------------------------------
+
+
+def write_drill(path: Path, **spec: Any) -> Path:
+    """instance-stop on the first Ready node of the apps pool, as a drill file."""
+    body = {"scope": {"pools": ["apps"]}, "fault": {"type": "instance-stop", "target": {"pool": "apps"}}} | spec
+    document = {"apiVersion": "nodewarden.io/v1", "kind": "Drill", "metadata": {"name": "least-privilege"}}
+    path.write_text(yaml.safe_dump(document | {"spec": body}), encoding="utf-8")
+    return path
+
+
+def run_drill_cli(invoke: Invoke, tmp_path: Path, drill: Path, *flags: str) -> tuple[dict[str, Any], Used]:
+    """`nodewarden drill run` against a twin served at SPEED; the verdict and every request the drill made."""
+    with Twin("small", speed=SPEED, state_dir=tmp_path / "twin") as twin, _process_state_kept():
+        twin.record_requests = True
+        ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "0.2",
+                     "--state-dir", str(tmp_path / "state"), "-o", "json", *flags)  # fmt: skip
+    assert ran.code in (0, 1), ran.err  # passed or failed, but ran: no refusal, no usage error
+    return json.loads(ran.out), sort_requests(twin.requests)
+
+
+def nodes_of(twin: Twin) -> Snapshot:
+    """The nodes as the drill's runner hands them to `undo`, read from the twin directly: not a recorded request."""
+    return Snapshot(nodes=tuple(TypeAdapter(Node).validate_python(n) for n in twin.world.store.items("nodes")))
+
+
+def resolve(twin: Twin, fault: str, target: dict[str, str]) -> faults.Resolved:
+    spec = DrillSpec.model_validate({"scope": {"pools": ["apps", "spot"]}, "fault": {"type": fault, "target": target}})
+    return faults.resolve(spec, nodes_of(twin))
+
+
+def inject_and_undo(twin: Twin, connection: Connection) -> None:
+    """The API faults and undo paths the CLI drill does not take, as `drill run` calls them on a real cluster."""
+    injector = inject.injector_for(connection, twin_dir=None)  # no twin: only API faults, as on a real cluster
+    apps = sorted(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"])
+
+    deallocated = resolve(twin, "instance-deallocate", {"node": apps[0]})
+    injector.inject(deallocated, {})
+    assert injector.undo(deallocated, {}, nodes_of(twin)).startswith("started instance")
+
+    stopped = resolve(twin, "instance-stop", {"node": apps[1]})
+    twin.inject("instance-crash", target=apps[1])  # its instance runs, its kubelet is silent: undo restarts it
+    twin.advance(60)
+    assert injector.undo(stopped, {}, nodes_of(twin)).startswith("restarted instance")
+
+    evicted = resolve(twin, "spot-eviction", {"pool": "spot"})
+    injector.inject(evicted, {})
+    twin.advance(30 + 60)  # the Preempt Scheduled Event's notice, then the eviction
+    assert injector.undo(evicted, {}, nodes_of(twin)).startswith("started instance")
+
+    blocked = _node_of_a_frozen_pod(twin, apps[2:])
+    drained = resolve(twin, "node-drain", {"node": blocked})
+    injector.inject(drained, {})
+    assert injector.undo(drained, {}, nodes_of(twin)) == f"uncordoned {blocked}"
+
+
+def _node_of_a_frozen_pod(twin: Twin, nodes: list[str]) -> str:
+    """A node running a ReplicaSet's pod whose new budget allows no disruption: evicting that pod is refused (429)."""
+    pod = next(
+        p
+        for p in twin.world.store.items("pods")
+        if p["spec"].get("nodeName") in nodes
+        and any(o["kind"] == "ReplicaSet" for o in p["metadata"].get("ownerReferences", []))
+    )
+    frozen = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "frozen", "namespace": pod["metadata"]["namespace"]},
+        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": pod["metadata"]["labels"]["app"]}}},
+    }
+    twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
+    return str(pod["spec"]["nodeName"])
+
+
+# -- the tests ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def twin() -> Iterator[Twin]:
+    """tests/live's manual-clock twin, plus a Spot pool whose instances are deallocated when evicted."""
+    small = load_scenario("small")
+    spot = PoolSpec(name="spot", count=1, zones=["1"], spot=True, eviction_policy="Deallocate")
+    with Twin(small.model_copy(update={"pools": [*small.pools, spot]}), advance_on_poll=30) as running:
+        yield running
+
+
+@pytest.fixture
+def used(twin: Twin, connection: Connection, invoke: Invoke, tmp_path: Path) -> Used:
+    drill = write_drill(tmp_path / "drill.yaml", expect={"timeToDetect": "3m"}, abort={"after": "1m"}, settle="1m")
+    verdict, beside = run_drill_cli(invoke, tmp_path, drill)
+    assert verdict["aborted"] == "not back to steady state within 1m"  # nothing here repairs: the drill only detects
+    assert verdict["rollback"].startswith("started instance")
+    twin.record_requests = True
+    inject_and_undo(twin, connection)
+    direct = sort_requests(twin.requests)
+    return Used(beside.kube | direct.kube, beside.arm | direct.arm, beside.public | direct.public,
+                beside.unknown | direct.unknown)  # fmt: skip
+
+
+def test_the_drill_role_files_grant_exactly_what_a_drill_uses(used: Used) -> None:
+    assert sorted(used.unknown) == [], "requests this test cannot map to a permission"
+    assert sorted(FAULT_ACTIONS - used.arm) == [], "the exercise did not reach every API fault and undo"
+    reached = {(u.group, u.resource, u.verb) for u in used.kube}
+    for must in (
+        ("", "nodes", "watch"),  # the detection-only controller's caches
+        ("coordination.k8s.io", "leases", "watch"),  # the kubelets' heartbeats
+        ("", "nodes", "patch"),  # node-drain's cordon and its undo
+        ("", "pods/eviction", "create"),
+        ("apps", "replicasets", "get"),  # the drain a budget blocked names the workload behind the pod
+    ):
+        assert must in reached, f"the exercise did not reach {must}"
+    assert not [u for u in used.kube if u.group == "coordination.k8s.io" and u.namespace == leader.DEFAULT_NAMESPACE]
+    assert not [u for u in used.kube if u.verb == "create" and u.resource == "events"], "only a controller posts"
+
+    problems = kube_mismatches(used.kube, drill_grants())
+    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/rbac-drill.yaml does not match"
+    granted = drill_arm()
+    assert sorted(used.arm - granted) == [], "deploy/azure-role-drill.json misses these"
+    assert sorted(granted - used.arm) == [], "deploy/azure-role-drill.json grants these, which a drill never uses"
+
+
+def test_a_drill_with_its_own_controller_needs_the_controllers_roles_as_well(invoke: Invoke, tmp_path: Path) -> None:
+    drill = write_drill(tmp_path / "drill.yaml", expect={"timeToDetect": "3m"})
+    _, used = run_drill_cli(invoke, tmp_path, drill, "--with-controller")
+    assert sorted(used.unknown) == []
+    acted = {(u.namespace, u.group, u.resource, u.verb) for u in used.kube}
+    assert ("default", "events.k8s.io", "events", "create") in acted, "the controller led, acted and recorded it"
+
+    alone = kube_mismatches(used.kube, drill_grants())["missing"]
+    lease = KubeUse(leader.DEFAULT_NAMESPACE, "coordination.k8s.io", "leases", "update", leader.DEFAULT_NAME)
+    assert str(lease) in alone, "the drill's roles alone must not let it lead"
+    both = kube_mismatches(used.kube, [*drill_grants(), *granted_kube(_read_rbac())])["missing"]
+    assert both == [], "rbac-drill.yaml and rbac.yaml together miss these"
+    assert sorted(used.arm - drill_arm() - _granted_arm()) == [], "the two Azure roles together miss these"
