@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,18 @@ def test_a_fault_outside_the_drill_scope_is_refused_before_anything_happens(tmp_
         assert env.twin.now() == before
         assert all(env.twin.kube.kubelets.is_ready(n["metadata"]["name"]) for n in env.twin.world.store.items("nodes"))
         assert env.store.list() == []
+
+
+def test_drills_on_hosted_twins_into_one_state_dir_keep_every_verdict(tmp_path: Path) -> None:
+    drill = parse_drill((EXAMPLES / "kubelet-hang.yaml").read_text(), source="kubelet-hang.yaml")
+    runs = []
+    for _ in range(2):
+        with hosted("prod-3az", tmp_path, default_policy(), speed=None) as env:
+            runs.append(run_drill(drill, probe=env.probe, ticker=env.ticker, injector=env.injector, store=env.store))
+            saved = {i.id: i for i in env.store.list()}
+    first, second = runs
+    assert first.incident_id != second.incident_id
+    assert second.verdict.started_at - first.verdict.started_at >= timedelta(days=1)  # the second twin starts later
+    assert {first.incident_id, second.incident_id} <= set(saved)
+    assert all(saved[r.incident_id or ""].verdict == r.verdict for r in runs)
+    assert second.verdict.passed  # the first drill's restart does not count against the second's rate budget

@@ -7,8 +7,10 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from nodewarden.act.journal import FILE_NAME, Journal
 from nodewarden.connection import Connection, connect
 from nodewarden.demo.twin_host import SteppedTwin
 from nodewarden.drill.inject import Injector, injector_for
@@ -38,13 +40,33 @@ class Hosted:
     injector: Injector
 
 
+def _start_after(state_dir: Path) -> datetime | None:
+    """A twin start time a day past everything already journaled in `state_dir` (None: the twin's own).
+
+    Every hosted twin starts from the same scenario; were its clock to start at the same moment each time,
+    a second drill into the same state directory would replay the first one's times, reuse its incident
+    ids and count its actions against the hourly rate budget.
+    """
+    if not (state_dir / FILE_NAME).is_file():
+        return None
+    with Journal.open(state_dir) as journal, IncidentStore.open(state_dir) as store:
+        moments = [e.outcome_at or e.intent_at for e in journal.entries()]
+        moments += [i.resolved_at or i.detected_at for i in store.list()]
+    if not moments:
+        return None
+    latest = max(moments)
+    return (latest + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
+
+
 @contextmanager
 def hosted(scenario: str, state_dir: Path, policy: Policy, *, speed: float | None) -> Iterator[Hosted]:
     """Start the twin (manual clock) and a controller that acts, journaling under `state_dir`."""
     with ExitStack() as stack:
         twin_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="nodewarden-twin-")))
         try:
-            twin = TwinService(scenario, state_dir=twin_dir, advance_on_poll=POLL_ADVANCE)
+            twin = TwinService(
+                scenario, state_dir=twin_dir, advance_on_poll=POLL_ADVANCE, start=_start_after(state_dir)
+            )
         except ScenarioError as exc:
             raise InputError(str(exc)) from exc
         stack.enter_context(twin)

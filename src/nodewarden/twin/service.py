@@ -44,9 +44,10 @@ class TwinService:
         state_dir: Path | None = None,
         advance_on_poll: float = 0.0,
         auto_repair: bool | None = None,
+        start: datetime | None = None,
     ) -> None:
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self.clock = Clock(speed=speed)
+        self.clock = Clock(speed=speed) if start is None else Clock(start=start, speed=speed)
         self.world = World(self.scenario, clock=self.clock, auto_repair=auto_repair)
         self.admin_token = secrets.token_urlsafe(24)
         self.read_only_token = secrets.token_urlsafe(24)
