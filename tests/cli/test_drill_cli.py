@@ -112,3 +112,13 @@ def test_beside_a_deployed_controller_the_drill_only_detects_then_aborts_and_rol
     assert detect["passed"] is True
     assert verdict["rollback"].startswith("restarted instance aks-apps-")
     assert back
+
+
+def test_twin_drills_keep_their_own_state_dir_by_default(
+    invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    ran = invoke("drill", "run", str(EXAMPLES / "kubelet-hang.yaml"), "--on-twin", "prod-3az", "--dry-run")
+    assert ran.code == 0, ran.err
+    assert (tmp_path / "nodewarden-drills" / "journal.sqlite3").is_file()
+    assert not (tmp_path / "nodewarden-state").exists()  # where `nodewarden run` keeps a real cluster's journal

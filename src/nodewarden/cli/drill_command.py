@@ -48,7 +48,12 @@ from nodewarden.runtime.assemble import Options, controller_for
 app = typer.Typer(help="Drills: inject a failure, verify detection and recovery against targets, undo it.")
 
 StateDirOption = Annotated[
-    Path, typer.Option("--state-dir", help="Journal and incident store (the verdict is saved there).")
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="Journal and incident store, where the verdict is saved (default: nodewarden-state beside a live "
+        "cluster, as `nodewarden run` uses; nodewarden-drills with --on-twin, so twin drills stay apart).",
+    ),
 ]
 
 
@@ -80,7 +85,7 @@ def run_command(
         bool, typer.Option("--with-controller", help="Live: also run a controller that acts (enforce).")
     ] = False,
     policy: PolicyOption = None,
-    state_dir: StateDirOption = Path("nodewarden-state"),
+    state_dir: StateDirOption = None,
     output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
     twin: TwinOption = None,
     kubeconfig: KubeconfigOption = None,
@@ -95,6 +100,7 @@ def run_command(
     drill = load_drill(file)
     faults.fault_kind(drill.spec.fault.type)
     flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
+    state_dir = state_dir or Path("nodewarden-drills" if on_twin else "nodewarden-state")
     if on_twin and flags != ConnectionFlags():
         raise InputError("--on-twin hosts its own twin: drop --twin, --kubeconfig and the Azure flags")
     console = terminal.console(stderr=True)
