@@ -34,6 +34,9 @@ def test_a_missed_expectation_exits_1_and_its_report_shows_the_measured_value(in
     assert detect["target"] == "<= 5s"
     assert detect["measured"].endswith("s")
     assert detect["value"] > 5
+    progress = ran.err.replace("\n", " ")  # one line per change of phase, on stderr when not on a terminal
+    assert "single-instance-crash fault" in progress
+    assert "single-instance-crash done: failed" in progress
 
     report = invoke("incidents", "report", verdict["incident"], "--state-dir", str(state), "-o", "markdown")
     assert report.code == 0, report.err
