@@ -10,28 +10,19 @@ import typer
 
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
-    AzureConfigOption,
-    ClusterOption,
     ConnectionFlags,
-    KubeconfigOption,
-    ResourceGroupOption,
-    SubscriptionOption,
-    TwinOption,
+    with_connection_flags,
 )
 from nodewarden.observe import collect as collecting
 
 
+@with_connection_flags
 def collect_command(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the export files into (created if needed).")],
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Export a live cluster as the az/kubectl JSON files `nodewarden audit DIR` reads."""
-    flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     summary = collecting.collect(flags.connect(), out)
     for note in summary.notes:
         print(f"nodewarden: {note}", file=sys.stderr)

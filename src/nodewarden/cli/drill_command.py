@@ -23,13 +23,8 @@ import typer
 from nodewarden.cli import terminal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
-    AzureConfigOption,
-    ClusterOption,
     ConnectionFlags,
-    KubeconfigOption,
-    ResourceGroupOption,
-    SubscriptionOption,
-    TwinOption,
+    with_connection_flags,
 )
 from nodewarden.cli.run_command import PolicyOption, policy_from
 from nodewarden.cli.stopping import stop_on_signals
@@ -67,6 +62,7 @@ class _Setup:
 
 
 @app.command("run")
+@with_connection_flags
 def run_command(
     file: Annotated[Path, typer.Argument(help="A Drill YAML file (see examples/drills/).")],
     dry_run: Annotated[
@@ -87,19 +83,14 @@ def run_command(
     policy: PolicyOption = None,
     state_dir: StateDirOption = None,
     output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Run a drill: steady state, fault, recovery measured against the expectations, rollback, verdict."""
     if output_format not in ("table", "json"):
         raise InputError(f"--output-format: expected table or json, found {output_format!r}")
     drill = load_drill(file)
     faults.fault_kind(drill.spec.fault.type)
-    flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     state_dir = state_dir or Path("nodewarden-drills" if on_twin else "nodewarden-state")
     if on_twin and flags != ConnectionFlags():
         raise InputError("--on-twin hosts its own twin: drop --twin, --kubeconfig and the Azure flags")

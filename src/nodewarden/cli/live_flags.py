@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from lightkube import Client
@@ -14,6 +17,7 @@ from nodewarden import connection
 from nodewarden.errors import InputError
 
 _LIVE = "Live cluster"
+R = TypeVar("R")
 
 TwinOption = Annotated[
     Path | None,
@@ -69,6 +73,39 @@ class ConnectionFlags:
             cluster=self.cluster,
             need_azure=self.names_azure if need_azure is None else need_azure,
         )
+
+
+_FLAG_OPTIONS: dict[str, object] = {
+    "twin": TwinOption,
+    "kubeconfig": KubeconfigOption,
+    "azure_config": AzureConfigOption,
+    "subscription": SubscriptionOption,
+    "resource_group": ResourceGroupOption,
+    "cluster": ClusterOption,
+}
+
+
+def with_connection_flags(command: Callable[..., R]) -> Callable[..., R]:
+    """Give a typer command the six live-cluster flags; it receives them as one `flags: ConnectionFlags`.
+
+    Typer reads a command's parameters from its signature, so the wrapper shows the command's own
+    parameters (less `flags`) followed by the six options, and packs their values before calling it.
+    """
+    signature = inspect.signature(command, eval_str=True)
+    own = [parameter for parameter in signature.parameters.values() if parameter.name != "flags"]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+        for name, option in _FLAG_OPTIONS.items()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> R:
+        flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FLAG_OPTIONS})
+        return command(*args, flags=flags, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *added])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *added]} | {"return": signature.return_annotation}
+    return wrapper
 
 
 def parse_now(value: str | None) -> datetime:

@@ -58,6 +58,7 @@ def main(
 
 
 @app.command("audit")
+@live_flags.with_connection_flags
 def audit(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders of az/kubectl JSON or YAML output (or --live).")
@@ -87,15 +88,10 @@ def audit(
     live: Annotated[
         bool, typer.Option("--live", help="Read the cluster itself instead of files.", rich_help_panel="Live cluster")
     ] = False,
-    twin: live_flags.TwinOption = None,
-    kubeconfig: live_flags.KubeconfigOption = None,
-    azure_config: live_flags.AzureConfigOption = None,
-    subscription: live_flags.SubscriptionOption = None,
-    resource_group: live_flags.ResourceGroupOption = None,
-    cluster: live_flags.ClusterOption = None,
+    *,
+    flags: live_flags.ConnectionFlags,
 ) -> None:
     """Audit a cluster's exported configuration and workloads (or the live cluster) against HA and safety practice."""
-    flags = live_flags.ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     if not live and flags != live_flags.ConnectionFlags():
         raise InputError(
             "--twin, --kubeconfig, --azure-config, --subscription, --resource-group and --cluster need --live"

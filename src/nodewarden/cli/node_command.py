@@ -22,13 +22,8 @@ from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import NodeAction
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
-    AzureConfigOption,
-    ClusterOption,
     ConnectionFlags,
-    KubeconfigOption,
-    ResourceGroupOption,
-    SubscriptionOption,
-    TwinOption,
+    with_connection_flags,
 )
 from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError
 
@@ -76,55 +71,45 @@ def _cordon(node: str, target: ConnectionFlags, *, dry_run: bool, on: bool) -> N
 
 
 @app.command("cordon")
+@with_connection_flags
 def cordon(
     node: NodeArg,
     dry_run: DryRun = False,
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Mark the node unschedulable."""
     _cordon(
         node,
-        ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster),
+        flags,
         dry_run=dry_run,
         on=True,
     )
 
 
 @app.command("uncordon")
+@with_connection_flags
 def uncordon(
     node: NodeArg,
     dry_run: DryRun = False,
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Mark the node schedulable again."""
-    target = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
-    _cordon(node, target, dry_run=dry_run, on=False)
+    _cordon(node, flags, dry_run=dry_run, on=False)
 
 
 @app.command("delete")
+@with_connection_flags
 def delete(
     node: NodeArg,
     dry_run: DryRun = False,
     force: Annotated[bool, typer.Option("--force", help="Delete even with pods still bound to the node.")] = False,
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Delete the Node object (drain it first; a running kubelet would register it again)."""
-    kube = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).kube()
+    kube = flags.kube()
     if dry_run:
         kube_actions.get_node(kube, node)
         _say(f"would delete node {node} (dry run: nothing changed)")
@@ -137,6 +122,7 @@ def delete(
 
 
 @app.command("drain")
+@with_connection_flags
 def drain(
     node: NodeArg,
     dry_run: DryRun = False,
@@ -147,15 +133,11 @@ def drain(
     grace_period: Annotated[
         int | None, typer.Option("--grace-period", min=0, help="Override the pods' termination grace period (s).")
     ] = None,
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Cordon the node, evict its pods (not DaemonSet or mirror pods) and wait until they are gone."""
-    kube = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).kube()
+    kube = flags.kube()
     if dry_run:
         preview = kube_actions.preview_drain(kube, node)
         if not preview.cordoned:
@@ -231,19 +213,15 @@ def _instance_action(
 
 
 def _azure_command(action: NodeAction, help_text: str) -> None:
+    @with_connection_flags
     def command(
         node: NodeArg,
         dry_run: DryRun = False,
         timeout: Timeout = None,
-        twin: TwinOption = None,
-        kubeconfig: KubeconfigOption = None,
-        azure_config: AzureConfigOption = None,
-        subscription: SubscriptionOption = None,
-        resource_group: ResourceGroupOption = None,
-        cluster: ClusterOption = None,
+        *,
+        flags: ConnectionFlags,
     ) -> None:
-        target = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
-        _instance_action(node, action, target, dry_run=dry_run, timeout=timeout)
+        _instance_action(node, action, flags, dry_run=dry_run, timeout=timeout)
 
     command.__doc__ = help_text
     app.command(action.lower())(command)

@@ -11,14 +11,9 @@ import typer
 from nodewarden.act.journal import Journal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
-    AzureConfigOption,
-    ClusterOption,
     ConnectionFlags,
-    KubeconfigOption,
-    ResourceGroupOption,
-    SubscriptionOption,
-    TwinOption,
     parse_now,
+    with_connection_flags,
 )
 from nodewarden.cli.run_command import PolicyOption, policy_from
 from nodewarden.detect.engine import detect
@@ -32,6 +27,7 @@ from nodewarden.runtime.clock import ServerClock
 from nodewarden.runtime.observer import observe_once
 
 
+@with_connection_flags
 def plan_command(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Exported files or folders (as for audit); omit for a live cluster.")
@@ -42,12 +38,8 @@ def plan_command(
     ] = None,
     now: Annotated[str | None, typer.Option("--now", help="Plan as of this ISO-8601 time (files only).")] = None,
     output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Print the actions and holds `nodewarden run` would decide now (nothing is changed)."""
     if output_format not in ("table", "json"):
@@ -59,7 +51,7 @@ def plan_command(
     else:
         if now is not None:
             raise InputError("--now applies to exported files; a live cluster is planned at the API server's time")
-        connection = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect()
+        connection = flags.connect()
         assert connection.kube_config is not None
         clock = ServerClock(connection.kube_config)
         moment = clock.sync()

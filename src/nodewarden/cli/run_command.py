@@ -16,13 +16,8 @@ import typer
 
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
-    AzureConfigOption,
-    ClusterOption,
     ConnectionFlags,
-    KubeconfigOption,
-    ResourceGroupOption,
-    SubscriptionOption,
-    TwinOption,
+    with_connection_flags,
 )
 from nodewarden.cli.stopping import stop_on_signals
 from nodewarden.errors import InputError
@@ -56,6 +51,7 @@ def policy_from(path: Path | None) -> Policy:
     return load_policy(path) if path is not None else default_policy()
 
 
+@with_connection_flags
 def run_command(
     apply: Annotated[
         bool, typer.Option("--apply", help="Act. Without it (and without mode: enforce) only plan.")
@@ -87,19 +83,14 @@ def run_command(
             f"(or ${ALERT_TOKEN_VARIABLE}); without one, alert intake is off.",
         ),
     ] = None,
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Watch the cluster and remediate failing nodes within the policy's guards (dry-run by default)."""
     if log_format not in ("text", "json"):
         raise InputError(f"--log-format: expected text or json, found {log_format!r}")
     chosen = policy_from(policy)
     applying = apply or chosen.spec.mode is Mode.ENFORCE
-    flags = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster)
     connection = flags.connect()
     if applying and connection.azure is None:
         raise InputError("--apply needs Azure access to repair instances: add --twin, --azure-config or --subscription/"

@@ -13,13 +13,8 @@ from rich.live import Live
 
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
-    AzureConfigOption,
-    ClusterOption,
     ConnectionFlags,
-    KubeconfigOption,
-    ResourceGroupOption,
-    SubscriptionOption,
-    TwinOption,
+    with_connection_flags,
 )
 from nodewarden.cli.run_command import IntervalOption, PolicyOption, PrometheusOption, policy_from
 from nodewarden.cli.stopping import stop_on_signals
@@ -35,24 +30,21 @@ from nodewarden.runtime.node_metrics import metrics_reader
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
 
 
+@with_connection_flags
 def watch_command(
     output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json (JSON lines).")] = "table",
     interval: IntervalOption = 10.0,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     policy: PolicyOption = None,
     prometheus: PrometheusOption = None,
-    twin: TwinOption = None,
-    kubeconfig: KubeconfigOption = None,
-    azure_config: AzureConfigOption = None,
-    subscription: SubscriptionOption = None,
-    resource_group: ResourceGroupOption = None,
-    cluster: ClusterOption = None,
+    *,
+    flags: ConnectionFlags,
 ) -> None:
     """Detect failing nodes and print what is seen (detection only; nothing is changed)."""
     if output_format not in ("table", "json"):
         raise InputError(f"--output-format: expected table or json, found {output_format!r}")
     settings = detect_settings(policy_from(policy))
-    connection = ConnectionFlags(twin, kubeconfig, azure_config, subscription, resource_group, cluster).connect()
+    connection = flags.connect()
     assert connection.kube is not None
     assert connection.kube_config is not None
     node_metrics = metrics_reader(PrometheusClient(prometheus)) if prometheus else None
