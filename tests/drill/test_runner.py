@@ -111,3 +111,30 @@ def test_drills_on_hosted_twins_into_one_state_dir_keep_every_verdict(tmp_path: 
     assert {first.incident_id, second.incident_id} <= set(saved)
     assert all(saved[r.incident_id or ""].verdict == r.verdict for r in runs)
     assert second.verdict.passed  # the first drill's restart does not count against the second's rate budget
+
+
+class FailingProbe:
+    """A probe whose cycles start failing after `good` of them, as when the API server goes away mid-drill."""
+
+    def __init__(self, inner: object, good: int) -> None:
+        self.inner = inner
+        self.good = good
+
+    def cycle(self) -> object:
+        self.good -= 1
+        if self.good < 0:
+            raise ConnectionError("the API server went away")
+        return self.inner.cycle()  # type: ignore[attr-defined]
+
+    def busy(self, now: object) -> bool:
+        return False
+
+
+def test_a_drill_that_fails_midway_still_undoes_its_fault(tmp_path: Path) -> None:
+    drill = parse_drill((EXAMPLES / "zone-outage.yaml").read_text(), source="zone-outage.yaml")
+    with hosted("prod-3az", tmp_path, default_policy(), speed=None) as env:
+        probe = FailingProbe(env.probe, good=4)
+        with pytest.raises(ConnectionError):
+            run_drill(drill, probe=probe, ticker=env.ticker, injector=env.injector, store=env.store)  # type: ignore[arg-type]
+        down = [i.computer_name for i in env.twin.azure.instances() if i.zone_down]
+    assert down == []  # the zone outage was rolled back before the error went on

@@ -9,6 +9,7 @@ the incident the drill caused (or on one made for it), so `nodewarden incidents 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -23,6 +24,8 @@ from nodewarden.model.health import HealthState
 from nodewarden.model.incident import Incident, IncidentState
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.runtime.controller import CycleReport
+
+log = logging.getLogger(__name__)
 
 
 class DrillStoppedError(Exception):
@@ -94,40 +97,17 @@ def run_drill(
         return DrillRun(outcome, saved, resolved.description)
 
     injector.inject(resolved, spec.fault.options)
-    fault_report = probe.cycle()
-    fault_at = fault_report.now
-    measurement = measure.Measurement.start(fault_at, resolved.nodes, spec.steady_state, first.observation.snapshot)
-    run.measurement = measurement
-    run.fault_at = fault_at
-    rollback: str | None = None
-    aborted: str | None = None
-    report = fault_report
-    while True:
-        run.observe(report)
-        duration = spec.fault.duration
-        if (
-            rollback is None
-            and duration is not None
-            and spec.rollback is Rollback.AUTO
-            and report.now - fault_at >= duration
-        ):
-            rollback = injector.undo(resolved, spec.fault.options, report.observation.snapshot)
-            run.report(report, "rollback", rollback)
-        aborted = measurement.abort_reason(report.now, report.observation.snapshot, spec.abort)
-        if aborted is not None:
-            run.report(report, "aborted", aborted)
-            break
-        fault_over = spec.fault.duration is None or rollback is not None or spec.rollback is Rollback.NONE
-        seen = measurement.detected_at is not None or not resolved.nodes  # else watch on, to the abort limit
-        if fault_over and seen and run.recovered(report):
-            break
-        run.report(report, "fault" if rollback is None else "settling")
-        try:
-            ticker.wait(step)
-        except DrillStoppedError:
-            aborted = "interrupted by the operator"
-            break
-        report = probe.cycle()
+    try:
+        fault_report = probe.cycle()
+        fault_at = fault_report.now
+        measurement = measure.Measurement.start(fault_at, resolved.nodes, spec.steady_state, first.observation.snapshot)
+        run.measurement, run.fault_at = measurement, fault_at
+        report, rollback, aborted = run.watch(fault_report, resolved, injector, measurement)
+    except BaseException:
+        if spec.rollback is Rollback.AUTO and not run.undone:  # never leave a fault behind
+            undone = injector.undo(resolved, spec.fault.options, run.snapshot or first.observation.snapshot)
+            log.error("drill.failed", extra={"drill": name, "rollback": undone})
+        raise
 
     if spec.rollback is Rollback.AUTO and (rollback is None or aborted is not None):
         undone = injector.undo(resolved, spec.fault.options, report.observation.snapshot)
@@ -161,6 +141,8 @@ class _Run:
         self.nodes = nodes
         self.measurement: measure.Measurement | None = None
         self.fault_at: datetime | None = None
+        self.snapshot: Snapshot | None = None  # the latest view, for an undo if the drill itself fails
+        self.undone = False
 
     def observe(self, report: CycleReport) -> None:
         assert self.measurement is not None
@@ -172,6 +154,36 @@ class _Run:
         else:
             steps, holds = measure.nodewarden_events(snapshot, self.fault_at)
         self.measurement.observe(report.now, snapshot, report.detection, steps=steps, holds=holds)
+
+    def watch(
+        self, report: CycleReport, resolved: faults.Resolved, injector: Injector, m: measure.Measurement
+    ) -> tuple[CycleReport, str | None, str | None]:
+        """Tick from the fault until recovered or aborted; (last report, rollback so far, why it aborted)."""
+        spec = self.drill.spec
+        duration = spec.fault.duration
+        rollback: str | None = None
+        while True:
+            self.snapshot = report.observation.snapshot
+            self.observe(report)
+            due = duration is not None and report.now - m.fault_at >= duration
+            if rollback is None and due and spec.rollback is Rollback.AUTO:
+                rollback = injector.undo(resolved, spec.fault.options, self.snapshot)
+                self.undone = True
+                self.report(report, "rollback", rollback)
+            aborted = m.abort_reason(report.now, self.snapshot, spec.abort)
+            if aborted is not None:
+                self.report(report, "aborted", aborted)
+                return report, rollback, aborted
+            fault_over = duration is None or rollback is not None or spec.rollback is Rollback.NONE
+            seen = m.detected_at is not None or not resolved.nodes  # else watch on, to the abort limit
+            if fault_over and seen and self.recovered(report):
+                return report, rollback, None
+            self.report(report, "fault" if rollback is None else "settling")
+            try:
+                self.ticker.wait(self.step)
+            except DrillStoppedError:
+                return report, rollback, "interrupted by the operator"
+            report = self.probe.cycle()
 
     def recovered(self, report: CycleReport) -> bool:
         """The steady state holds, every faulted node is healthy to nodewarden, and no remediation is open."""
