@@ -10,6 +10,7 @@ import re
 from nodewarden.incidents import codec
 from nodewarden.model.drill import CheckPhase, CheckResult, Verdict
 from nodewarden.model.incident import Incident, IncidentState
+from nodewarden.notify.events import incident_facts
 from nodewarden.render import postmortem
 from tests.render.test_html import parse
 from tests.render.test_postmortem import SECTIONS, at, zone_outage
@@ -252,3 +253,16 @@ def test_json_carries_the_verdict_as_the_codec_writes_it() -> None:
     assert document["incident"]["verdict"]["passed"] is False
     assert document["incident"]["verdict"]["checks"][-1]["measured"] == "not detected"
     assert document["lessons"][0].startswith("nodewarden never detected the drill's fault")
+
+
+def test_an_undetected_drill_has_no_mttd_anywhere() -> None:
+    """Not "the whole drill": the stored document, the JSON report and a notification all say none."""
+    incident = unseen(undetected())
+    assert incident.undetected
+    assert incident.mttd is None
+    assert codec.incident_to_dict(incident)["mttdSeconds"] is None
+    assert json.loads(postmortem.render_json(incident, ()))["incident"]["mttdSeconds"] is None
+    assert ("MTTD", "not detected") in incident_facts(incident)
+    seen = drilled(verdict(passed=True))
+    assert not seen.undetected
+    assert seen.mttd is not None

@@ -52,6 +52,7 @@ def test_a_crashed_instance_is_restarted_and_uncordoned(tmp_path: Path) -> None:
         assert "shop/db-0" in incident.pods
         assert incident.impact_start <= crashed_at + timedelta(seconds=10), "impact starts at the last heartbeat"
         assert incident.detected_at <= detected.now
+        assert incident.mttd is not None
         assert incident.mttd < 40
         assert incident.mitigation_started_at is not None
         assert incident.mttr is not None

@@ -201,7 +201,7 @@ def _describe(incident: Incident) -> list[str]:
     ]
     lines += [f"  {name:<9} {postmortem_sections.clock(at) if at else '-'}" for name, at in times]
     lines += [
-        f"  MTTD      {postmortem_sections.duration(incident.mttd)}",
+        f"  MTTD      {postmortem_sections.time_to_detect(incident)}",
         f"  MTTR      {postmortem_sections.duration(incident.mttr)}",
         f"  nodes     {', '.join(incident.nodes) or '-'}",
         f"  recorded  {len(incident.signals)} signals, {len(incident.actions)} actions, "

@@ -120,8 +120,15 @@ class Incident:
     hypotheses: tuple[Hypothesis, ...] = field(default=())  # ranked, most likely first
 
     @property
-    def mttd(self) -> float:
-        """Seconds from impact to detection."""
+    def undetected(self) -> bool:
+        """A drill's record of a fault nodewarden never saw: its `detected_at` is only when the drill ended."""
+        return self.verdict is not None and self.verdict.detected_at is None and not self.signals
+
+    @property
+    def mttd(self) -> float | None:
+        """Seconds from impact to detection; None for a drill's fault that was never detected."""
+        if self.undetected:
+            return None
         return max(0.0, (self.detected_at - self.impact_start).total_seconds())
 
     @property

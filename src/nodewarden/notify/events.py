@@ -42,7 +42,7 @@ def incident_facts(incident: Incident) -> list[tuple[str, str]]:
         ("Zone", incident.zone or ""),
         ("Nodes", _count(incident.nodes)),
         ("Impact since", _instant(incident.impact_start)),
-        ("MTTD", f"{incident.mttd:.0f}s"),
+        ("MTTD", "not detected" if incident.mttd is None else f"{incident.mttd:.0f}s"),
         ("MTTR", "" if incident.mttr is None else f"{incident.mttr:.0f}s"),
         ("Likely cause", incident.hypotheses[0].cause.value if incident.hypotheses else ""),
     ]

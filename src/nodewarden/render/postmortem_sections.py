@@ -122,7 +122,7 @@ def timeline(incident: Incident) -> tuple[TimelineEntry, ...]:
 
 
 def _marks(incident: Incident) -> list[TimelineEntry]:
-    detected = None if is_undetected_drill(incident) else incident.detected_at
+    detected = None if incident.undetected else incident.detected_at
     marks = [
         (incident.impact_start, "Impact began"),
         (detected, "nodewarden detected it"),
@@ -181,7 +181,7 @@ def trigger(incident: Incident) -> tuple[str, ...]:
 
 def detection(incident: Incident) -> tuple[str, ...]:
     """When and from what nodewarden learned of it."""
-    if incident.verdict is not None and is_undetected_drill(incident):
+    if incident.verdict is not None and incident.undetected:
         if incident.verdict.fault_at is None:
             return ("The drill stopped before injecting its fault: there was nothing to detect.",)
         return ("nodewarden never detected the drill's fault: no signal was recorded.",)
@@ -204,7 +204,7 @@ def summary(incident: Incident) -> str:
         f"{incident.title}. Impact began {clock(incident.impact_start)} and touched "
         f"{sections.count_label(len(incident.nodes), 'node')}; "
     )
-    if is_undetected_drill(incident):
+    if incident.undetected:
         text += "nodewarden never detected it"
     else:
         text += f"nodewarden detected it after {duration(incident.mttd)}"
@@ -223,14 +223,10 @@ def summary(incident: Incident) -> str:
     return text
 
 
-def is_undetected_drill(incident: Incident) -> bool:
-    """A drill's record with nothing nodewarden saw: its `detected_at` is only when the drill ended."""
-    return incident.verdict is not None and incident.verdict.detected_at is None and not incident.signals
-
-
 def time_to_detect(incident: Incident) -> str:
     """The MTTD as a duration, or `not detected` for a drill nodewarden never saw."""
-    return "not detected" if is_undetected_drill(incident) else duration(incident.mttd)
+    mttd = incident.mttd
+    return "not detected" if mttd is None else duration(mttd)
 
 
 def verdict_result(passed: bool) -> str:
@@ -304,16 +300,17 @@ def lessons(incident: Incident) -> tuple[str, ...]:
 
 
 def _detection_lessons(incident: Incident) -> list[str]:
-    if incident.verdict is not None and is_undetected_drill(incident):
+    if incident.verdict is not None and incident.undetected:
         if incident.verdict.fault_at is None:
             return []  # the drill stopped before its fault: there was nothing to detect
         return ["nodewarden never detected the drill's fault: find out which signal should have caught it."]
-    if timedelta(seconds=incident.mttd) > SLOW_DETECTION:
+    mttd = incident.mttd or 0.0
+    if timedelta(seconds=mttd) > SLOW_DETECTION:
         return [
-            f"Detection took {duration(incident.mttd)}: shorten the signal thresholds or take in the platform's "
+            f"Detection took {duration(mttd)}: shorten the signal thresholds or take in the platform's "
             "alerts (Resource Health, Scheduled Events)."
         ]
-    return [f"Detection was quick ({duration(incident.mttd)})."]
+    return [f"Detection was quick ({duration(mttd)})."]
 
 
 # Holds that mean a guard protected capacity (not "waiting" or "not leader").
