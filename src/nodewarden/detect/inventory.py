@@ -134,13 +134,6 @@ def node_facts(nodes: Iterable[Node], previous: Mapping[str, NodeHealth]) -> dic
             instance=key_from_resource_id(node.spec.provider_id),
             previous=previous.get(name),
             conditions=conditions,
-            ready_condition=_first_ready(conditions),
+            ready_condition=node.ready_condition,
         )
     return facts
-
-
-def _first_ready(conditions: tuple[NodeCondition, ...]) -> NodeCondition | None:
-    for condition in conditions:
-        if condition.type == "Ready":
-            return condition
-    return None

@@ -27,7 +27,6 @@ from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.azure_actions import InstanceRef
 from nodewarden.act.results import NodeAction
 from nodewarden.connection import AzureClients, Connection
-from nodewarden.drill import steady
 from nodewarden.drill.faults import GRACE, TIMEOUT, FaultKind, Resolved, Where
 from nodewarden.errors import InputError, NodewardenError, NotFoundError
 from nodewarden.model.snapshot import Snapshot
@@ -236,7 +235,7 @@ def _instance_state(azure: AzureClients, ref: InstanceRef) -> tuple[str, str | N
 
 def _is_ready(snapshot: Snapshot, node: str) -> bool:
     found = snapshot.nodes_by_name.get(node)
-    return found is not None and steady.is_node_ready(found)
+    return found is not None and found.ready
 
 
 def _bring_back(injector: ClusterInjector, resolved: Resolved, snapshot: Snapshot, *, restart: bool) -> str:

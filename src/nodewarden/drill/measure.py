@@ -123,7 +123,7 @@ class Measurement:
     def abort_reason(self, now: datetime, snapshot: Snapshot, abort: Abort) -> str | None:
         """Why the drill must stop now: too few nodes Ready, a budget broken, or out of time; else None."""
         if abort.min_ready_nodes is not None and steady_checks.ready_node_share(snapshot) < abort.min_ready_nodes:
-            ready = sum(1 for node in snapshot.nodes if steady_checks.is_node_ready(node))
+            ready = steady_checks.ready_nodes(snapshot)
             below = durations.format_share(abort.min_ready_nodes)
             return f"only {ready} of {len(snapshot.nodes)} nodes Ready (below {below})"
         if abort.on_pdb_violation and self.pdb_violations:

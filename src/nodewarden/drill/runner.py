@@ -223,15 +223,11 @@ class _Run:
                 since_fault=(report.now - self.fault_at).total_seconds() if self.fault_at else None,
                 detected_after=m.time_to_detect if m else None,
                 restored_after=m.time_to_restore if m and m.capacity_lost_at else None,
-                nodes_ready=_ready_nodes(snapshot),
+                nodes_ready=steady.ready_nodes(snapshot),
                 nodes=len(snapshot.nodes),
                 note=note,
             )
         )
-
-
-def _ready_nodes(snapshot: Snapshot) -> int:
-    return round(steady.ready_node_share(snapshot) * len(snapshot.nodes))
 
 
 def _save(

@@ -14,7 +14,7 @@ from nodewarden.audit import selectors
 from nodewarden.drill.spec import SteadyState
 from nodewarden.heal import durations
 from nodewarden.model.drill import CheckPhase, CheckResult
-from nodewarden.model.kube import LabelSelector, Node, Pod
+from nodewarden.model.kube import LabelSelector, Pod
 from nodewarden.model.snapshot import Snapshot
 
 # DaemonSets follow their nodes: a lost node takes its daemon pod along, which is not short capacity.
@@ -28,19 +28,16 @@ def is_counted(namespace: str, namespaces: Sequence[str]) -> bool:
     return namespace in namespaces if namespaces else namespace != SYSTEM_NAMESPACE
 
 
-def is_node_ready(node: Node) -> bool:
-    """The node's Ready condition (the first one, as detection reads it) is True."""
-    for condition in (node.status.conditions if node.status else None) or ():
-        if condition.type == "Ready":
-            return condition.status == "True"
-    return False
+def ready_nodes(snapshot: Snapshot) -> int:
+    """How many of the cluster's nodes are Ready."""
+    return sum(1 for node in snapshot.nodes if node.ready)
 
 
 def ready_node_share(snapshot: Snapshot) -> float:
     """The share of the cluster's nodes that are Ready (1.0 for no nodes)."""
     if not snapshot.nodes:
         return 1.0
-    return sum(1 for node in snapshot.nodes if is_node_ready(node)) / len(snapshot.nodes)
+    return ready_nodes(snapshot) / len(snapshot.nodes)
 
 
 def short_list(items: Iterable[str], *, separator: str = ", ") -> str:
@@ -133,7 +130,7 @@ def steady_state(snapshot: Snapshot, steady: SteadyState, phase: CheckPhase) -> 
 
 
 def _nodes_check(snapshot: Snapshot, phase: CheckPhase) -> CheckResult:
-    not_ready = sorted(node.metadata.name for node in snapshot.nodes if not is_node_ready(node))
+    not_ready = sorted(node.metadata.name for node in snapshot.nodes if not node.ready)
     total = len(snapshot.nodes)
     summary = f"{total - len(not_ready)} of {total} Ready"
     return _result(phase, "all nodes Ready", "every node Ready", summary, "; NotReady: ", not_ready)

@@ -477,6 +477,20 @@ class Node:
     spec: NodeSpec = Field(default_factory=NodeSpec)
     status: NodeStatus | None = None
 
+    @property
+    def ready_condition(self) -> NodeCondition | None:
+        """The first Ready condition, as the node controller and detection read it."""
+        for condition in (self.status.conditions if self.status else None) or ():
+            if condition.type == "Ready":
+                return condition
+        return None
+
+    @property
+    def ready(self) -> bool:
+        """Ready=True now (no Ready condition: not Ready)."""
+        condition = self.ready_condition
+        return condition is not None and condition.status == "True"
+
 
 @dataclass(frozen=True, slots=True, config=KUBE)
 class VeleroScheduleTemplate:
