@@ -183,8 +183,17 @@ def _finish(poller: LROPoller[Any], *, timeout: float, doing: str, tracked: _Tra
 # -- instance actions ----------------------------------------------------------------------------------
 
 
-def in_flight(azure: AzureClients, ref: InstanceRef) -> str | None:
-    """The provisioning state of an operation in flight on the instance, or None when it is idle."""
+@dataclass(frozen=True)
+class InstanceState:
+    """What an instance view says: the power state (`running`, `stopped`, `deallocated` …, lower case) and
+    the provisioning state of an operation in flight on it (None when it is idle)."""
+
+    power: str
+    busy: str | None
+
+
+def instance_state(azure: AzureClients, ref: InstanceRef) -> InstanceState:
+    """Read the instance view once; NotFoundError when the instance is gone."""
     try:
         view = azure.compute.virtual_machine_scale_set_vms.get_instance_view(
             ref.resource_group, ref.vmss, ref.instance_id
@@ -195,11 +204,19 @@ def in_flight(azure: AzureClients, ref: InstanceRef) -> str | None:
             doing=f"read the instance view of {ref.vmss}/{ref.instance_id}",
             permission=f"{_VM}/instanceView/read",
         ) from exc
+    power, busy = "unknown", None
     for status in view.statuses or []:
         code = (status.code or "").lower()
-        if code.startswith("provisioningstate/") and code.split("/", 2)[1] in BUSY_STATES:
-            return status.code
-    return None
+        if code.startswith("powerstate/"):
+            power = code.split("/", 1)[1]
+        elif busy is None and code.startswith("provisioningstate/") and code.split("/", 2)[1] in BUSY_STATES:
+            busy = status.code
+    return InstanceState(power, busy)
+
+
+def in_flight(azure: AzureClients, ref: InstanceRef) -> str | None:
+    """The provisioning state of an operation in flight on the instance, or None when it is idle."""
+    return instance_state(azure, ref).busy
 
 
 def run_instance_action(

@@ -1,11 +1,11 @@
 """Putting a drill's fault into the cluster and taking it out again: the injectors (I/O; faults.py decides).
 
 API faults go through the product's own adapters (`act.azure_actions`, `act.kube_actions`), so they work on
-a real cluster and on the twin alike; ARM calls carry a `nodewarden-drill-…` correlation id, so the
-Activity Log shows the drill did it. Twin faults go to the twin's admin endpoint (`twin.json` in its state
-directory). `undo` rolls a fault back once, says in one sentence what it did, and answers "nothing to undo: …"
-when there is nothing left; a rollback that fails returns the failure instead of raising, so the drill
-still reaches a verdict.
+a real cluster and on the twin alike; each ARM call carries a fresh correlation id (a GUID, as ARM expects)
+that the injector remembers, so the drill's own operations can be found in the Activity Log. Twin faults
+go to the twin's admin endpoint (`twin.json` in its state directory). `undo` rolls a fault back once,
+says in one sentence what it did, and answers "nothing to undo: …" when there is nothing left; a rollback
+that fails returns the failure instead of raising, so the drill still reaches a verdict.
 """
 
 from __future__ import annotations
@@ -209,30 +209,6 @@ INJECTORS: dict[str, Callable[[ClusterInjector, Resolved, Options], None]] = {
 # -- undo -----------------------------------------------------------------------------------------------------
 
 
-def _instance_state(azure: AzureClients, ref: InstanceRef) -> tuple[str, str | None] | None:
-    """(power state, provisioning state of an operation in flight or None), or None when the instance is gone."""
-    try:
-        view = azure.compute.virtual_machine_scale_set_vms.get_instance_view(
-            ref.resource_group, ref.vmss, ref.instance_id
-        )
-    except AzureError as exc:
-        error = azure_actions.translate(
-            exc, doing=f"read the instance view of {ref.vmss}/{ref.instance_id}",
-            permission="Microsoft.Compute/virtualMachineScaleSets/virtualMachines/instanceView/read",
-        )  # fmt: skip
-        if isinstance(error, NotFoundError):
-            return None
-        raise error from exc
-    power, busy = "unknown", None
-    for status in view.statuses or []:
-        code = (status.code or "").lower()
-        if code.startswith("powerstate/"):
-            power = code.split("/", 1)[1]
-        elif code.startswith("provisioningstate/") and code.split("/", 2)[1] in azure_actions.BUSY_STATES:
-            busy = status.code
-    return power, busy
-
-
 def _is_ready(snapshot: Snapshot, node: str) -> bool:
     found = snapshot.nodes_by_name.get(node)
     return found is not None and found.ready
@@ -246,19 +222,19 @@ def _bring_back(injector: ClusterInjector, resolved: Resolved, snapshot: Snapsho
     except NotFoundError:
         return f"nothing to undo: node {node} no longer exists"
     azure = injector.azure(kind)
-    state = _instance_state(azure, ref)
     where = f"{ref.vmss}/virtualMachines/{ref.instance_id}"
-    if state is None:
+    try:
+        state = azure_actions.instance_state(azure, ref)
+    except NotFoundError:
         return f"nothing to undo: instance {where} of node {node} no longer exists"
-    power, busy = state
-    if busy is not None:
-        return f"nothing to undo: an operation is already running on {node}'s instance ({busy})"
-    if power in DOWN:
-        action, done = NodeAction.START, f"started instance {where} of node {node} (it was {power})"
+    if state.busy is not None:
+        return f"nothing to undo: an operation is already running on {node}'s instance ({state.busy})"
+    if state.power in DOWN:
+        action, done = NodeAction.START, f"started instance {where} of node {node} (it was {state.power})"
     elif restart and not _is_ready(snapshot, node):
         action, done = NodeAction.RESTART, f"restarted instance {where} of node {node} (the node was not Ready)"
     else:
-        why = "its node is Ready" if restart else f"it is {power}"
+        why = "its node is Ready" if restart else f"it is {state.power}"
         return f"nothing to undo: instance {where} of node {node} runs and {why}"
     azure_actions.run_instance_action(azure, ref, action, timeout=ARM_TIMEOUT, correlation_id=injector.correlation_id())
     return done
