@@ -211,7 +211,8 @@ def _describe(incident: Incident) -> list[str]:
         verdict = incident.verdict
         lines.append(f"Drill {verdict.drill}: {postmortem_sections.verdict_result(verdict.passed)}")
         lines += [
-            f"  {'pass' if c.passed else 'FAIL'}  {c.name}: {c.measured} (wanted {c.target})" for c in verdict.checks
+            f"  {postmortem_sections.check_result(c)}  {c.name}: {c.measured} (wanted {c.target})"
+            for c in verdict.checks
         ]
     if incident.hypotheses:
         lines.append("Causes, most likely first:")

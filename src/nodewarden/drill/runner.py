@@ -101,7 +101,7 @@ def run_drill(
         fault_report = probe.cycle()
         fault_at = fault_report.now
         measurement = measure.Measurement.start(fault_at, resolved.nodes, spec.steady_state, first.observation.snapshot)
-        run.measurement, run.fault_at = measurement, fault_at
+        run.measurement = measurement
         report, rollback, aborted = run.watch(fault_report, resolved, injector, measurement)
     except BaseException:
         if spec.rollback is Rollback.AUTO and not run.undone:  # never leave a fault behind
@@ -139,20 +139,18 @@ class _Run:
         self.step = step
         self.on_progress = on_progress
         self.nodes = nodes
-        self.measurement: measure.Measurement | None = None
-        self.fault_at: datetime | None = None
+        self.measurement: measure.Measurement | None = None  # from the fault on
         self.snapshot: Snapshot | None = None  # the latest view, for an undo if the drill itself fails
         self.undone = False
 
     def observe(self, report: CycleReport) -> None:
         assert self.measurement is not None
-        assert self.fault_at is not None
         snapshot = report.observation.snapshot
         if report.acting:
             steps = {entry.step.value for entry in report.executed}
             holds = {hold.reason.value for hold in report.holds}
         else:
-            steps, holds = measure.nodewarden_events(snapshot, self.fault_at)
+            steps, holds = measure.nodewarden_events(snapshot, self.measurement.fault_at)
         self.measurement.observe(report.now, snapshot, report.detection, steps=steps, holds=holds)
 
     def watch(
@@ -220,7 +218,7 @@ class _Run:
                 drill=self.drill.metadata.name,
                 phase=phase,
                 now=report.now,
-                since_fault=(report.now - self.fault_at).total_seconds() if self.fault_at else None,
+                since_fault=(report.now - m.fault_at).total_seconds() if m else None,
                 detected_after=m.time_to_detect if m else None,
                 restored_after=m.time_to_restore if m and m.capacity_lost_at else None,
                 nodes_ready=steady.ready_nodes(snapshot),

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from nodewarden.incidents.codec import verdict_to_dict
 from nodewarden.model.drill import Verdict
+from nodewarden.render.postmortem_sections import check_result, verdict_result
 
 
 def verdict_table(verdict: Verdict) -> Table:
@@ -16,13 +17,13 @@ def verdict_table(verdict: Verdict) -> Table:
         result = Text("steady state holds" if verdict.passed else "steady state does not hold", style="bold")
         title = Text.assemble(f"drill {verdict.drill} (dry run, nothing injected): ", result)
     else:
-        result = Text("PASSED", style="bold green") if verdict.passed else Text("FAILED", style="bold red")
+        result = Text(verdict_result(verdict.passed), style="bold green" if verdict.passed else "bold red")
         title = Text.assemble(f"drill {verdict.drill}: ", result, f" — {verdict.fault}")
     table = Table(title=title, title_justify="left", caption_justify="left")
     for column in ("PHASE", "CHECK", "TARGET", "MEASURED", "RESULT"):
         table.add_column(column, overflow="fold")
     for check in verdict.checks:
-        outcome = Text("pass", style="green") if check.passed else Text("FAIL", style="bold red")
+        outcome = Text(check_result(check), style="green" if check.passed else "bold red")
         table.add_row(check.phase.value, check.name, check.target, check.measured, outcome)
     notes = [f"aborted: {verdict.aborted}"] if verdict.aborted else []
     notes += [f"rollback: {verdict.rollback}"] if verdict.rollback else []
