@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from nodewarden.act.journal import FILE_NAME
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
@@ -36,7 +37,7 @@ from nodewarden.render import html, postmortem
 SCENARIO = "prod-3az"
 DRILLS = ("single-instance-crash.yaml", "zone-outage.yaml")
 TOP_FINDINGS = 5
-JOURNAL_FILES = ("journal.sqlite3", "journal.sqlite3-wal", "journal.sqlite3-shm")
+JOURNAL_FILES = (FILE_NAME, f"{FILE_NAME}-wal", f"{FILE_NAME}-shm")  # SQLite's WAL mode keeps two beside it
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def run_demo(out: Path, *, speed: float | None, console: Console, step: float = 
         reports = _write_reports(out, audit, env.store.list(), findings)
         _summarise(env, runs, console)
     console.print(f"reports in {out}/: audit.html, " + ", ".join(str(p.relative_to(out)) for p in reports)
-                  + ", journal.sqlite3")  # fmt: skip
+                  + f", {FILE_NAME}")  # fmt: skip
     return DemoResult(tuple(runs), audit, reports)
 
 
