@@ -25,7 +25,7 @@ from types import TracebackType
 
 from nodewarden.errors import InputError
 from nodewarden.model.health import Signal, SignalKind
-from nodewarden.model.incident import ChangeRecord, SignalRecord
+from nodewarden.model.incident import ChangeOrigin, ChangeRecord, SignalRecord
 from nodewarden.model.remediation import (
     SCALE_EPISODE_PREFIX,
     Episode,
@@ -39,7 +39,7 @@ from nodewarden.model.remediation import (
 )
 
 FILE_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 HOLD_REPEAT = timedelta(minutes=10)  # the same hold is journaled (and published) again at most this often
 
 # uuid5 namespace for correlation ids: the same idempotency key always yields the same ARM correlation id,
@@ -132,8 +132,16 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE INDEX IF NOT EXISTS incidents_impact ON incidents (impact_start);
 """
+# Version 3: who journaled each intent (Lease holder and transitions), and whose each change was.
+_SCHEMA_3 = """
+ALTER TABLE entries ADD COLUMN leader TEXT;
+ALTER TABLE entries ADD COLUMN lease_transitions INTEGER;
+ALTER TABLE changes ADD COLUMN origin TEXT NOT NULL DEFAULT 'others';
+ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT '';
+ALTER TABLE changes ADD COLUMN until TEXT;
+"""
 # _MIGRATIONS[n] brings a version-n file to version n + 1 (a new file starts at 0).
-_MIGRATIONS = (_SCHEMA_1, _SCHEMA_2)
+_MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3)
 
 _SIGNAL_COLUMNS = (
     "kind, subject, condition, since, first_seen, last_seen, message, evidence, node, pool, zone, instance, image, "
@@ -142,7 +150,7 @@ _SIGNAL_COLUMNS = (
 
 _ENTRY_COLUMNS = (
     "key, episode, step, subject, intent_at, outcome, outcome_at, intent_detail, outcome_detail, "
-    "correlation_id, node, pool, count"
+    "correlation_id, node, pool, count, leader, lease_transitions"
 )
 
 
@@ -248,7 +256,7 @@ class Journal:
         correlation = entry.correlation_id or correlation_id_for(entry.key)
         with self._lock, self._conn:
             self._conn.execute(
-                f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?) "
+                f"INSERT INTO entries ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (key) DO NOTHING",
                 (
                     entry.key,
@@ -263,6 +271,8 @@ class Journal:
                     entry.node,
                     entry.pool,
                     entry.count,
+                    entry.leader,
+                    entry.lease_transitions,
                 ),
             )
             row = self._conn.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE key = ?", (entry.key,)).fetchone()
@@ -411,19 +421,20 @@ class Journal:
     def record_changes(self, changes: Sequence[ChangeRecord]) -> None:
         """Keep Activity Log changes; the same correlation id, operation and status is kept once."""
         rows = [
-            (_change_key(c), _text(c.at), c.caller, c.operation, c.resource, c.status, c.correlation_id)
+            (_change_key(c), _text(c.at), c.caller, c.operation, c.resource, c.status, c.correlation_id,
+             c.origin.value, c.actor, _text(c.until) if c.until else None)
             for c in changes
-        ]
+        ]  # fmt: skip
         with self._lock, self._conn:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO changes (key, at, caller, operation, resource, status, correlation_id) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO changes (key, at, caller, operation, resource, status, correlation_id, "
+                "origin, actor, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
     def changes(self, since: datetime | None = None) -> list[ChangeRecord]:
         """Kept changes (made at or after `since`), oldest first."""
-        query = "SELECT at, caller, operation, resource, status, correlation_id FROM changes"
+        query = "SELECT at, caller, operation, resource, status, correlation_id, origin, actor, until FROM changes"
         params: tuple[str, ...] = ()
         if since is not None:
             query, params = query + " WHERE at >= ?", (_text(since),)
@@ -431,8 +442,9 @@ class Journal:
             rows = self._conn.execute(query + " ORDER BY at, key", params).fetchall()
         return [
             ChangeRecord(at=_time(at), caller=caller, operation=operation, resource=resource, status=status,
-                         correlation_id=correlation)
-            for at, caller, operation, resource, status, correlation in rows
+                         correlation_id=correlation, origin=ChangeOrigin(origin), actor=actor,
+                         until=_time(until) if until else None)
+            for at, caller, operation, resource, status, correlation, origin, actor, until in rows
         ]  # fmt: skip
 
     # -- lifetime -------------------------------------------------------------------------------------
@@ -487,7 +499,7 @@ def _time(text: str) -> datetime:
 
 def _entry(row: tuple[object, ...]) -> JournalEntry:
     key, episode, step, subject, intent_at, outcome, outcome_at, intent_detail, outcome_detail, *rest = row
-    correlation, node, pool, count = rest
+    correlation, node, pool, count, leader, transitions = rest
     detail = "; ".join(str(part) for part in (intent_detail, outcome_detail) if part)
     return JournalEntry(
         key=str(key),
@@ -502,6 +514,8 @@ def _entry(row: tuple[object, ...]) -> JournalEntry:
         node=str(node) if node is not None else None,
         pool=str(pool) if pool is not None else None,
         count=int(str(count)) if count is not None else None,
+        leader=_optional(leader),
+        lease_transitions=int(str(transitions)) if transitions is not None else None,
     )
 
 

@@ -43,9 +43,18 @@ class HoldRecord:
     hold: Hold
 
 
+class ChangeOrigin(StrEnum):
+    """Who made a change, as far as the record can tell (attribution, issue 12)."""
+
+    OURS = "ours"  # nodewarden's controller: a journal key's correlation id, or nodewarden's own principal
+    OPERATOR = "operator"  # a person through `nodewarden node …` (actor and reason recorded)
+    AKS = "aks"  # AKS itself: auto-repair (aks-remediator), the cluster autoscaler, upgrades
+    OTHERS = "others"  # anyone else: the only changes that feed the change hypothesis
+
+
 @dataclass(frozen=True)
 class ChangeRecord:
-    """Something someone did to the cluster's Azure resources (Activity Log): who, what, when."""
+    """Something someone did to the cluster's Azure resources (Activity Log): who, what, when, and whose."""
 
     at: datetime
     caller: str
@@ -53,6 +62,9 @@ class ChangeRecord:
     resource: str
     status: str
     correlation_id: str = ""
+    origin: ChangeOrigin = ChangeOrigin.OTHERS
+    actor: str = ""  # the person behind an OPERATOR change (from the node's annotation), else empty
+    until: datetime | None = None  # an OPERATOR change's mark expires then: the node may be down until then
 
 
 class IncidentState(StrEnum):

@@ -80,6 +80,7 @@ class HoldReason(StrEnum):
     LADDER_EXHAUSTED = "LadderExhausted"
     AT_LIMIT = "AtPoolLimit"  # compensation would exceed the pool's maximum
     DRY_RUN = "DryRun"  # would act, but the controller only plans
+    OPERATOR_ACTION = "OperatorAction"  # a person acted on the node through `nodewarden node …`; wait for it
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,8 @@ class JournalEntry:
     node: str | None = None
     pool: str | None = None
     count: int | None = None
+    leader: str | None = None  # the Lease holder identity that journaled the intent
+    lease_transitions: int | None = None  # the Lease's leaseTransitions when the intent was journaled
 
 
 @dataclass(frozen=True)
