@@ -26,15 +26,16 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)  ## tests run 4 at a time: most of their time is waiting on twin HTTP round trips, not CPU
-	$(BIN)/pytest -n 4
+	$(BIN)/pytest -n 4 --dist loadgroup
 
 docs: $(STAMP)  ## regenerate docs/rules.md from the rule metadata
 	$(BIN)/nodewarden rules -o markdown > docs/rules.md
 
-bench: $(STAMP)  ## the audit, the twin and the live caches at 5,000 nodes against baselines in the same run; the demo's wall time
+bench: $(STAMP)  ## the audit, the twin, the live caches and the journal at 5,000 nodes against baselines in the same run; the demo's wall time
 	$(BIN)/python bench/audit_scale.py
 	$(BIN)/python bench/twin_scale.py
 	$(BIN)/python bench/observe_scale.py
+	$(BIN)/python bench/journal_scale.py
 	$(BIN)/python bench/demo_time.py
 
 clean:

@@ -1,13 +1,23 @@
-"""Run the real console entry point in-process and capture what a user would see."""
+"""Run the real console entry point in-process and capture what a user would see; Hypothesis settings for a
+loaded machine."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from nodewarden.cli.main import run
+
+# `make test` runs four workers on two cores, often beside other work; wall-clock limits then fail tests whose
+# code is correct. So no per-example deadline, and no "input generation is slow" health check (it times data
+# generation). Example counts stay as each test sets them, and the checks that catch a broken strategy
+# (filter_too_much, data_too_large, large_base_example) stay on: they do not depend on the machine's load.
+settings.register_profile("loaded", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "loaded"))
 
 
 @dataclass(frozen=True)

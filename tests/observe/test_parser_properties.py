@@ -50,7 +50,9 @@ shaped_values = st.recursive(
 )
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(raw=st.binary(max_size=300))
 def test_any_bytes_parse_or_raise_an_input_error(raw: bytes) -> None:
     with tempfile.TemporaryDirectory() as folder:

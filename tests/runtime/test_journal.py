@@ -18,6 +18,7 @@ from nodewarden.act import journal as journals
 from nodewarden.act.journal import Journal, JournalError, correlation_id_for
 from nodewarden.errors import InputError
 from nodewarden.model.health import SignalKind
+from nodewarden.model.incident import ChangeOrigin, ChangeRecord
 from nodewarden.model.remediation import (
     Episode,
     EpisodeState,
@@ -269,3 +270,18 @@ def test_a_state_dir_that_cannot_be_created_is_an_input_error(tmp_path: Path) ->
 def test_naive_times_are_refused(journal: Journal) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         journal.open_episode(Episode(id="e", node="n", opened_at=datetime(2026, 1, 1)))
+
+
+def test_an_operator_mark_seen_again_keeps_its_latest_expiry_and_others_changes_stay_as_first_kept(
+    journal: Journal,
+) -> None:
+    """`nodewarden node restart` marks the node until the step's timeout, then moves the expiry to the step's end
+    plus the time to come back; the kept mark must follow, or the controller excuses the node for too long."""
+    mark = ChangeRecord(at(0), "alice@laptop", "nodewarden node restart", "node-a", "Marked", "c-op",
+                        origin=ChangeOrigin.OPERATOR, actor="alice@laptop", until=at(2400))  # fmt: skip
+    other = ChangeRecord(at(5), "bob@example.com", "vmss/write", "vmss", "Succeeded", "c-other")
+    journal.record_changes([mark, other])
+    journal.record_changes([replace(mark, until=at(900)), replace(other, caller="someone-else")])
+    kept = {c.correlation_id: c for c in journal.changes()}
+    assert kept["c-op"].until == at(900)
+    assert kept["c-other"].caller == "bob@example.com"

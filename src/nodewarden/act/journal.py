@@ -7,8 +7,20 @@ outcome is unknown and the controller resumes them instead of repeating or losin
 one transaction; times are ISO-8601 UTC text and enums their values, so the file reads well in `sqlite3`.
 
 Beside the steps it keeps what incidents are built from: the signal log (one row per fact, however many
-cycles saw it) and the Activity Log changes (who changed what). The incident store (`incidents.store`)
-keeps its table in the same file; this module owns the schema and its migrations.
+cycles saw it) and the Activity Log changes (who changed what), and each node's health as the controller
+last saw it, so `plan` and a restarted controller detect from where the last cycle left off. The incident
+store (`incidents.store`) keeps its table in the same file; this module owns the schema and its migrations.
+
+Only SQLite opens and closes the files. On Linux, closing any descriptor of a file drops every POSIX lock
+the process holds on it; a stray `os.close` would silently release SQLite's WAL locks, and another
+process's checkpoint would then delete the live -wal/-shm under the controller. So the file is created by
+SQLite and made private with `chmod` (which opens nothing).
+
+One writer migrates (`Journal.open`: the controller, the demo host, a drill saving its verdict); readers
+(`Journal.open_readonly`: incidents, plan) open the file with `mode=ro` and never change it. A read-only
+connection to a WAL file whose -wal/-shm are absent (no writer since the last clean close) creates them,
+with the database file's mode, and leaves them behind on close (it may not checkpoint); the next writer
+to close last removes them. In a directory it cannot write it still reads, from a private heap index.
 """
 
 from __future__ import annotations
@@ -17,14 +29,17 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from nodewarden.errors import InputError
-from nodewarden.model.health import Signal, SignalKind
+from nodewarden.model.health import HealthState, NodeHealth, Scope, Signal, SignalKind
 from nodewarden.model.incident import ChangeOrigin, ChangeRecord, SignalRecord
 from nodewarden.model.remediation import (
     SCALE_EPISODE_PREFIX,
@@ -39,7 +54,12 @@ from nodewarden.model.remediation import (
 )
 
 FILE_NAME = "journal.sqlite3"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+# How long a statement waits for another process's write before giving up: every write is one short
+# transaction (a cycle's upserts at 5,000 nodes take well under a second), so this is ample.
+BUSY_TIMEOUT = 30.0
+# Saved node health older than this is not carried on: the controller was away for several cycles.
+HEALTH_FRESH = timedelta(minutes=5)
 HOLD_REPEAT = timedelta(minutes=10)  # the same hold is journaled (and published) again at most this often
 
 # uuid5 namespace for correlation ids: the same idempotency key always yields the same ARM correlation id,
@@ -140,8 +160,20 @@ ALTER TABLE changes ADD COLUMN origin TEXT NOT NULL DEFAULT 'others';
 ALTER TABLE changes ADD COLUMN actor TEXT NOT NULL DEFAULT '';
 ALTER TABLE changes ADD COLUMN until TEXT;
 """
+# Version 4: each node's health as the controller last saw it (the state machine's memory across processes).
+_SCHEMA_4 = """
+CREATE TABLE IF NOT EXISTS node_health (
+    node TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS health_saved (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at TEXT NOT NULL
+);
+"""
 # _MIGRATIONS[n] brings a version-n file to version n + 1 (a new file starts at 0).
-_MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3)
+_MIGRATIONS = (_SCHEMA_1, _SCHEMA_2, _SCHEMA_3, _SCHEMA_4)
 
 _SIGNAL_COLUMNS = (
     "kind, subject, condition, since, first_seen, last_seen, message, evidence, node, pool, zone, instance, image, "
@@ -164,57 +196,74 @@ def correlation_id_for(key: str) -> str:
 
 
 class Journal:
-    """One SQLite file; safe to share between threads (one connection behind a lock)."""
+    """One SQLite file; safe to share between threads (one connection behind a lock).
 
-    def __init__(self, path: Path) -> None:
+    Open a writer with `open()` and a reader with `open_readonly()`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
+        self._conn = conn
         self._lock = threading.Lock()
-        try:
-            # Create the file ourselves so it is private from the first byte (SQLite gives -wal/-shm its mode).
-            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-            self._conn = sqlite3.connect(path, check_same_thread=False)
-        except OSError as exc:
-            raise JournalError(f"journal {path}: cannot open: {exc.strerror or exc}") from exc
-        except sqlite3.Error as exc:
-            raise JournalError(f"journal {path}: cannot open: {exc}") from exc
-        try:
-            self._prepare()
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
-        except JournalError:
-            self._conn.close()
-            raise
+        self._saved_health: dict[str, NodeHealth] | None = None  # what node_health holds, once read or written
 
     @classmethod
     def open(cls, state_dir: Path) -> Journal:
-        """`state_dir/journal.sqlite3`, creating the directory (private) if needed."""
+        """The writer: `state_dir/journal.sqlite3`, creating the directory (private) and the file if needed and
+        bringing an older file's schema up to date."""
         try:
             state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise JournalError(f"--state-dir {state_dir}: cannot create: {exc.strerror or exc}") from exc
-        return cls(state_dir / FILE_NAME)
+        path = state_dir / FILE_NAME
+        conn = _connect(path, str(path), uri=False)
+        try:
+            # SQLite has created the file (empty, with the umask's mode); make it private before the -wal and
+            # -shm exist, since SQLite gives them the database file's mode.
+            os.chmod(path, 0o600)
+            _use_wal(conn)
+            conn.execute("PRAGMA synchronous=FULL")
+            _migrate(conn, path)
+        except OSError as exc:
+            conn.close()
+            raise JournalError(f"journal {path}: cannot open: {exc.strerror or exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
+        except JournalError:
+            conn.close()
+            raise
+        return cls(path, conn)
 
-    def _prepare(self) -> None:
-        conn = self._conn
-        conn.execute("PRAGMA journal_mode=WAL").fetchone()
-        conn.execute("PRAGMA synchronous=FULL")
-        row = conn.execute("SELECT name FROM sqlite_master WHERE name = 'schema_version'").fetchone()
-        found = 0
-        if row is not None:
-            found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
-            if found > SCHEMA_VERSION:
-                raise JournalError(
-                    f"journal {self.path}: written by a newer nodewarden (schema {found}; this one reads up to "
-                    f"{SCHEMA_VERSION}); upgrade nodewarden or use another --state-dir"
-                )
-            if found == SCHEMA_VERSION:
-                return
-        elif conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
-            raise JournalError(f"journal {self.path}: an SQLite file, but not a nodewarden journal")
-        # Every statement is IF NOT EXISTS, so two processes migrating at once both succeed.
-        script = "".join(_MIGRATIONS[found:])
-        conn.executescript("BEGIN;" + script + f"INSERT INTO schema_version VALUES ({SCHEMA_VERSION}); COMMIT;")
+    @classmethod
+    def open_readonly(cls, state_dir: Path) -> Journal:
+        """A reader: the journal in `state_dir` as it is, never created or migrated (`mode=ro`)."""
+        path = state_dir / FILE_NAME
+        if not path.is_file():
+            raise JournalError(
+                f"--state-dir {state_dir}: no {FILE_NAME} there; `nodewarden run --state-dir {state_dir}` keeps it"
+            )
+        conn = _connect(path, f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            found = _version(conn, path)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
+        except JournalError:
+            conn.close()
+            raise
+        if found < SCHEMA_VERSION:
+            conn.close()
+            raise JournalError(
+                f"journal {path}: written by an older nodewarden (schema {found}; this one reads {SCHEMA_VERSION}); "
+                f"start `nodewarden run --state-dir {state_dir}` once to bring it up to date"
+            )
+        return cls(path, conn)
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection, held under the journal's lock: for the incident store, whose table is in this file."""
+        with self._lock:
+            yield self._conn
 
     # -- episodes -------------------------------------------------------------------------------------
 
@@ -419,7 +468,8 @@ class Journal:
         return [_signal_record(row) for row in rows]
 
     def record_changes(self, changes: Sequence[ChangeRecord]) -> None:
-        """Keep Activity Log changes; the same correlation id, operation and status is kept once."""
+        """Keep Activity Log changes; the same correlation id, operation and status is kept once. An operator's
+        mark seen again keeps its latest expiry (`node` commands move it when their step ends)."""
         rows = [
             (_change_key(c), _text(c.at), c.caller, c.operation, c.resource, c.status, c.correlation_id,
              c.origin.value, c.actor, _text(c.until) if c.until else None)
@@ -427,8 +477,10 @@ class Journal:
         ]  # fmt: skip
         with self._lock, self._conn:
             self._conn.executemany(
-                "INSERT OR IGNORE INTO changes (key, at, caller, operation, resource, status, correlation_id, "
-                "origin, actor, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO changes (key, at, caller, operation, resource, status, correlation_id, "
+                "origin, actor, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET until = excluded.until "
+                f"WHERE changes.origin = '{ChangeOrigin.OPERATOR.value}' AND excluded.origin = changes.origin",
                 rows,
             )
 
@@ -446,6 +498,48 @@ class Journal:
                          until=_time(until) if until else None)
             for at, caller, operation, resource, status, correlation, origin, actor, until in rows
         ]  # fmt: skip
+
+    # -- node health ------------------------------------------------------------------------------------
+
+    def save_health(self, health: Mapping[str, NodeHealth], *, now: datetime) -> None:
+        """Keep this cycle's node health (the controller's, each cycle). Only rows that differ from what the
+        file holds are written and nodes gone since are forgotten: at 5,000 nodes most rows stay as they are
+        from one cycle to the next. One writer per state directory saves health (the controller)."""
+        with self._lock:
+            saved = self._saved_health if self._saved_health is not None else self._read_health()
+            changed = [
+                (name, h.state.value, json.dumps(_health_document(h), sort_keys=True))
+                for name, h in health.items()
+                if saved.get(name) != h
+            ]
+            gone = [(name,) for name in saved if name not in health]
+            with self._conn:
+                self._conn.executemany(
+                    "INSERT INTO node_health (node, state, document) VALUES (?, ?, ?) "
+                    "ON CONFLICT (node) DO UPDATE SET state = excluded.state, document = excluded.document",
+                    changed,
+                )
+                self._conn.executemany("DELETE FROM node_health WHERE node = ?", gone)
+                self._conn.execute(
+                    "INSERT INTO health_saved (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                    (_text(now),),
+                )
+            self._saved_health = dict(health)
+
+    def node_health(self, *, now: datetime) -> dict[str, NodeHealth]:
+        """Each node's health as last saved, by node name; empty when none was saved within HEALTH_FRESH of
+        `now` (no controller yet, or one stopped long enough that a node may have failed and recovered
+        unseen: detection then starts afresh, as a new controller would)."""
+        with self._lock:
+            row = self._conn.execute("SELECT at FROM health_saved WHERE id = 1").fetchone()
+            if row is None or now - _time(row[0]) > HEALTH_FRESH:
+                return {}
+            return self._read_health()
+
+    def _read_health(self) -> dict[str, NodeHealth]:
+        rows = self._conn.execute("SELECT document FROM node_health ORDER BY node").fetchall()
+        found = (_health(json.loads(row[0])) for row in rows)
+        return {h.node: h for h in found}
 
     # -- lifetime -------------------------------------------------------------------------------------
 
@@ -484,6 +578,68 @@ def outstanding_scale(entries: Iterable[JournalEntry]) -> tuple[JournalEntry, ..
         elif entry.outcome in (Outcome.SUCCEEDED, Outcome.PENDING):
             undone.add(entry.episode)
     return tuple(entry for episode, entry in compensation.items() if episode not in undone)
+
+
+def _connect(path: Path, target: str, *, uri: bool) -> sqlite3.Connection:
+    try:
+        return sqlite3.connect(target, uri=uri, timeout=BUSY_TIMEOUT, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise JournalError(f"journal {path}: cannot open: {exc}") from exc
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (it stays so). Switching needs the file to itself and SQLite reports a
+    conflict at once rather than waiting (two writers opening a new file together), so wait here as its busy
+    handler would; once another writer has switched it, the pragma only reads the mode."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def _version(conn: sqlite3.Connection, path: Path) -> int:
+    """The file's schema version (0: a new, empty file); a newer one or a foreign SQLite file is refused."""
+    # one read of the catalogue: another writer may commit the whole schema between two
+    names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    if "schema_version" not in names:
+        if names:
+            raise JournalError(f"journal {path}: an SQLite file, but not a nodewarden journal")
+        return 0
+    found = int(conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0)
+    if found > SCHEMA_VERSION:
+        raise JournalError(
+            f"journal {path}: written by a newer nodewarden (schema {found}; this one reads up to "
+            f"{SCHEMA_VERSION}); upgrade nodewarden or use another --state-dir"
+        )
+    return found
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the file to SCHEMA_VERSION in one transaction.
+
+    Two writers may start at once, and schema 3's ALTER TABLEs cannot run twice, so the version is read
+    again after BEGIN IMMEDIATE has taken the write lock: the second writer finds the first one's work done.
+    (Not `executescript`: it commits any open transaction before it runs.)"""
+    if _version(conn, path) == SCHEMA_VERSION:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = _version(conn, path)
+        for script in _MIGRATIONS[found:]:
+            for statement in script.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+        if found < SCHEMA_VERSION:
+            conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _text(moment: datetime) -> str:
@@ -563,6 +719,76 @@ def _change_key(change: ChangeRecord) -> str:
     correlation id is told apart by its time, caller and resource instead)."""
     origin = change.correlation_id or f"{_text(change.at)} {change.caller} {change.resource}"
     return "\x1f".join((origin, change.operation, change.status))
+
+
+def _health_document(health: NodeHealth) -> dict[str, object]:
+    return {
+        "node": health.node,
+        "state": health.state.value,
+        "since": _text(health.since),
+        "pool": health.pool,
+        "zone": health.zone,
+        "image": health.image,
+        "instance": health.instance,
+        "signals": [_signal_document(s) for s in health.signals],
+        "problemSince": _text(health.problem_since) if health.problem_since else None,
+        "clearSince": _text(health.clear_since) if health.clear_since else None,
+        "ready": health.ready,
+        "readyFlips": [_text(flip) for flip in health.ready_flips],
+    }
+
+
+def _signal_document(signal: Signal) -> dict[str, object]:
+    return {
+        "kind": signal.kind.value,
+        "scope": signal.scope.value,
+        "subject": signal.subject,
+        "since": _text(signal.since),
+        "message": signal.message,
+        "evidence": list(signal.evidence),
+        "node": signal.node,
+        "pool": signal.pool,
+        "zone": signal.zone,
+        "instance": signal.instance,
+        "image": signal.image,
+        "condition": signal.condition,
+        "value": signal.value,
+    }
+
+
+def _health(doc: dict[str, Any]) -> NodeHealth:
+    return NodeHealth(
+        node=doc["node"],
+        state=HealthState(doc["state"]),
+        since=_time(doc["since"]),
+        pool=doc["pool"],
+        zone=doc["zone"],
+        image=doc["image"],
+        instance=doc["instance"],
+        signals=tuple(_signal(s) for s in doc["signals"]),
+        problem_since=_time(doc["problemSince"]) if doc["problemSince"] else None,
+        clear_since=_time(doc["clearSince"]) if doc["clearSince"] else None,
+        ready=doc["ready"],
+        ready_flips=tuple(_time(flip) for flip in doc["readyFlips"]),
+    )
+
+
+def _signal(doc: dict[str, Any]) -> Signal:
+    return Signal(
+        kind=SignalKind(doc["kind"]),
+        scope=Scope(doc["scope"]),
+        subject=doc["subject"],
+        since=_time(doc["since"]),
+        message=doc["message"],
+        evidence=tuple(doc["evidence"]),
+        node=doc["node"],
+        pool=doc["pool"],
+        zone=doc["zone"],
+        instance=doc["instance"],
+        image=doc["image"],
+        condition=doc["condition"],
+        value=doc["value"],
+    )
 
 
 def _optional(value: object) -> str | None:

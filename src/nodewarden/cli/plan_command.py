@@ -18,7 +18,7 @@ from nodewarden.cli.live_flags import (
 from nodewarden.cli.run_command import PolicyOption, policy_from
 from nodewarden.detect.engine import detect
 from nodewarden.errors import InputError
-from nodewarden.heal.detection import detect_settings
+from nodewarden.heal.detection import detect_settings, journal_states
 from nodewarden.heal.planner import plan
 from nodewarden.model.remediation import History
 from nodewarden.observe.load import load_paths
@@ -34,7 +34,8 @@ def plan_command(
     ] = None,
     policy: PolicyOption = None,
     state_dir: Annotated[
-        Path | None, typer.Option("--state-dir", help="Read the journal here, so open remediations are planned on.")
+        Path | None,
+        typer.Option("--state-dir", help="Read the journal here (read-only): open remediations and node health."),
     ] = None,
     now: Annotated[str | None, typer.Option("--now", help="Plan as of this ISO-8601 time (files only).")] = None,
     output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
@@ -58,11 +59,14 @@ def plan_command(
         clock.close()
         observation = observe_once(connection, moment)
         snapshot, observed_at, synced = observation.snapshot, observation.observed_at, observation.synced
-    history = History()
+    # What the controller's next cycle starts from: the journal's episodes and each node's health as its last
+    # cycle left it (without that memory every node's state would start now, and a Recovered node be Healthy).
+    history, previous = History(), {}
     if state_dir is not None:
-        with Journal.open(state_dir) as journal:
-            history = journal.history(moment)
-    detection = detect(snapshot, {}, moment, detect_settings(chosen))
+        with Journal.open_readonly(state_dir) as journal:
+            history, previous = journal.history(moment), journal.node_health(now=moment)
+    remediating, failed = journal_states(snapshot, history)
+    detection = detect(snapshot, previous, moment, detect_settings(chosen), remediating=remediating, failed=failed)
     decided = plan(snapshot, detection, history, chosen, moment, synced=synced, observed_at=observed_at)
     if output_format == "json":
         typer.echo(json.dumps(plan_json(decided, detection), indent=2))

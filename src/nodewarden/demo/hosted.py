@@ -49,7 +49,8 @@ def _start_after(state_dir: Path) -> datetime | None:
     """
     if not (state_dir / FILE_NAME).is_file():
         return None
-    with Journal.open(state_dir) as journal, IncidentStore.open(state_dir) as store:
+    # the writer's open: the hosted controller journals here next, so an older file is brought up to date now
+    with Journal.open(state_dir) as journal, IncidentStore(journal) as store:
         moments = [e.outcome_at or e.intent_at for e in journal.entries()]
         moments += [i.resolved_at or i.detected_at for i in store.list()]
     if not moments:
@@ -75,7 +76,7 @@ def hosted(scenario: str, state_dir: Path, policy: Policy, *, speed: float | Non
         controller = stack.enter_context(controller_for(connection, policy, options, clock=DrivenClock(twin)))
         observer = controller.observer
         assert isinstance(observer, LiveObserver)
-        store = stack.enter_context(IncidentStore.open(state_dir))
+        store = IncidentStore(controller.journal)  # the controller's connection; it closes it
         yield Hosted(
             twin=twin,
             connection=connection,

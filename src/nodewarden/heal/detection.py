@@ -1,5 +1,6 @@
 """The detection thresholds a policy implies: its breakers' shares and windows, its triggers' waits
-(`after`: how long a trigger's signals must last before a node is Unhealthy and the ladder starts)."""
+(`after`: how long a trigger's signals must last before a node is Unhealthy and the ladder starts), and
+what the journal tells detection (which nodes are being remediated, which were handed to a human)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from types import MappingProxyType
 
 from nodewarden.detect.settings import DetectSettings
 from nodewarden.heal.policy import Policy
+from nodewarden.model.remediation import EpisodeState, History
+from nodewarden.model.snapshot import Snapshot
 
 
 def detect_settings(policy: Policy, base: DetectSettings | None = None) -> DetectSettings:
@@ -26,3 +29,12 @@ def detect_settings(policy: Policy, base: DetectSettings | None = None) -> Detec
         zone_window=guards.zone_breaker.window.total_seconds(),
         storm_share=guards.max_unhealthy,
     )
+
+
+def journal_states(snapshot: Snapshot, history: History) -> tuple[frozenset[str], frozenset[str]]:
+    """The nodes of `snapshot` with an open episode (Remediating) and those whose remediation failed (Failed),
+    for `detect`: `run` and `plan` read the same journal the same way."""
+    present = {node.metadata.name for node in snapshot.nodes}
+    remediating = frozenset(e.node for e in history.open if e.node in present)
+    failed = frozenset(e.node for e in history.episodes if e.state is EpisodeState.FAILED and e.node in present)
+    return remediating, failed

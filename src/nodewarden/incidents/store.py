@@ -1,7 +1,7 @@
 """Where incidents are kept: a table in the journal's SQLite file (`journal.sqlite3`, WAL) under the state dir.
 
 `nodewarden run` saves the incidents each cycle builds; `nodewarden incidents list|show|report` reads them
-while it runs (WAL lets one writer and many readers share the file). The journal owns the file's schema and
+while it runs, read-only (WAL lets one writer and many readers share the file). The journal owns the file's schema and
 migrations; an incident is one row holding its JSON document (`codec`), keyed by id.
 """
 
@@ -9,67 +9,85 @@ from __future__ import annotations
 
 import builtins
 import json
-import sqlite3
-import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from nodewarden.act.journal import FILE_NAME, Journal, JournalError
+from nodewarden.act.journal import Journal
 from nodewarden.incidents import codec
 from nodewarden.model.incident import Incident
 
 
 class IncidentStore:
-    """Incidents by id; safe to share between threads (one connection behind a lock). Open with `open()`."""
+    """Incidents by id, on a journal's connection (its table lives in the journal's file).
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        try:
-            self._conn = sqlite3.connect(path, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            self._conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
-            raise JournalError(f"incident store {path}: cannot open: {exc}") from exc
+    `open()` for a writer and `open_readonly()` for a reader each open the file; a process that already has
+    the journal open (the controller, the demo host) builds the store on it (`IncidentStore(journal)`), so
+    one connection and one lock serve both and the process's own writes never wait on each other."""
+
+    def __init__(self, journal: Journal, *, owns_journal: bool = False) -> None:
+        self.journal = journal
+        self.path = journal.path
+        self._owns_journal = owns_journal
 
     @classmethod
     def open(cls, state_dir: Path) -> IncidentStore:
-        """The store in `state_dir/journal.sqlite3`, creating or migrating the file as the journal does."""
-        with Journal.open(state_dir):
-            pass  # creates the file, brings its schema up to date, or refuses it with a JournalError
-        return cls(state_dir / FILE_NAME)
+        """A writer on `state_dir/journal.sqlite3`, creating or migrating the file as the journal does."""
+        return cls(Journal.open(state_dir), owns_journal=True)
+
+    @classmethod
+    def open_readonly(cls, state_dir: Path) -> IncidentStore:
+        """A reader: never creates or migrates the file (see `Journal.open_readonly`)."""
+        return cls(Journal.open_readonly(state_dir), owns_journal=True)
 
     def save(self, incident: Incident) -> None:
-        """Insert the incident, or replace the one with its id."""
-        document = json.dumps(codec.incident_to_dict(incident), sort_keys=True)
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT INTO incidents (id, impact_start, state, document) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET impact_start = excluded.impact_start, state = excluded.state, "
-                "document = excluded.document",
-                (incident.id, _sortable(incident.impact_start), incident.state.value, document),
-            )
+        """Insert the incident, or replace the one with its id.
+
+        A drill's verdict is written by the drill, often from another process, between the controller's read
+        of the incidents and its save of what it regrouped; so a save without a verdict keeps the one already
+        stored (and the drill's name), read and written in one IMMEDIATE transaction. Only another verdict
+        replaces a verdict."""
+        with self.journal.connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if incident.verdict is None:
+                    row = conn.execute("SELECT document FROM incidents WHERE id = ?", (incident.id,)).fetchone()
+                    stored = None if row is None else codec.incident_from_dict(json.loads(row[0]))
+                    if stored is not None and stored.verdict is not None:
+                        incident = replace(incident, drill=stored.drill, verdict=stored.verdict)
+                document = json.dumps(codec.incident_to_dict(incident), sort_keys=True)
+                conn.execute(
+                    "INSERT INTO incidents (id, impact_start, state, document) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET impact_start = excluded.impact_start, state = excluded.state, "
+                    "document = excluded.document",
+                    (incident.id, _sortable(incident.impact_start), incident.state.value, document),
+                )
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
     def delete(self, incident_id: str) -> None:
         """Forget an incident (one that grouping merged into another); an unknown id changes nothing."""
-        with self._lock, self._conn:
-            self._conn.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
+        with self.journal.connection() as conn, conn:
+            conn.execute("DELETE FROM incidents WHERE id = ?", (incident_id,))
 
     def get(self, incident_id: str) -> Incident | None:
-        with self._lock:
-            row = self._conn.execute("SELECT document FROM incidents WHERE id = ?", (incident_id,)).fetchone()
+        with self.journal.connection() as conn:
+            row = conn.execute("SELECT document FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         return None if row is None else codec.incident_from_dict(json.loads(row[0]))
 
     def list(self) -> builtins.list[Incident]:
         """Every incident, the newest impact first."""
-        with self._lock:
-            rows = self._conn.execute("SELECT document FROM incidents ORDER BY impact_start DESC, id DESC").fetchall()
+        with self.journal.connection() as conn:
+            rows = conn.execute("SELECT document FROM incidents ORDER BY impact_start DESC, id DESC").fetchall()
         return [codec.incident_from_dict(json.loads(row[0])) for row in rows]
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        """Close the journal if the store opened it; one it was given stays open for its owner."""
+        if self._owns_journal:
+            self.journal.close()
 
     def __enter__(self) -> IncidentStore:
         return self
