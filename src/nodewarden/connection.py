@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline.policies import SansIOHTTPPolicy
+from azure.core.rest import HttpRequest, HttpResponse
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
@@ -48,6 +52,7 @@ class AzureClients:
     compute: ComputeManagementClient
     aks: ContainerServiceClient
     monitor: MonitorManagementClient
+    credential: TokenCredential | None = None  # what the clients were built with, to build fenced ones
 
 
 @dataclass
@@ -145,8 +150,10 @@ def azure_clients(
                target.resource_group), ("--cluster", target.cluster_name)) if not value]  # fmt: skip
     if missing:
         raise InputError(f"which AKS cluster? missing {', '.join(missing)} (or --azure-config / --twin)")
-    credential = _credential(settings, target)
-    extra: dict[str, Any] = {}
+    return _azure_clients(target, _credential(settings, target))
+
+
+def _azure_clients(target: AzureTarget, credential: TokenCredential, **extra: Any) -> AzureClients:
     if target.base_url:
         extra["base_url"] = target.base_url
     if target.ca_bundle:
@@ -156,7 +163,42 @@ def azure_clients(
         compute=ComputeManagementClient(credential, target.subscription_id, **extra),
         aks=ContainerServiceClient(credential, target.subscription_id, **extra),
         monitor=MonitorManagementClient(credential, target.subscription_id, **extra),
+        credential=credential,
     )
+
+
+# -- the leader's fence --------------------------------------------------------------------------------
+
+Guard = Callable[[str, str], None]  # (method, url) of a request about to be sent; raises to refuse it
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def fenced(connection: Connection, guard: Guard) -> Connection:
+    """New clients like `connection`'s whose every request first passes `guard` (runtime/leader.py `fence`).
+
+    The controller acts through these, so no code path can change the cluster without the leader check
+    (runtime/leader.py `ensure`): Kubernetes requests through an httpx request hook, ARM requests through an
+    Azure SDK policy that runs before each try, retries included. `connection` itself stays unfenced for the
+    reads, the Lease and whatever else shares it (a drill's injector, runbook commands)."""
+    kube = None
+    if connection.kube_config is not None:
+        kube = Client(connection.kube_config, field_manager="nodewarden")
+        # lightkube offers no hook of its own; its httpx client runs request hooks right before sending.
+        kube._client._client.event_hooks["request"].append(lambda request: guard(request.method, str(request.url)))
+    azure = connection.azure
+    if azure is not None:
+        if azure.credential is None:  # never hand out unfenced clients as fenced ones
+            raise ValueError("cannot fence Azure clients built without their credential (use azure_clients)")
+        azure = _azure_clients(azure.target, azure.credential, per_retry_policies=[_FencePolicy(guard)])
+    return Connection(kube=kube, azure=azure, kube_config=connection.kube_config)
+
+
+class _FencePolicy(SansIOHTTPPolicy[HttpRequest, HttpResponse]):
+    def __init__(self, guard: Guard) -> None:
+        self._guard = guard
+
+    def on_request(self, request: PipelineRequest[HttpRequest]) -> None:
+        self._guard(request.http_request.method, request.http_request.url)
 
 
 def _credential(settings: dict[str, str], target: AzureTarget) -> TokenCredential:

@@ -11,10 +11,11 @@
      │    ├── PermissionDeniedError  Kubernetes or ARM refused for lack of a permission (names it)
      │    ├── UnreachableError       an API endpoint cannot be reached (DNS, connection, TLS)
      │    └── AuthenticationError    credentials missing, expired or rejected (HTTP 401)
-     └── ActionError                 an action on the cluster did not succeed: exit code 1
-          ├── ActionRefusedError     not started: the instance or pool is busy with another operation
-          ├── ActionTimedOutError    started but not finished within the timeout
-          └── ArmOperationError      ARM or the operation failed (carries the ARM error code)
+     ├── ActionError                 an action on the cluster did not succeed: exit code 1
+     │    ├── ActionRefusedError     not started: the instance or pool is busy with another operation
+     │    ├── ActionTimedOutError    started but not finished within the timeout
+     │    └── ArmOperationError      ARM or the operation failed (carries the ARM error code)
+     └── LeaseLostError              a replica that no longer holds the leader Lease tried to change something
 
 Only `nodewarden.cli` maps these to exit codes; it never prints a traceback.
 """
@@ -84,3 +85,9 @@ class ArmOperationError(ActionError):
         self.code = code
         self.operation_id = operation_id
         self.correlation_id = correlation_id
+
+
+class LeaseLostError(NodewardenError):
+    """A mutating call was refused before it was sent: this replica does not hold an unexpired leader Lease.
+
+    Not an ActionError: the action did not fail, it was stopped, and its intent stays pending for the leader."""

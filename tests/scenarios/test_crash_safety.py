@@ -156,3 +156,55 @@ def test_once_runs_alone_finish_a_remediation(twin: Twin, tmp_path: Path) -> Non
         runs=12,
     )
     assert len(restarts_started(twin)) == 1
+
+
+def nodewarden_events(twin: Twin, node: str) -> list[tuple[str, str]]:
+    """(action, reason) of every Event nodewarden posted about the node."""
+    return [
+        (e.get("action", ""), e.get("reason", "")) for e in twin.world.store.items("events")
+        if (e.get("regarding") or e.get("involvedObject") or {}).get("name") == node
+        and (e.get("reportingController") or e.get("reportingComponent")) == "nodewarden"
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("failpoint", "lost"),
+    [
+        pytest.param("after-call:drain", None, id="a-drain-redone-after-the-kill"),
+        pytest.param("after-call:restart", None, id="a-restart-found-done-after-the-kill"),
+        pytest.param(
+            "after-call:restart", ("Restart", "OperationSucceeded"), id="a-restart-whose-success-event-died-with-it"
+        ),
+    ],
+)
+def test_a_step_killed_midway_posts_each_of_its_events_once(
+    twin: Twin, tmp_path: Path, failpoint: str, lost: tuple[str, str] | None
+) -> None:
+    """After kill -9 and a restart, one node got a second Drain Event and another lost its OperationSucceeded:
+    a step's Events are keyed by its journal key, so the step redone posts none twice, and an ARM step found
+    done in the Activity Log posts the outcome Event its dead process could not."""
+    journal_dir = tmp_path / "journal"
+    node = sorted(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"])[
+        0
+    ]
+    twin.inject("instance-crash", target=node)
+    drive(twin, journal_dir, lambda done: done.returncode == -signal.SIGKILL, failpoint=failpoint)
+    if lost is not None:  # the process died after the operation ended, before it posted the Event
+        for event in twin.world.store.items("events"):
+            if (event.get("regarding") or event.get("involvedObject") or {}).get("name") == node and (
+                event.get("action"),
+                event.get("reason"),
+            ) == lost:
+                twin.world.store.delete("events", event["metadata"]["namespace"], event["metadata"]["name"])
+        assert lost not in nodewarden_events(twin, node)
+
+    for _ in range(3):
+        drive(twin, journal_dir, lambda _: True)
+    step = Step.DRAIN if "drain" in failpoint else Step.RESTART
+    [settled] = entries(twin, journal_dir, node, step)
+    assert settled.outcome is Outcome.SUCCEEDED, settled.detail
+    posted = nodewarden_events(twin, node)
+    twice = {pair for pair in posted if posted.count(pair) > 1}
+    assert not twice, f"posted more than once: {sorted(twice)} (all: {posted})"
+    expected = {("Drain", "Drain"), ("Restart", "OperationStarted"), ("Restart", "OperationSucceeded")}
+    assert expected <= set(posted), posted

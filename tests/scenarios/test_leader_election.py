@@ -173,3 +173,39 @@ def test_a_new_leader_settles_the_old_leaders_unfinished_intent(pair: Pair, monk
     assert len(b.arm_operations(RESTART)) == 1
     [episode] = b.episodes(node)
     assert [e.step for e in episode.entries] == [Step.CORDON, Step.DRAIN, Step.RESTART, Step.UNCORDON]
+
+
+def test_a_replica_that_leads_again_settles_what_was_left_meanwhile(
+    pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """a led first (and settled what it found then); b took over while a stalled, journaled a restart and died
+    before sending it: a, leading again, settles that intent too — resuming is not a once-per-process thing."""
+    twin, a, b = pair.twin, pair.a, pair.b
+    [first] = pair.round(a, seconds=0)
+    assert first.acting
+    for _ in range(10):  # a's process stalls; b waits out the Lease and takes over
+        if pair.round(b)[0].acting:
+            break
+    else:
+        raise AssertionError("b never took over")
+    node = b.nodes("apps")[0]
+    twin.inject("instance-crash", target=node)
+
+    def die_after_intent(name: str, step: Step) -> None:
+        if (name, step) == ("after-intent", Step.RESTART):
+            raise Died
+
+    monkeypatch.setattr(executor, "failpoint", die_after_intent)
+    with pytest.raises(Died):
+        pair.rounds(b, count=24)
+    monkeypatch.undo()
+    [intent] = [e for e in b.episodes(node)[0].entries if e.step is Step.RESTART]
+    assert (intent.outcome, intent.leader) == (Outcome.PENDING, "b")
+
+    for _ in range(10):
+        if (report := pair.round(a)[0]).acting:
+            break
+    else:
+        raise AssertionError("a never led again")
+    assert [(e.key, e.outcome) for e in report.resumed] == [(intent.key, Outcome.SUCCEEDED)]
+    assert [s["correlationId"] for s in a.arm_operations(RESTART)] == [intent.correlation_id]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.journal import Journal
-from nodewarden.connection import Connection
+from nodewarden.connection import Connection, fenced
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Policy
 from nodewarden.incidents.store import IncidentStore
@@ -22,7 +22,7 @@ from nodewarden.runtime.clock import Clock, ServerClock
 from nodewarden.runtime.controller import Controller
 from nodewarden.runtime.executor import Executor
 from nodewarden.runtime.incident_keeper import IncidentKeeper
-from nodewarden.runtime.leader import LeaderElector
+from nodewarden.runtime.leader import LeaderElector, Renewer, fence
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
 
@@ -52,6 +52,7 @@ def controller_for(
     kube = connection.kube
     if kube is None or connection.kube_config is None:
         raise InputError("nodewarden run needs a Kubernetes connection (--kubeconfig or --twin)")
+    real_time = clock is None
     with ExitStack() as stack:
         if clock is None:
             server_clock = ServerClock(connection.kube_config)
@@ -65,18 +66,27 @@ def controller_for(
             raise InputError(f"the Kubernetes caches did not sync within {SYNC_TIMEOUT:g}s ({failing})")
         journal = Journal.open(options.state_dir)
         stack.callback(journal.close)
-        store = IncidentStore.open(options.state_dir)
-        stack.callback(store.close)
+        store = IncidentStore(journal)  # one connection for the journal and the incidents in its file
         keeper = IncidentKeeper(journal, store, notifier=notifier, inbox=inbox)
         stack.callback(keeper.close)
         identity = options.identity or default_identity()
-        recorder = EventRecorder(kube, instance=identity, now=clock.now)
-        executor = Executor(connection, journal, clock, recorder=recorder)
+        # The Lease itself is read and written through the unfenced client; every change the controller
+        # makes goes through clients that first check it still holds the Lease (connection.fenced).
         elector = (
             LeaderElector(kube, namespace=options.lease_namespace, identity=identity)
             if options.leader_election
             else None
         )
+        acting = connection
+        if elector is not None:
+            acting = fenced(connection, fence(elector, clock))
+            if acting.kube is not None:
+                stack.callback(acting.kube.close)
+            if real_time:  # on a driven clock time moves only between calls: the fence renews on demand
+                stack.callback(Renewer(elector, clock.sync).start().stop)
+        assert acting.kube is not None
+        recorder = EventRecorder(acting.kube, instance=identity, now=clock.now)
+        executor = Executor(acting, journal, clock, recorder=recorder, elector=elector)
         controller = Controller(
             observer=LiveObserver(connection, caches), journal=journal, executor=executor, policy=policy,
             clock=clock, apply=options.apply, elector=elector, metrics=metrics, recorder=recorder,

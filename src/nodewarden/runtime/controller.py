@@ -21,7 +21,8 @@ from nodewarden.act.journal import Journal
 from nodewarden.detect.engine import detect
 from nodewarden.detect.metrics import NodeMetrics
 from nodewarden.detect.settings import DetectSettings
-from nodewarden.heal.detection import detect_settings
+from nodewarden.errors import LeaseLostError
+from nodewarden.heal.detection import detect_settings, journal_states
 from nodewarden.heal.planner import plan as make_plan
 from nodewarden.heal.policy import Policy
 from nodewarden.model.health import Detection, HealthState, NodeHealth
@@ -95,7 +96,7 @@ class Controller:
         self.on_cycle = on_cycle
         self.node_metrics = node_metrics
         self.planning = planning  # False: detect and keep incidents only (a drill beside a deployed controller)
-        self.health: dict[str, NodeHealth] = {}
+        self.health: dict[str, NodeHealth] | None = None  # None: not read from the journal yet
         self._resumed = False
 
     def cycle(self) -> CycleReport:
@@ -104,9 +105,14 @@ class Controller:
         leader = self.elector.tick(now) if self.elector is not None else True
         acting = leader and self.apply
         resumed: tuple[JournalEntry, ...] = ()
-        if acting and not self._resumed:
-            resumed = tuple(self.executor.resume(now))
-            self._resumed = True
+        if not acting:
+            self._resumed = False  # leading again later, settle what was left pending meanwhile
+        elif not self._resumed:
+            try:
+                resumed = tuple(self.executor.resume(now))
+                self._resumed = True
+            except LeaseLostError as exc:
+                self._lease_lost(exc)
         observation = self.observer.observe(now)
         history = self.journal.history(now)
         detection = self._detect(observation.snapshot, history, now)
@@ -117,8 +123,11 @@ class Controller:
         executed: list[JournalEntry] = []
         holds = list(plan.holds)
         if acting:
-            for action in plan.actions:
-                executed.append(self.executor.execute(action, self.clock.now()))
+            try:
+                for action in plan.actions:
+                    executed.append(self.executor.execute(action, self.clock.now()))
+            except LeaseLostError as exc:
+                self._lease_lost(exc)
             if any(entry.step in ARM_STEPS for entry in executed):
                 self.observer.refresh_azure()  # see what we just changed at the next cycle
             self._close_finished(observation.snapshot, detection, now)
@@ -138,15 +147,17 @@ class Controller:
         return report
 
     def _detect(self, snapshot: Snapshot, history: History, now: datetime) -> Detection:
-        present = {node.metadata.name for node in snapshot.nodes}
-        remediating = frozenset(e.node for e in history.open if e.node in present)
-        failed = frozenset(e.node for e in history.episodes if e.state is EpisodeState.FAILED and e.node in present)
-        previous = self.health
+        remediating, failed = journal_states(snapshot, history)
+        # the state machine's memory: last cycle's, or on the first cycle what the journal kept (so a restarted
+        # controller, and `plan --state-dir`, carry on from where the last cycle left off)
+        previous = self.health if self.health is not None else self.journal.node_health(now=now)
         metrics = self.node_metrics(now) if self.node_metrics is not None else None
         detection = detect(
             snapshot, previous, now, self.settings, remediating=remediating, failed=failed, metrics=metrics
         )
         self.health = detection.health
+        if self.planning:  # a detect-only controller (a drill's) leaves the deployed controller's memory alone
+            self.journal.save_health(detection.health, now=now)
         if self.metrics is not None:
             for name, health in detection.health.items():
                 before = previous.get(name)
@@ -166,8 +177,17 @@ class Controller:
                        "step": hold.step.value if hold.step else None, "detail": hold.message},
             )  # fmt: skip
             if publish and self.recorder is not None and hold.node:
-                self.recorder.record(hold.node, action=(hold.step or Step.CORDON).value, reason=hold.reason.value,
-                                     note=hold.message, warning=hold.reason is not HoldReason.WAITING)  # fmt: skip
+                try:
+                    self.recorder.record(hold.node, action=(hold.step or Step.CORDON).value, reason=hold.reason.value,
+                                         note=hold.message, warning=hold.reason is not HoldReason.WAITING)  # fmt: skip
+                except LeaseLostError as exc:
+                    self._lease_lost(exc)
+                    publish = False
+
+    def _lease_lost(self, exc: LeaseLostError) -> None:
+        """The Lease went while acting: the step stopped before its next change and its intent stays pending."""
+        log.warning("leader.lost_while_acting", extra={"error": str(exc)})
+        self._resumed = False
 
     def _close_finished(self, snapshot: Snapshot, detection: Detection, now: datetime) -> None:
         """Close open episodes whose node is gone: replaced (once the pool is whole again) or removed."""

@@ -4,7 +4,12 @@ Intent is journaled before the call and the outcome after, under the step's idem
 carry a correlation id derived from that key. After a crash, `resume` settles every intent that has no
 outcome: Kubernetes steps are idempotent and simply run again; an ARM step first looks for its
 correlation id in the Activity Log, and for a newer provisioning time on the instance, so an operation
-Azure already took is recorded, not repeated.
+Azure already took is recorded, not repeated, and the outcome Event it would have posted is posted.
+
+With leader election, every intent names the Lease holder and its transition count, and the clients
+the executor acts through refuse any change once the Lease is lost (connection.fenced): LeaseLostError
+goes up to the loop, the intent stays pending, and whoever leads next settles it as after a crash.
+Events are keyed by the step's journal key (act/events.py), so a step redone posts none twice.
 """
 
 from __future__ import annotations
@@ -19,13 +24,14 @@ from datetime import datetime, timedelta
 from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.journal import Journal, correlation_id_for
-from nodewarden.act.results import NodeAction
+from nodewarden.act.results import EventReason, NodeAction
 from nodewarden.connection import Connection
-from nodewarden.errors import ActionError, ActionTimedOutError, InputError, NodewardenError
+from nodewarden.errors import ActionError, ActionTimedOutError, InputError, LeaseLostError, NodewardenError
 from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, PlannedAction, Step
 from nodewarden.observe.activity import activity_by_correlation
 from nodewarden.runtime.clock import Clock
+from nodewarden.runtime.leader import LeaderElector
 
 log = logging.getLogger(__name__)
 
@@ -54,18 +60,24 @@ class Executor:
         recorder: EventRecorder | None = None,
         operation_timeout: float = 1800.0,
         progress: Callable[[str], None] = lambda _: None,
+        elector: LeaderElector | None = None,
     ) -> None:
         self.connection = connection
         self.journal = journal
         self.clock = clock
         self.recorder = recorder
+        self.elector = elector  # None: no leader election, every intent is ours
         self.operation_timeout = operation_timeout
         self.progress = progress
 
     # -- one planned step ---------------------------------------------------------------------------
 
     def execute(self, action: PlannedAction, now: datetime) -> JournalEntry:
-        """Journal the intent, act, journal the outcome; returns the settled entry."""
+        """Journal the intent, act, journal the outcome; returns the settled entry.
+
+        Raises LeaseLostError, leaving the intent pending, once this replica no longer holds the Lease."""
+        if self.elector is not None:
+            self.elector.ensure(self.clock.sync())  # journal nothing a follower would have to settle
         self.journal.open_episode(
             Episode(
                 id=action.episode,
@@ -91,10 +103,16 @@ class Executor:
                 count=action.count,
                 # a SCALE's reason carries the original count, which the scale-back restores
                 detail=action.reason if action.step is Step.SCALE else "",
+                leader=self.elector.identity if self.elector is not None else None,
+                lease_transitions=self.elector.transitions if self.elector is not None else None,
             )
         )
         if entry.outcome is not Outcome.PENDING:
             return entry  # this key was settled before: never act twice
+        if entry.intent_at != now or entry.leader != (self.elector.identity if self.elector else None):
+            # journaled earlier (by a replica that lost the Lease, or a process that died): it may have been
+            # sent, so settle it as after a crash instead of sending it again
+            return self._resume_one(entry, now)
         failpoint("after-intent", entry.step)
         log.info(
             "action.start",
@@ -126,29 +144,35 @@ class Executor:
             return Done(Outcome.TIMED_OUT, str(exc))
         except ActionError as exc:
             return Done(Outcome.FAILED, str(exc))
+        except LeaseLostError:
+            raise  # not an outcome: the step stopped, and the leader settles its intent
         except NodewardenError as exc:
             return Done(Outcome.FAILED, str(exc))
+
+    def _recorder_for(self, entry: JournalEntry) -> EventRecorder | None:
+        return self.recorder.for_step(entry.key) if self.recorder is not None else None
 
     def _dispatch(self, action: PlannedAction, entry: JournalEntry) -> Done:
         kube = self.connection.kube
         assert kube is not None
         node = action.node or ""
         step = action.step
+        recorder = self._recorder_for(entry)
         if step is Step.CORDON:
-            changed = kube_actions.cordon(kube, node, recorder=self.recorder, note=action.reason)
+            changed = kube_actions.cordon(kube, node, recorder=recorder, note=action.reason)
             return Done(Outcome.SUCCEEDED, "cordoned" if changed else "already cordoned")
         if step is Step.UNCORDON:
-            kube_actions.untaint(kube, node, key=QUARANTINE_TAINT, recorder=self.recorder)
-            changed = kube_actions.uncordon(kube, node, recorder=self.recorder, note=action.reason)
+            kube_actions.untaint(kube, node, key=QUARANTINE_TAINT, recorder=recorder)
+            changed = kube_actions.uncordon(kube, node, recorder=recorder, note=action.reason)
             return Done(Outcome.SUCCEEDED, "uncordoned" if changed else "was not cordoned")
         if step is Step.DRAIN:
-            return self._drain(action)
+            return self._drain(action, recorder)
         if step is Step.ESCALATE:
-            kube_actions.cordon(kube, node, recorder=self.recorder, note="quarantined")
+            kube_actions.cordon(kube, node, recorder=recorder, note="quarantined")
             kube_actions.taint(kube, node, key=QUARANTINE_TAINT, value="true", effect="NoSchedule",
-                               recorder=self.recorder)  # fmt: skip
-            if self.recorder is not None:
-                self.recorder.record(node, action=Step.ESCALATE, reason="Escalated", note=action.reason, warning=True)
+                               recorder=recorder)  # fmt: skip
+            if recorder is not None:
+                recorder.record(node, action=Step.ESCALATE, reason="Escalated", note=action.reason, warning=True)
             log.error("escalated", extra={"node": node, "episode": action.episode, "reason": action.reason})
             return Done(Outcome.SUCCEEDED, f"quarantined and handed to a human: {action.reason}")
         azure = self.connection.azure
@@ -166,17 +190,17 @@ class Executor:
         ref = azure_actions.instance_of(kube_actions.get_node(kube, node))
         if step is Step.REPLACE:
             result = azure_actions.replace(
-                azure, ref, timeout=timeout, recorder=self.recorder, progress=self.progress,
+                azure, ref, timeout=timeout, recorder=recorder, progress=self.progress,
                 correlation_id=entry.correlation_id,
             )  # fmt: skip
             return Done(Outcome.SUCCEEDED, "; ".join(result.steps))
         result = azure_actions.run_instance_action(
-            azure, ref, NodeAction(step.value), timeout=timeout, recorder=self.recorder, progress=self.progress,
+            azure, ref, NodeAction(step.value), timeout=timeout, recorder=recorder, progress=self.progress,
             correlation_id=entry.correlation_id,
         )  # fmt: skip
         return Done(Outcome.SUCCEEDED, f"operation {', '.join(result.operation_ids)}")
 
-    def _drain(self, action: PlannedAction) -> Done:
+    def _drain(self, action: PlannedAction, recorder: EventRecorder | None) -> Done:
         kube = self.connection.kube
         assert kube is not None
         node = action.node or ""
@@ -186,7 +210,7 @@ class Executor:
             node,
             timeout=action.timeout or 300.0,
             force=action.force,
-            recorder=self.recorder,
+            recorder=recorder,
             progress=self.progress,
             wait=self.clock.sleep,
             monotonic=lambda: (self.clock.now() - started).total_seconds(),
@@ -202,16 +226,32 @@ class Executor:
 
     def resume(self, now: datetime) -> list[JournalEntry]:
         """Settle every intent journaled without an outcome; returns the entries settled now."""
-        settled: list[JournalEntry] = []
-        for entry in self.journal.pending():
-            done = self._already_done(entry, now) if entry.step in ARM_STEPS else None
-            if done is None:
-                log.warning("resume.redo", extra={"key": entry.key, "step": entry.step.value, "node": entry.node})
-                done = self._act(_replay(entry), entry)
-            else:
-                log.warning("resume.found", extra={"key": entry.key, "step": entry.step.value, "detail": done.detail})
-            settled.append(self._settle(entry, done))
-        return settled
+        return [self._resume_one(entry, now) for entry in self.journal.pending()]
+
+    def _resume_one(self, entry: JournalEntry, now: datetime) -> JournalEntry:
+        """Settle one intent left pending: redo a Kubernetes step; find an ARM step in the Activity Log, or redo it."""
+        done = self._already_done(entry, now) if entry.step in ARM_STEPS else None
+        if done is None:
+            log.warning("resume.redo", extra={"key": entry.key, "step": entry.step.value, "node": entry.node})
+            # the episode's causes: a drain redone on a node whose kubelet is gone must not wait for its pods
+            causes = next((e.causes for e in self.journal.history(now).episodes if e.id == entry.episode), ())
+            done = self._act(_replay(entry, causes), entry)
+        else:
+            log.warning("resume.found", extra={"key": entry.key, "step": entry.step.value, "detail": done.detail})
+            self._post_outcome(entry, done)
+        return self._settle(entry, done)
+
+    def _post_outcome(self, entry: JournalEntry, done: Done) -> None:
+        """The outcome Event an ARM step found in the Activity Log would have posted had its process lived
+        (once: it is keyed, so one posted before the crash answers 409)."""
+        recorder = self._recorder_for(entry)
+        if recorder is None or not entry.node or entry.step not in ARM_STEPS:
+            return
+        succeeded = done.outcome is Outcome.SUCCEEDED
+        recorder.record(
+            entry.node, action=NodeAction(entry.step.value), note=done.detail, warning=not succeeded,
+            reason=EventReason.OPERATION_SUCCEEDED if succeeded else EventReason.OPERATION_FAILED,
+        )  # fmt: skip
 
     def _already_done(self, entry: JournalEntry, now: datetime) -> Done | None:
         """What Azure says of an ARM step journaled before a crash: done, failed, or never received (None)."""
@@ -259,7 +299,7 @@ def failpoint(name: str, step: Step) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _replay(entry: JournalEntry) -> PlannedAction:
+def _replay(entry: JournalEntry, causes: tuple[SignalKind, ...]) -> PlannedAction:
     return PlannedAction(
         step=entry.step,
         subject=entry.subject,
@@ -269,6 +309,7 @@ def _replay(entry: JournalEntry) -> PlannedAction:
         node=entry.node,
         pool=entry.pool,
         count=entry.count,
+        causes=causes,
     )
 
 
