@@ -6,6 +6,7 @@ in the planner's guards cannot hide behind the same bug here.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,6 +84,8 @@ def worlds(draw: st.DrawFn, *, calm: bool = False) -> World:
         for i in range(size):
             labels = {"nodewarden.io/exclude": "true"} if draw(RARE) else None
             annotations = {"nodewarden.io/pause": "true"} if draw(RARE) else None
+            if draw(st.integers(0, 5)) == 0:
+                annotations = {**(annotations or {}), OPERATOR_MARK: draw(marks())}
             node = b.node(
                 name, i, zone=draw(st.sampled_from(zones)), image=draw(st.sampled_from(IMAGES)),
                 labels=labels, annotations=annotations, mapped=not draw(RARE),
@@ -128,6 +131,44 @@ def worlds(draw: st.DrawFn, *, calm: bool = False) -> World:
         synced=calm or not draw(RARE),
         observed_at=NOW if calm else NOW - timedelta(seconds=draw(st.sampled_from([0] * 8 + [10, 30, 59, 60, 61, 90]))),
     )
+
+
+OPERATOR_MARK = "nodewarden.io/operator-action"
+
+
+@st.composite
+def marks(draw: st.DrawFn) -> str:
+    """The annotation `nodewarden node …` writes: live, expired, not yet begun, or garbled."""
+    at = NOW - timedelta(minutes=draw(st.integers(-5, 60)))
+    expires = at + timedelta(minutes=draw(st.integers(0, 60)))
+    value = {
+        "step": draw(st.sampled_from(["Restart", "Reimage", "Drain"])),
+        "actor": "alice@laptop",
+        "reason": "kernel patch",
+        "at": at.isoformat(),
+        "expires": expires.isoformat(),
+        "correlationId": "c-1",
+    }
+    text = json.dumps(value)
+    return draw(st.sampled_from([text] * 6 + [text[:-3], "", "{}"]))
+
+
+def _marked(world: World, node: Node) -> bool:
+    """The node carries a live operator's mark and has not been back (healthy since after it) for stableFor."""
+    try:
+        mark = json.loads(node.metadata.annotation_map.get(OPERATOR_MARK) or "null")
+    except ValueError:
+        return False
+    if not isinstance(mark, dict) or "at" not in mark:
+        return False
+    at, expires = datetime.fromisoformat(mark["at"]), datetime.fromisoformat(mark["expires"])
+    if not at <= NOW < expires:
+        return False
+    health = world.detection.health[node.metadata.name]
+    clear = health.clear_since
+    if health.ready is not True or health.signals or clear is None:
+        return True
+    return not (clear > at and NOW - clear >= world.policy.spec.stable_for)
 
 
 @st.composite
@@ -270,6 +311,8 @@ def check_invariants(world: World, result: Plan) -> None:
         # 3. never on excluded or paused nodes
         assert node.metadata.label_map.get("nodewarden.io/exclude") != "true", "action on an excluded node"
         assert node.metadata.annotation_map.get("nodewarden.io/pause") != "true", "action on a paused node"
+        # 10. never on a node a person is acting on (a live `nodewarden node …` mark), until it is back
+        assert not _marked(world, node), f"{action.step} on {action.node} while an operator's mark is live"
 
     in_flight_before: dict[str, set[str]] = {}
     for episode in history.open:

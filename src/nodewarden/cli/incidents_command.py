@@ -16,12 +16,11 @@ from typing import Annotated, Any
 
 import typer
 
-from nodewarden.act.journal import FILE_NAME
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
-from nodewarden.errors import InputError, NotFoundError
-from nodewarden.incidents import actions, codec
+from nodewarden.errors import NotFoundError
+from nodewarden.incidents import actions, codec, figures
 from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.findings import Finding
 from nodewarden.model.incident import Incident
@@ -103,7 +102,7 @@ def _print_table(incidents: list[Incident]) -> None:
                 incident.state.value,
                 postmortem_sections.clock(incident.impact_start),
                 postmortem_sections.time_to_detect(incident),
-                postmortem_sections.duration(incident.mttr),
+                postmortem_sections.duration(figures.of_incident(incident).mttr),
                 str(len(incident.nodes)),
                 *drill_cells,
                 incident.title,
@@ -156,12 +155,9 @@ _RENDERERS = {
 
 
 def _store(state_dir: Path) -> IncidentStore:
-    """The store, without creating one: a read command on the wrong directory is the user's mistake."""
-    if not (state_dir / FILE_NAME).is_file():
-        raise InputError(
-            f"--state-dir {state_dir}: no {FILE_NAME} there; `nodewarden run --state-dir {state_dir}` keeps it"
-        )
-    return IncidentStore.open(state_dir)
+    """The store, read-only: a read command never creates, migrates or writes the journal (the wrong
+    directory, or one an older nodewarden wrote, is a clear error instead)."""
+    return IncidentStore.open_readonly(state_dir)
 
 
 def _get(state_dir: Path, incident_id: str) -> Incident:
@@ -202,10 +198,11 @@ def _describe(incident: Incident) -> list[str]:
     lines += [f"  {name:<9} {postmortem_sections.clock(at) if at else '-'}" for name, at in times]
     lines += [
         f"  MTTD      {postmortem_sections.time_to_detect(incident)}",
-        f"  MTTR      {postmortem_sections.duration(incident.mttr)}",
+        f"  MTTR      {postmortem_sections.duration(figures.of_incident(incident).mttr)}",
         f"  nodes     {', '.join(incident.nodes) or '-'}",
         f"  recorded  {len(incident.signals)} signals, {len(incident.actions)} actions, "
-        f"{len(incident.holds)} holds, {len(incident.changes)} changes by others",
+        f"{len(incident.holds)} holds, {len(postmortem_sections.operator_actions(incident))} operator actions, "
+        f"{len(postmortem_sections.others_changes(incident))} changes by others",
     ]
     if incident.verdict is not None:
         verdict = incident.verdict

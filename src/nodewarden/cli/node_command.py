@@ -4,6 +4,13 @@ Each command checks before acting (the node exists; for Azure actions its provid
 scale-set instance and nothing else is in flight on it), prints progress as it goes, and records an
 Event on the Node. `--dry-run` says what would happen and changes nothing.
 
+`drain` and the instance actions first mark the node (annotation `nodewarden.io/operator-action`:
+step, actor, reason, time, expiry and a correlation id, which every ARM call of the command carries).
+A running controller holds the node (OperatorAction) while the mark lives and records the action as
+an operator's, not as a failure or someone else's change. The mark expires after the step's timeout
+plus `COME_BACK` (10 minutes for the node to rejoin); once the step ends, the expiry is brought
+forward to the end plus `COME_BACK`. Times are the API server's, as the controller's are.
+
 Exit codes: 0 the action succeeded (or the dry run found nothing in the way); 1 the action was
 refused (instance or pool busy), failed (the ARM error code is printed) or timed out (what is left
 is printed); 2 usage, input or permission errors (unknown node, unmappable providerID, missing
@@ -12,10 +19,16 @@ permission), via `nodewarden.cli.main.run`.
 
 from __future__ import annotations
 
+import getpass
+import socket
 import sys
+import uuid
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
+from lightkube import Client
 
 from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.events import EventRecorder
@@ -25,7 +38,11 @@ from nodewarden.cli.live_flags import (
     ConnectionFlags,
     with_connection_flags,
 )
+from nodewarden.connection import Connection
 from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError
+from nodewarden.model import operator_mark
+from nodewarden.model.operator_mark import OperatorMark
+from nodewarden.runtime.clock import ServerClock, SystemClock
 
 app = typer.Typer(help="Runbook actions on one node: cordon, drain, restart, reimage, redeploy, replace, delete.")
 
@@ -37,10 +54,75 @@ DryRun = Annotated[bool, typer.Option("--dry-run", help="Say what would happen; 
 Timeout = Annotated[
     float | None, typer.Option("--timeout", min=1, help="Give up after this many seconds (exit 1).", show_default=False)
 ]
+Reason = Annotated[
+    str, typer.Option("--reason", help="Why you act: kept in the node's mark, the journal and incident reports.")
+]
+Actor = Annotated[
+    str,
+    typer.Option(
+        "--actor",
+        help="Who acts, as recorded in the node's mark (default: your local user@host).",
+        show_default=False,
+    ),
+]
 
 
 def _say(line: str) -> None:
     typer.echo(line)
+
+
+def default_actor() -> str:
+    """The local user@host, naming the person behind a command that does not say who acts."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _mark(conn: Connection, node: str, step: NodeAction, *, actor: str, reason: str, timeout: float) -> OperatorMark:
+    """Mark the node as being acted on by a person (see the module docstring) before the step starts."""
+    assert conn.kube is not None
+    at = _server_now(conn)
+    mark = OperatorMark(
+        step=step.value,
+        actor=actor or default_actor(),
+        reason=reason,
+        at=at,
+        expires=operator_mark.mark_expiry(at, step_timeout=timedelta(seconds=timeout)),
+        correlation_id=str(uuid.uuid4()),
+    )
+    _write_mark(conn.kube, node, mark)
+    _say(f"marked {node} for the controller: {mark.describe()}")
+    return mark
+
+
+def _settle_mark(conn: Connection, node: str, mark: OperatorMark, *, refused: bool = False) -> None:
+    """The step ended: the node now has COME_BACK to rejoin, not what was left of the step's timeout; a
+    refused step did nothing, so its mark expires now and the controller is free again."""
+    assert conn.kube is not None
+    now = _server_now(conn)
+    expires = max(mark.at, now) if refused else min(mark.expires, now + operator_mark.COME_BACK)
+    try:
+        _write_mark(conn.kube, node, replace(mark, expires=expires))
+    except ActionError as exc:  # the node may be gone (replace); the first mark still expires on its own
+        print(f"nodewarden: could not update the mark on {node}: {exc}", file=sys.stderr)
+
+
+def _write_mark(kube: Client, node: str, mark: OperatorMark) -> None:
+    value = operator_mark.to_annotation(mark)
+    kube_actions.annotate(kube, node, {operator_mark.ANNOTATION: value}, recorder=EventRecorder(kube))
+
+
+def _server_now(conn: Connection) -> datetime:
+    """The API server's time (the controller's clock; the twin's virtual time), else the local clock."""
+    if conn.kube_config is None:
+        return SystemClock().now()
+    clock = ServerClock(conn.kube_config)
+    try:
+        return clock.sync()
+    finally:
+        clock.close()
 
 
 def _fail(exc: ActionError) -> typer.Exit:
@@ -133,11 +215,15 @@ def drain(
     grace_period: Annotated[
         int | None, typer.Option("--grace-period", min=0, help="Override the pods' termination grace period (s).")
     ] = None,
+    reason: Reason = "",
+    actor: Actor = "",
     *,
     flags: ConnectionFlags,
 ) -> None:
-    """Cordon the node, evict its pods (not DaemonSet or mirror pods) and wait until they are gone."""
-    kube = flags.kube()
+    """Mark the node, cordon it, evict its pods (not DaemonSet or mirror pods) and wait until they are gone."""
+    conn = flags.connect(need_azure=False)
+    kube = conn.kube
+    assert kube is not None
     if dry_run:
         preview = kube_actions.preview_drain(kube, node)
         if not preview.cordoned:
@@ -151,15 +237,20 @@ def drain(
         _say("dry run: nothing changed")
         return
     limit = timeout or DRAIN_TIMEOUT
-    result = kube_actions.drain(
-        kube,
-        node,
-        timeout=limit,
-        grace_period=grace_period,
-        force=force,
-        recorder=EventRecorder(kube),
-        progress=_say,
-    )
+    kube_actions.get_node(kube, node)  # an unknown node is a usage error, before anything is written
+    mark = _mark(conn, node, NodeAction.DRAIN, actor=actor, reason=reason, timeout=limit)
+    try:
+        result = kube_actions.drain(
+            kube,
+            node,
+            timeout=limit,
+            grace_period=grace_period,
+            force=force,
+            recorder=EventRecorder(kube),
+            progress=_say,
+        )
+    finally:
+        _settle_mark(conn, node, mark)
     if not result.ok:
         print(
             f"nodewarden: drain of {node} timed out after {limit:g}s; still on the node: "
@@ -175,7 +266,14 @@ def drain(
 
 
 def _instance_action(
-    node: str, action: NodeAction, target: ConnectionFlags, *, dry_run: bool, timeout: float | None
+    node: str,
+    action: NodeAction,
+    target: ConnectionFlags,
+    *,
+    dry_run: bool,
+    timeout: float | None,
+    actor: str = "",
+    reason: str = "",
 ) -> None:
     conn = target.connect(need_azure=True)
     assert conn.kube is not None
@@ -198,12 +296,25 @@ def _instance_action(
             _say(f"would {what}; dry run: nothing changed")
             return
         limit = timeout or AZURE_TIMEOUT
-        if action is NodeAction.REPLACE:
-            result = azure_actions.replace(conn.azure, ref, timeout=limit, recorder=recorder, progress=_say)
-        else:
-            result = azure_actions.run_instance_action(
-                conn.azure, ref, action, timeout=limit, recorder=recorder, progress=_say
-            )
+        mark = _mark(conn, node, action, actor=actor, reason=reason, timeout=limit)
+        try:
+            if action is NodeAction.REPLACE:
+                result = azure_actions.replace(
+                    conn.azure, ref, timeout=limit, recorder=recorder, progress=_say,
+                    correlation_id=mark.correlation_id,
+                )  # fmt: skip
+            else:
+                result = azure_actions.run_instance_action(
+                    conn.azure, ref, action, timeout=limit, recorder=recorder, progress=_say,
+                    correlation_id=mark.correlation_id,
+                )  # fmt: skip
+        except ActionRefusedError:
+            _settle_mark(conn, node, mark, refused=True)
+            raise
+        except BaseException:  # failed, timed out or interrupted: the instance may still be mid-operation
+            _settle_mark(conn, node, mark)
+            raise
+        _settle_mark(conn, node, mark)
     except ActionError as exc:
         raise _fail(exc) from exc
     _say(
@@ -218,12 +329,14 @@ def _azure_command(action: NodeAction, help_text: str) -> None:
         node: NodeArg,
         dry_run: DryRun = False,
         timeout: Timeout = None,
+        reason: Reason = "",
+        actor: Actor = "",
         *,
         flags: ConnectionFlags,
     ) -> None:
-        _instance_action(node, action, flags, dry_run=dry_run, timeout=timeout)
+        _instance_action(node, action, flags, dry_run=dry_run, timeout=timeout, actor=actor, reason=reason)
 
-    command.__doc__ = help_text
+    command.__doc__ = f"{help_text} Marks the node first: the controller holds it until it is back."
     app.command(action.lower())(command)
 
 

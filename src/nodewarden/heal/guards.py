@@ -11,6 +11,9 @@ Decisions worth knowing:
   window, against all of the zone's nodes.
 - A PodDisruptionBudget without a status (the disruption controller has not computed it) blocks, like
   one that allows no disruption: the eviction API is no backstop once a rung powers the node off.
+- A node a person is acting on (`nodewarden node …` left its mark) is theirs until the mark expires or
+  the node is back: Ready with no problem signal, continuously since after the mark, for `stableFor`.
+  Readiness from before the mark does not count: the person's restart may not have begun yet.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from nodewarden.heal.policy import Guards as GuardPolicy
 from nodewarden.heal.policy import Policy, PoolPolicy
 from nodewarden.model.health import Detection, Scope, SignalKind
 from nodewarden.model.kube import Pod
+from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import (
     Episode,
     History,
@@ -75,6 +79,17 @@ def pdb_blocker(snapshot: Snapshot, node: str) -> str | None:
 def ready_pods_on(snapshot: Snapshot, node: str) -> bool:
     """Any ready pod on the node that a drain would evict (not DaemonSet or mirror pods)."""
     return any(pod.ready and not pod.is_mirror and not _is_daemon(pod) for pod in snapshot.pods_by_node.get(node, ()))
+
+
+def operator_action(mark: OperatorMark | None, facts: NodeFacts, *, stable_for: timedelta, now: datetime) -> str | None:
+    """Why a person's mark holds the node, else None: no mark, the mark expired, or the node came back
+    (healthy continuously since after the mark, for `stable_for`)."""
+    if mark is None or not mark.is_live(now):
+        return None
+    clear_since = facts.health.clear_since if facts.health is not None else None
+    if facts.is_healthy and clear_since is not None and clear_since > mark.at and now - clear_since >= stable_for:
+        return None
+    return f"an operator is acting on this node: {mark.describe()}; correlation id {mark.correlation_id}"
 
 
 def _is_daemon(pod: Pod) -> bool:

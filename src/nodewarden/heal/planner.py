@@ -6,8 +6,9 @@ to execute (policy `mode`, `--apply`); the planner does not look at it.
 
 Order of decisions:
 1. global holds — caches not synced, stale data, policy or kube-system paused: nothing at all;
-2. per node — excluded, paused (node annotation or pool override), autoscaler deleting it, AKS
-   auto-repair working it (autoRepair: defer), an operation already pending on the node or instance;
+2. per node — excluded, paused (node annotation or pool override), a person acting on it (the live mark
+   of `nodewarden node …`), autoscaler deleting it, AKS auto-repair working it (autoRepair: defer), an
+   operation already pending on the node or instance;
 3. a new episode (node Unhealthy, none open) — quarantine of a known-bad fingerprint, escalation of a
    replacement that failed the same way, pool busy or storm → hold; else CORDON;
 4. an open episode — the ladder (`ladder.next_step`), each destructive step through the guards;
@@ -21,9 +22,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from nodewarden.heal import compensation, ladder
-from nodewarden.heal.guards import Guards, has_pending, read_guards, ready_pods_on
+from nodewarden.heal.guards import Guards, has_pending, operator_action, read_guards, ready_pods_on
 from nodewarden.heal.nodes import NodeFacts, is_paused_namespace, read_nodes
 from nodewarden.heal.policy import AutoRepairMode, Policy, PoolPolicy
+from nodewarden.model import operator_mark
 from nodewarden.model.health import Detection, HealthState, SignalKind
 from nodewarden.model.remediation import (
     RUNGS,
@@ -126,6 +128,11 @@ class _Cycle:
             return HoldReason.PAUSED, "node is annotated nodewarden.io/pause=true"
         if pool_policy.paused:
             return HoldReason.PAUSED, f"policy pauses pool {facts.pool}"
+        node = self.snapshot.nodes_by_name.get(facts.name)
+        mark = operator_mark.mark_of(node) if node is not None else None
+        person = operator_action(mark, facts, stable_for=pool_policy.stable_for, now=self.now)
+        if person is not None:
+            return HoldReason.OPERATOR_ACTION, person
         kinds = {signal.kind for signal in facts.signals}
         if SignalKind.AUTOSCALER_DELETING in kinds:
             return HoldReason.AUTOSCALER, "the cluster autoscaler is deleting this node"

@@ -19,6 +19,7 @@ from nodewarden.model.drill import CheckPhase, CheckResult, Verdict
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import (
     CauseKind,
+    ChangeOrigin,
     ChangeRecord,
     Evidence,
     HoldRecord,
@@ -133,6 +134,8 @@ def _action_to_dict(a: JournalEntry) -> Document:
         "node": a.node,
         "pool": a.pool,
         "count": a.count,
+        "leader": a.leader,
+        "leaseTransitions": a.lease_transitions,
     }
 
 
@@ -157,6 +160,9 @@ def _change_to_dict(c: ChangeRecord) -> Document:
         "resource": c.resource,
         "status": c.status,
         "correlationId": c.correlation_id,
+        "origin": c.origin.value,
+        "actor": c.actor,
+        "until": None if c.until is None else _time(c.until),
     }
 
 
@@ -246,6 +252,8 @@ def _action_from(doc: _Reader) -> JournalEntry:
         node=doc.maybe_text("node"),
         pool=doc.maybe_text("pool"),
         count=doc.maybe_int("count"),
+        leader=doc.maybe_text("leader"),
+        lease_transitions=doc.maybe_int("leaseTransitions"),
     )
 
 
@@ -271,6 +279,10 @@ def _change_from(doc: _Reader) -> ChangeRecord:
         resource=doc.text("resource"),
         status=doc.text("status"),
         correlation_id=doc.text("correlationId"),
+        # documents written before attribution (issue 12) have no origin, actor or until
+        origin=doc.enum("origin", ChangeOrigin) if "origin" in doc.document else ChangeOrigin.OTHERS,
+        actor=doc.maybe_text("actor") or "",
+        until=doc.maybe_time("until"),
     )
 
 

@@ -155,13 +155,23 @@ def _resolution(incident: Incident) -> list[str]:
         ]
     else:
         lines.append("No hold.")
+    operators = postmortem_sections.operator_actions(incident)
+    if operators:
+        lines += ["", "### Operator actions", ""]
+        lines += ["| Time | Actor | Operation | Resource | Status | Until |", "|---|---|---|---|---|---|"]
+        lines += [
+            f"| {_when(c.at)} | {escape(c.actor or c.caller)} | {escape(c.operation)} | {escape(c.resource)} "
+            f"| {escape(c.status)} | {_when(c.until)} |"
+            for c in operators
+        ]
     lines += ["", "### What others changed", ""]
-    if incident.changes:
+    others = postmortem_sections.others_changes(incident)
+    if others:
         lines += ["| Time | Caller | Operation | Resource | Status |", "|---|---|---|---|---|"]
         lines += [
             f"| {_when(c.at)} | {escape(c.caller)} | {escape(c.operation)} | {escape(c.resource)} "
             f"| {escape(c.status)} |"
-            for c in incident.changes
+            for c in others
         ]
     else:
         lines.append("The Activity Log records no change by others.")

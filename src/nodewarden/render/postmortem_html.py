@@ -226,10 +226,24 @@ def _resolution(incident: Incident) -> list[str]:
         ],
         empty="No hold.",
     )
+    operators = postmortem_sections.operator_actions(incident)
+    if operators:
+        parts.append("<h3>Operator actions</h3>")
+        parts += _table(
+            ("Time", "Actor", "Operation", "Resource", "Status", "Until"),
+            [
+                [_when(c.at), _e(c.actor or c.caller), _e(c.operation), _e(c.resource), _e(c.status), _when(c.until)]
+                for c in operators
+            ],
+            empty="",
+        )
     parts.append("<h3>What others changed</h3>")
     parts += _table(
         ("Time", "Caller", "Operation", "Resource", "Status"),
-        [[_when(c.at), _e(c.caller), _e(c.operation), _e(c.resource), _e(c.status)] for c in incident.changes],
+        [
+            [_when(c.at), _e(c.caller), _e(c.operation), _e(c.resource), _e(c.status)]
+            for c in postmortem_sections.others_changes(incident)
+        ],
         empty="The Activity Log records no change by others.",
     )
     return parts

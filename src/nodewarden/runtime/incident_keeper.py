@@ -2,9 +2,11 @@
 
 The signals detection saw and the Activity Log's changes go into the journal (one row per fact, with
 first and last seen), alerts taken in on the listener join them, and the pure grouping and ranking
-turn all of it into incidents in the store beside the journal. An incident that opens, escalates to a
-human or resolves is sent to the notification sinks on a worker thread, so a slow webhook never
-delays remediation.
+turn all of it into incidents in the store beside the journal. Each change is attributed on the way in
+(`incidents.attribution`: ours, an operator's, AKS's or others'), each operator's mark seen on a node
+is kept as an operator's change, and the node-down signals an operator's action explains are left out
+of the grouping. An incident that opens, escalates to a human or resolves is sent to the notification
+sinks on a worker thread, so a slow webhook never delays remediation.
 """
 
 from __future__ import annotations
@@ -14,17 +16,21 @@ import queue
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from nodewarden.act.journal import Journal
 from nodewarden.detect.timestamps import parse_time
+from nodewarden.incidents import attribution
 from nodewarden.incidents.affected import affected
 from nodewarden.incidents.group import group
 from nodewarden.incidents.rank import RankContext, rank
 from nodewarden.incidents.store import IncidentStore
+from nodewarden.model import operator_mark
 from nodewarden.model.azure import ActivityLogEntry
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState
+from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import Step
+from nodewarden.model.snapshot import Snapshot
 from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox
@@ -45,8 +51,13 @@ class IncidentKeeper:
         notifier: Notifier | None = None,
         inbox: AlertInbox | None = None,
         lookback: timedelta = LOOKBACK,
+        own_principals: frozenset[str] = frozenset(),
     ) -> None:
         self.journal = journal
+        # nodewarden's own Activity Log caller(s) (its credential's object id), when configured: changes by
+        # them are ours even without a journal entry (a drill's undo). The journal's correlation ids need no
+        # configuration. Left empty, a person acting with the same credential is never mistaken for us.
+        self.own_principals = frozenset(caller.lower() for caller in own_principals)
         self.store = store
         self.inbox = inbox
         self.lookback = lookback
@@ -58,8 +69,12 @@ class IncidentKeeper:
             return ()
         now = report.now
         since = now - self.lookback
+        snapshot = report.observation.snapshot
         self.journal.record_signals(report.detection.signals, now)
-        self.journal.record_changes(changes_in(report.observation.snapshot.activity_log))
+        marks = marks_on(snapshot)
+        self.journal.record_changes([attribution.mark_change(mark, node=node) for node, mark in marks])
+        whose = self._attribution(marks, since=since - timedelta(hours=1))
+        self.journal.record_changes(whose.classify(changes_in(snapshot.activity_log)))
         if self.inbox is not None:
             self.journal.record_signal_records(self.inbox.drain())
         existing = {  # what can still change: open incidents and those resolved within the look-back
@@ -68,10 +83,10 @@ class IncidentKeeper:
             if incident.resolved_at is None or incident.resolved_at >= since
         }
         incidents = group(
-            self.journal.signal_records(since),
+            attribution.excuse_operator_downtime(self.journal.signal_records(since), whose.windows()),
             self.journal.entries(since),
             [HoldRecord(at, hold) for at, hold in self.journal.holds(since)],
-            self.journal.changes(since - timedelta(hours=1)),
+            whose.classify(self.journal.changes(since - timedelta(hours=1))),
             list(existing.values()),
             now,
             episodes=self.journal.history(now).episodes,
@@ -91,6 +106,15 @@ class IncidentKeeper:
             changed.append(incident)
             self._announce(before, incident)
         return tuple(changed)
+
+    def _attribution(self, marks: list[tuple[str, OperatorMark]], *, since: datetime) -> attribution.Attribution:
+        """What tells origins apart this cycle: the journal's correlation ids, the marks on the nodes now and
+        those kept from earlier cycles (a node's current mark wins over the kept copy of the same mark)."""
+        kept = attribution.recorded_marks(self.journal.changes(since))
+        for node, mark in marks:
+            kept[mark.correlation_id] = [(node, mark)]
+        ours = frozenset(entry.correlation_id for entry in self.journal.entries(since) if entry.correlation_id)
+        return attribution.Attribution(ours=ours, marks=kept, own_callers=self.own_principals)
 
     def _announce(self, before: Incident | None, incident: Incident) -> None:
         if self.outbox is None:
@@ -128,6 +152,12 @@ def changes_in(entries: Sequence[ActivityLogEntry]) -> list[ChangeRecord]:
             )
         )
     return found
+
+
+def marks_on(snapshot: Snapshot) -> list[tuple[str, OperatorMark]]:
+    """The operators' marks on the snapshot's nodes, with the node's name."""
+    found = [(node.metadata.name, operator_mark.mark_of(node)) for node in snapshot.nodes]
+    return [(name, mark) for name, mark in found if mark is not None]
 
 
 def _with_affected(incident: Incident, before: Incident | None, report: CycleReport) -> Incident:
