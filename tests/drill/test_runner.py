@@ -13,6 +13,7 @@ from nodewarden.drill.runner import DrillStoppedError, run_drill
 from nodewarden.drill.spec import DrillError, parse_drill
 from nodewarden.heal.policy import default_policy, parse_policy, render_policy
 from nodewarden.model.drill import CheckPhase
+from tests.conftest import Invoke
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "drills"
 
@@ -138,3 +139,35 @@ def test_a_drill_that_fails_midway_still_undoes_its_fault(tmp_path: Path) -> Non
             run_drill(drill, probe=probe, ticker=env.ticker, injector=env.injector, store=env.store)  # type: ignore[arg-type]
         down = [i.computer_name for i in env.twin.azure.instances() if i.zone_down]
     assert down == []  # the zone outage was rolled back before the error went on
+
+
+def test_a_crash_drill_then_a_zone_outage_in_its_zone_keep_two_incidents_and_both_verdicts(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """Issue 12: a zone outage minutes after a crash drill took the drill's incident (its id, its impact start)
+    when the crashed node went down again in the outage, and `incidents list --drills` lost the verdict."""
+    crash = parse_drill((EXAMPLES / "single-instance-crash.yaml").read_text(), source="crash.yaml")
+    zone = yaml.safe_load((EXAMPLES / "zone-outage.yaml").read_text())
+    zone["spec"]["scope"]["zones"], zone["spec"]["fault"]["target"] = ["2"], {"zone": "2"}  # the crashed node's
+    outage = parse_drill(yaml.safe_dump(zone), source="zone-outage.yaml")
+    with hosted("prod-3az", tmp_path, default_policy(), speed=None) as env:
+        runs = [run_drill(d, probe=env.probe, ticker=env.ticker, injector=env.injector, store=env.store)
+                for d in (crash, outage)]  # fmt: skip
+        saved = {incident.id: incident for incident in env.store.list()}
+    first, second = runs
+    assert first.verdict.targets[0] in second.verdict.targets, "the outage hits the crashed node again"
+    assert first.incident_id != second.incident_id
+    crashed, lost = saved[first.incident_id or ""], saved[second.incident_id or ""]
+    assert (crashed.verdict, lost.verdict) == (first.verdict, second.verdict)
+    assert crashed.nodes == first.verdict.targets
+    assert crashed.impact_start == first.verdict.fault_at
+    assert lost.impact_start == second.verdict.fault_at, "the outage's impact starts at its own fault"
+    assert lost.title.startswith("Zone westeurope-2 outage")
+    for incident in (crashed, lost):  # what the verdict says was taken is what the incident holds
+        assert incident.verdict is not None
+        taken = {c.name.removeprefix("action ") for c in incident.verdict.checks if c.name.startswith("action ")}
+        assert taken <= {a.step.value for a in incident.actions}
+    assert {a.node for a in crashed.actions} == set(first.verdict.targets)
+    assert all(a.intent_at <= first.verdict.ended_at for a in crashed.actions), "no step of the outage"
+    listed = invoke("incidents", "list", "--drills", "--state-dir", str(tmp_path))
+    assert all(run.incident_id and run.incident_id in listed.out for run in runs), listed.out

@@ -10,6 +10,8 @@ from nodewarden.drill import verdict
 from nodewarden.drill.measure import Measurement
 from nodewarden.drill.spec import Expect, SteadyState
 from nodewarden.model.drill import CheckPhase, CheckResult, Verdict
+from nodewarden.model.incident import Incident, IncidentState
+from nodewarden.model.remediation import JournalEntry, Outcome, Step
 from tests.drill.test_steady import T0, at
 
 NODE = "aks-apps-vmss000002"
@@ -190,3 +192,23 @@ def test_capacity_never_lost_is_restored_at_the_fault_and_still_short_is_not_res
     assert judge(measured(detected=1)).restored_at == T0
     assert judge(measured(detected=1, lost=20)).restored_at is None
     assert judge(None).detected_at is None
+
+
+def test_with_an_incident_the_verdict_judges_the_incident_s_figures_steps_and_holds() -> None:
+    """Issue 12: the verdict listed Cordon, Drain, Restart while `incidents show` counted none, and its times
+    differed from the incident's MTTD and MTTR: with an incident on record, the verdict reads that record."""
+    last_renewal = at(-5)  # the node's last heartbeat, before the fault: impact still starts at the fault
+    cordon = JournalEntry(key="n@T0/cordon/1", episode="n@T0", step=Step.CORDON, subject=NODE, intent_at=at(40),
+                          outcome=Outcome.SUCCEEDED, outcome_at=at(41), node=NODE, pool="apps")  # fmt: skip
+    incident = Incident(id="inc-1", title="t", state=IncidentState.MITIGATED, impact_start=last_renewal,
+                        detected_at=at(25), mitigated_at=at(160), nodes=(NODE,), actions=(cordon,))  # fmt: skip
+    m = measured(detected=20, lost=5, restored=130, steps=("Cordon", "Drain", "Restart"))
+    expect = Expect(time_to_detect="60s", time_to_restore="5m", actions=["Cordon", "Restart"])
+    checks = by_name(verdict.expectations(m, expect, needs_detection=True, incident=incident))
+    assert checks["time to detect"].value == 25.0
+    assert checks["time to restore"].value == 160.0
+    assert checks["action Cordon"].passed
+    assert checks["action Restart"].measured == "not taken; seen: Cordon"
+    judged = verdict.judge("d", "f", (NODE,), T0, T0, at(200), (), tuple(checks.values()), (), aborted=None,
+                           rollback=None, measurement=m, incident=incident)  # fmt: skip
+    assert (judged.detected_at, judged.restored_at) == (at(25), at(160))

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodewarden.incidents import group as grouping
+from nodewarden.model.drill import Verdict
 from nodewarden.model.health import PROBLEMS, SignalKind
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState, SignalRecord
 from nodewarden.model.remediation import Episode, EpisodeState, Hold, HoldReason, JournalEntry, Outcome, Step
@@ -236,6 +237,62 @@ def test_actions_on_other_nodes_or_before_the_impact_are_not_attached() -> None:
     entries = (step(Step.CORDON, 120, 121, node="aks-apps-12345678-vmss000009"), step(Step.RESTART, -500, -400))
     (incident,) = group(CRASH, 300, entries=entries)
     assert incident.actions == ()
+
+
+def verdict(ended: float) -> Verdict:
+    return Verdict(drill="single-instance-crash", passed=True, fault=f"instance-crash on {NODE}", targets=(NODE,),
+                   started_at=at(-5), fault_at=at(0), ended_at=at(ended))  # fmt: skip
+
+
+def zone_outage(since: float, last: float) -> tuple[SignalRecord, ...]:
+    """Four nodes of the zone down from `since`, NODE among them, and the ZoneFailure detection found."""
+    nodes = [rec(node=f"aks-apps-12345678-vmss00000{n}", since=since + i, first=since + 30, last=last)
+             for i, n in enumerate((1, 3, 5, 7))]  # fmt: skip
+    zone = rec(SignalKind.ZONE_FAILURE, None, subject=ZONE, pool=None, since=since, first=since + 30, last=last)
+    return (*nodes, zone)
+
+
+def test_a_crash_and_a_later_zone_outage_on_the_same_node_stay_two_incidents() -> None:
+    """Issue 12: a zone outage minutes after a crash took the crash's incident (its id, its impact start) because
+    the crashed node failed again in the outage and the crash had ended within the window before it began."""
+    outage_cordon = replace(step(Step.CORDON, 640, None), episode=f"{NODE}@T640", key=f"{NODE}@T640/cordon/1")
+    # ^ still pending, in the outage's episode: not the crash's
+    outage_episode = replace(episode(state=EpisodeState.OPEN, closed=None), id=f"{NODE}@T640", opened_at=at(640))
+    crash, outage = group(
+        (*CRASH, *zone_outage(600, 900)), 900, entries=(*REMEDIATION, outage_cordon),
+        episodes=(episode(), outage_episode),
+    )  # fmt: skip
+    assert (crash.id, crash.impact_start) == ("inc-20261126T080000Z-apps", at(0))
+    assert (outage.id, outage.impact_start) == (f"inc-20261126T081000Z-{ZONE}", at(600))
+    assert outage.title == f"Zone {ZONE} outage: 4 nodes down"
+    assert [a.step for a in crash.actions] == [Step.CORDON, Step.RESTART, Step.UNCORDON]
+    assert crash.mitigated_at == at(331)  # not held open by the outage's steps on the same node
+    assert [a.step for a in outage.actions] == [Step.CORDON]
+
+
+def test_a_drill_incident_takes_no_failure_that_began_after_its_drill_ended() -> None:
+    (first,) = group(CRASH, 400)
+    drilled = replace(first, drill="single-instance-crash", verdict=verdict(360))
+    other = "aks-apps-12345678-vmss000002"
+    later = rec(node=other, since=500, first=550, last=700)  # same pool and family, within the window
+    kept, new = group((*CRASH, later), 700, existing=(drilled,))
+    assert (kept.id, kept.verdict, kept.nodes) == (drilled.id, drilled.verdict, (NODE,))
+    assert new.id == "inc-20261126T080820Z-apps" != kept.id
+    assert new.verdict is None
+    (undrilled, *_) = group((*CRASH, later), 700, existing=(first,))
+    assert undrilled.nodes == (NODE, other)  # without a drill the same failure joins, as a pool's crashes do
+
+
+def test_an_incident_merged_into_an_older_one_hands_over_its_drill_verdict() -> None:
+    other = "aks-apps-12345678-vmss000002"
+    old = group((rec(node=other, since=0, first=50, last=100),), 100)[0]
+    drilled = group((rec(since=900, first=950, last=1000),), 1000)[0]  # by itself: 15 minutes later
+    drilled = replace(drilled, drill="kill-node", verdict=verdict(2000))
+    bridge = rec(node=other, since=100, first=150, last=1000)  # the first node never stopped failing after all
+    (merged,) = group((rec(node=other, since=0, first=50, last=100), bridge, rec(since=900, first=950, last=1000)),
+                      1000, existing=(old, drilled))  # fmt: skip
+    assert merged.id == old.id
+    assert (merged.drill, merged.verdict) == ("kill-node", drilled.verdict)
 
 
 # -- properties ----------------------------------------------------------------------------------------

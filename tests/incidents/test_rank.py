@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank import RankContext, rank
-from nodewarden.model.azure import ScaleSetInstance, ScheduledEvent
+from nodewarden.model.azure import InstanceStatus, ScaleSetInstance, ScheduledEvent, VmAgent
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import (
     CauseKind,
@@ -89,6 +89,7 @@ def cluster(
     conditions: dict[int, dict[str, tuple[str, datetime]]] | None = None,
     events: Sequence[KubeEvent] = (),
     scheduled: Sequence[ScheduledEvent] = (),
+    agents: dict[int, str] | None = None,
 ) -> RankContext:
     nodes: list[Node] = []
     instances: list[ScaleSetInstance] = []
@@ -97,13 +98,21 @@ def cluster(
             node("user", index, zone=zone_of(index), image=(images or {}).get(index, OLD),
                  conditions=(conditions or {}).get(index))
         )  # fmt: skip
-        instances.append(
-            instance("user", index, zone=zone_of(index)[-1], power=(power or {}).get(index, "running"),
-                     provisioning=(provisioning or {}).get(index, "succeeded"))
-        )  # fmt: skip
+        built = instance("user", index, zone=zone_of(index)[-1], power=(power or {}).get(index, "running"),
+                         provisioning=(provisioning or {}).get(index, "succeeded"))  # fmt: skip
+        instances.append(with_agent(built, (agents or {}).get(index, "Ready")))
     snapshot = Snapshot(nodes=tuple(nodes), instances=tuple(instances), events=tuple(events),
                         scheduled_events=tuple(scheduled))  # fmt: skip
     return RankContext.of(snapshot)
+
+
+def with_agent(built: ScaleSetInstance, display: str) -> ScaleSetInstance:
+    """The instance with its VM agent status as ARM shows it: Ready, or "Not Ready" once the guest is gone."""
+    code = "ProvisioningState/succeeded" if display == "Ready" else "ProvisioningState/Unavailable"
+    view = built.instance_view
+    assert view is not None
+    agent = VmAgent(vm_agent_version="2.13.1.1", statuses=[InstanceStatus(code=code, display_status=display)])
+    return replace(built, instance_view=replace(view, vm_agent=agent))
 
 
 def change(
@@ -188,6 +197,10 @@ def _kubelet_hang() -> tuple[Incident, RankContext]:
     return incident(signal(SignalKind.HEARTBEAT_STALE, 7)), cluster()
 
 
+def _vm_crash() -> tuple[Incident, RankContext]:
+    return incident(signal(SignalKind.HEARTBEAT_STALE, 7)), cluster(agents={7: "Not Ready"})
+
+
 def _network_unavailable() -> tuple[Incident, RankContext]:
     failing = [signal(SignalKind.NETWORK_UNAVAILABLE, i, condition="NetworkUnavailable") for i in (0, 1, 2)]
     return incident(*failing), cluster()
@@ -208,6 +221,7 @@ CASES = [
     Case("MemoryPressure and an OOM kill", CauseKind.RESOURCE_EXHAUSTION, _oom, "Event OOMKilling"),
     Case("KernelDeadlock from node-problem-detector", CauseKind.GUEST_FAILURE, _kernel_deadlock, "KernelDeadlock"),
     Case("one kubelet silent on a running VM", CauseKind.GUEST_FAILURE, _kubelet_hang, "PowerState/running"),
+    Case("one VM silent, its VM agent Not Ready too", CauseKind.HOST_FAILURE, _vm_crash, "VM agent stopped reporting"),
     Case("NetworkUnavailable on three nodes", CauseKind.NETWORK, _network_unavailable, "NetworkUnavailable"),
     Case("four nodes over three zones silent, VMs running", CauseKind.NETWORK, _many_silent_with_running_vms,
          "4 nodes NotReady or silent at once"),
@@ -236,6 +250,18 @@ def test_every_cause_is_returned_sorted_with_scores_in_range_and_the_same_twice(
     assert all(0.0 <= h.score <= 1.0 for h in ranked)
     assert all(h.score == 0.0 for h in ranked if not h.supporting)
     assert rank(built, context, NOW) == ranked
+
+
+def test_a_crashed_vm_restarted_since_still_ranks_host_failure_from_what_the_incident_saw() -> None:
+    """The instance view speaks of now: after the restart the VM agent is Ready again, and ranking the incident
+    anew on that view alone called the crash a guest failure."""
+    built, failing = _vm_crash()
+    seen = replace(built, hypotheses=rank(built, failing, NOW))
+    back = cluster()  # restarted: running, the agent Ready again
+    assert rank(built, back, NOW)[0].cause is CauseKind.GUEST_FAILURE  # what the view alone says
+    ranked = rank(seen, back, NOW)
+    assert ranked[0].cause is CauseKind.HOST_FAILURE, [(h.cause.value, h.score) for h in ranked]
+    assert ranked[0] == seen.hypotheses[0]
 
 
 def test_failures_spread_across_zones_count_against_a_zone_outage() -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from azure.mgmt.compute.models import VirtualMachineScaleSetReimageParameters
 
 from nodewarden.detect.timestamps import parse_time
@@ -17,6 +19,7 @@ from nodewarden.model.health import PROBLEMS
 from nodewarden.model.incident import CauseKind, ChangeRecord, Hypothesis, Incident, IncidentState, SignalRecord
 from nodewarden.observe.activity import activity_since
 from nodewarden.runtime.controller import CycleReport
+from nodewarden.twin import faults
 from tests.scenarios.harness import Harness, harness
 
 NEW_IMAGE = "AKSUbuntu-2204gen2containerd-202612.01.0"
@@ -142,8 +145,76 @@ def test_a_human_scaling_the_pool_just_before_nodes_crash_ranks_change_first(tmp
             h.twin.inject("instance-crash", target=node)
 
     ranked = ranked_after(tmp_path, scale_then_crash, cycles=2, step=20)
-    # First: the write on the same pool minutes before is the strongest single fact. Second comes the guest
-    # (two kubelets silent on running VMs), held back because two nodes failed together.
+    # First: the write on the same pool minutes before is the strongest single fact. Second comes the VMs
+    # themselves (two crashed: kubelets and VM agents silent on running VMs), held back because two failed together.
     assert first(ranked) is CauseKind.CHANGE, scores(ranked)
-    assert ranked[1].cause is CauseKind.GUEST_FAILURE, scores(ranked)
+    assert ranked[1].cause is CauseKind.HOST_FAILURE, scores(ranked)
     assert any("agentPools/write on agentPools/apps" in line.text for line in ranked[0].supporting)
+
+
+# Every fault of the twin's catalogue, with the cause that must rank first (None: the fault puts no node down,
+# so there is no incident to rank) and how many cycles of 10 s it takes to show.
+Expected = tuple[str, CauseKind | None, Callable[[Harness], str | None], int]
+EVERY_FAULT: list[Expected] = [
+    ("instance-crash", CauseKind.HOST_FAILURE, lambda h: h.nodes("apps")[1], 6),
+    ("kubelet-hang", CauseKind.GUEST_FAILURE, lambda h: h.nodes("apps")[1], 6),
+    ("disk-pressure", CauseKind.RESOURCE_EXHAUSTION, lambda h: h.nodes("apps")[3], 1),
+    ("kernel-deadlock", CauseKind.GUEST_FAILURE, lambda h: h.nodes("apps")[1], 1),
+    ("readonly-filesystem", CauseKind.GUEST_FAILURE, lambda h: h.nodes("apps")[1], 1),
+    ("zone-outage", CauseKind.ZONE_OUTAGE, lambda h: "westeurope-1", 4),
+    ("zone-restore", None, lambda h: "westeurope-1", 2),
+    ("bad-image", None, lambda h: "apps", 2),  # only instances imaged later fail: see the rollout test above
+    ("planned-maintenance", CauseKind.PLANNED_MAINTENANCE, lambda h: h.nodes("apps")[2], 1),
+    ("arm-throttle", None, lambda h: None, 2),
+    ("arm-errors", None, lambda h: None, 2),
+    ("kube-errors", None, lambda h: None, 2),
+    ("watch-drop", None, lambda h: None, 2),
+]
+
+
+def test_every_twin_fault_has_an_expected_cause() -> None:
+    assert [name for name, *_ in EVERY_FAULT] == [fault.name for fault in faults.CATALOGUE]
+
+
+@pytest.mark.parametrize(("fault", "cause", "target", "cycles"), EVERY_FAULT, ids=[e[0] for e in EVERY_FAULT])
+def test_each_twin_fault_ranks_its_true_cause_first(
+    tmp_path: Path, fault: str, cause: CauseKind | None, target: Callable[[Harness], str | None], cycles: int
+) -> None:
+    with ExitStack() as stack:
+        h = harness(stack, "small", state_dir=tmp_path)
+        h.controller.apply = False
+        reports = [h.step(0)]
+        h.twin.inject(fault, target=target(h), options={"rate": 0.1} if fault.endswith("errors") else None)
+        reports += [h.step(10) for _ in range(cycles)]
+        problems = [s for report in reports for s in report.detection.signals if s.kind in PROBLEMS]
+        if cause is None:
+            assert not problems, [(s.kind.value, s.subject) for s in problems]
+            return
+        ranked = list(rank(incident_of(h, reports), RankContext.of(reports[-1].observation.snapshot), reports[-1].now))
+    assert first(ranked) is cause, scores(ranked)
+    assert ranked[0].score > ranked[1].score, scores(ranked)
+
+
+def test_a_crash_after_an_unrelated_manual_restart_ranks_host_failure_first(tmp_path: Path) -> None:
+    """Issue 12: a person restarted another instance 20 minutes before a VM crashed; the crash ranked "change"."""
+    with ExitStack() as stack:
+        h = harness(stack, "small", state_dir=tmp_path)
+        h.controller.apply = False
+        reports = [h.step(0)]
+        azure = h.connection.azure
+        assert azure is not None
+        assert azure.target.node_resource_group is not None
+        other = h.node(h.nodes("apps")[4])["spec"]["providerID"]
+        vmss, instance_id = other.split("/virtualMachineScaleSets/")[1].split("/virtualMachines/")
+        azure.compute.virtual_machine_scale_set_vms.begin_restart(
+            azure.target.node_resource_group, vmss, instance_id
+        ).result()
+        reports += [h.step(60) for _ in range(20)]  # 20 minutes: the restarted node is back and steady
+        crashed = len(reports)
+        h.twin.inject("instance-crash", target=h.nodes("apps")[1])
+        reports += [h.step(10) for _ in range(6)]
+        built = incident_of(h, reports[crashed - 1 :])
+        built = replace(built, changes=changes(h, since=reports[0].now, until=reports[-1].now))
+        ranked = list(rank(built, RankContext.of(reports[-1].observation.snapshot), reports[-1].now))
+    assert any("/restart/action" in c.operation.lower() for c in built.changes), "the restart is on the record"
+    assert first(ranked) is CauseKind.HOST_FAILURE, scores(ranked)

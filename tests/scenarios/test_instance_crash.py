@@ -57,4 +57,4 @@ def test_a_crashed_instance_is_restarted_and_uncordoned(tmp_path: Path) -> None:
         assert incident.mitigation_started_at is not None
         assert incident.mttr is not None
         assert [e.step for e in incident.actions][:3] == [Step.CORDON, Step.DRAIN, Step.RESTART]
-        assert incident.hypotheses[0].cause is CauseKind.GUEST_FAILURE, incident.hypotheses
+        assert incident.hypotheses[0].cause is CauseKind.HOST_FAILURE, incident.hypotheses

@@ -26,7 +26,7 @@ from nodewarden.demo.progress import ProgressView
 from nodewarden.drill.runner import DrillRun, run_drill
 from nodewarden.drill.spec import Drill, parse_drill
 from nodewarden.heal.policy import default_policy
-from nodewarden.incidents import actions
+from nodewarden.incidents import actions, figures
 from nodewarden.model.findings import Finding
 from nodewarden.model.incident import Incident
 from nodewarden.model.remediation import HoldReason
@@ -133,29 +133,25 @@ def _write_reports(
 
 
 def _summarise(env: Hosted, runs: Sequence[DrillRun], console: Console) -> None:
-    journal = env.controller.journal
+    """Each drill in a few lines, every figure and step from the incident its verdict was saved on (the same
+    record the postmortem and `incidents show` read)."""
     for run in runs:
         v = run.verdict
-        since = v.fault_at or v.started_at
-        steps = Counter(e.step.value for e in journal.entries(since) if e.intent_at <= v.ended_at)
-        holds = [  # the guards that held back, not the waits while a step is verified
-            (at, hold)
-            for at, hold in journal.holds(since)
-            if at <= v.ended_at and hold.reason is not HoldReason.WAITING
-        ]
+        incident = env.store.get(run.incident_id) if run.incident_id else None
+        if incident is None:  # not saved (no store): the verdict alone
+            console.print(f"{'PASSED' if v.passed else 'FAILED'} {v.drill}: {v.fault}", highlight=False)
+            continue
+        record = figures.of_incident(incident)
+        steps = Counter(e.step.value for e in incident.actions)
         why: dict[str, str] = {}
-        for _, hold in holds:
-            why.setdefault(hold.reason.value, hold.message)
-        detected = f"{(v.detected_at - since).total_seconds():.0f}s" if v.detected_at else "not detected"
-        if v.restored_at is None:
-            restored = "capacity not restored"
-        elif v.restored_at == since:
-            restored = "capacity never fell below the steady-state share"
-        else:
-            restored = f"capacity restored in {(v.restored_at - since).total_seconds():.0f}s"
+        for held in incident.holds:  # the guards that held back, not the waits while a step is verified
+            if held.hold.reason is not HoldReason.WAITING:
+                why.setdefault(held.hold.reason.value, held.hold.message)
+        detected = "not detected" if record.mttd is None else f"{record.mttd:.0f}s"
+        restored = "capacity not restored" if record.mttr is None else f"capacity restored in {record.mttr:.0f}s"
         result = "[bold green]PASSED[/]" if v.passed else "[bold red]FAILED[/]"
         console.print(f"{result} {v.drill}: {v.fault}")
-        console.print(f"  detected in {detected}; {restored}", highlight=False)
+        console.print(f"  incident {incident.id}: detected in {detected}; {restored}", highlight=False)
         taken = ", ".join(f"{step} ×{n}" for step, n in sorted(steps.items())) or "none"
         console.print(f"  actions: {taken}", highlight=False)
         for reason, message in sorted(why.items()):

@@ -4,7 +4,8 @@ The runner owns the order of things and nothing else. Time passes through a `Tic
 stepped in-process, or real time against a live cluster); each tick a `Probe` runs one controller cycle
 (a controller that acts, or one that only detects beside a deployed `nodewarden run`); the fault goes in
 and comes out through an `Injector`; the pure measurement judges every tick. The verdict is saved on
-the incident the drill caused (or on one made for it), so `nodewarden incidents report` renders it.
+the incident the drill caused (or on one made for it), so `nodewarden incidents report` renders it; when
+there is such an incident, its record (figures, steps, holds) is what the verdict judges, so the two agree.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Protocol
 from nodewarden.drill import faults, measure, steady, verdict
 from nodewarden.drill.inject import Injector
 from nodewarden.drill.spec import Drill, Rollback
+from nodewarden.incidents import figures
 from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.drill import CheckPhase, Verdict
 from nodewarden.model.health import HealthState
@@ -93,7 +95,7 @@ def run_drill(
             name, resolved.description, resolved.nodes, started_at, None, first.now, before, (), (),
             aborted=None if dry_run else why, rollback=None, measurement=None,
         )  # fmt: skip
-        saved = None if dry_run or store is None else _save(store, outcome, resolved.nodes, None)
+        saved = None if dry_run or store is None else _save(store, outcome, resolved.nodes, None, None)
         return DrillRun(outcome, saved, resolved.description)
 
     injector.inject(resolved, spec.fault.options)
@@ -116,13 +118,14 @@ def run_drill(
     if aborted is not None:
         report = run.settle(report, spec.settle.total_seconds())
     after = steady.steady_state(report.observation.snapshot, spec.steady_state, CheckPhase.AFTER)
-    expected = verdict.expectations(measurement, spec.expect, needs_detection=bool(resolved.nodes))
+    caused = _caused(store, name, fault_at, report.now, resolved.nodes) if store is not None else None
+    expected = verdict.expectations(measurement, spec.expect, needs_detection=bool(resolved.nodes), incident=caused)
     outcome = verdict.judge(
         name, resolved.description, resolved.nodes, started_at, fault_at, report.now, before, expected, after,
-        aborted=aborted, rollback=rollback, measurement=measurement,
+        aborted=aborted, rollback=rollback, measurement=measurement, incident=caused,
     )  # fmt: skip
-    run.report(report, "done", "passed" if outcome.passed else "failed")
-    saved = _save(store, outcome, resolved.nodes, measurement) if store is not None else None
+    run.report(report, "done", "passed" if outcome.passed else "failed", final=outcome)
+    saved = _save(store, outcome, resolved.nodes, measurement, caused) if store is not None else None
     return DrillRun(outcome, saved, resolved.description)
 
 
@@ -208,19 +211,26 @@ class _Run:
             report = self.probe.cycle()
         return report
 
-    def report(self, report: CycleReport, phase: str, note: str = "") -> None:
+    def report(self, report: CycleReport, phase: str, note: str = "", *, final: Verdict | None = None) -> None:
+        """Tell the live view. Restore is a figure of the record (every affected node back, `incidents.figures`),
+        so only the last report shows it, with the verdict's detection; until then detection is the measurement's."""
         if self.on_progress is None:
             return
         snapshot = report.observation.snapshot
         m = self.measurement
+        detected_after = m.time_to_detect if m else None
+        restored_after = None
+        if final is not None and final.fault_at is not None:
+            detected_after = measure.seconds_since(final.fault_at, final.detected_at)
+            restored_after = measure.seconds_since(final.fault_at, final.restored_at)
         self.on_progress(
             Progress(
                 drill=self.drill.metadata.name,
                 phase=phase,
                 now=report.now,
                 since_fault=(report.now - m.fault_at).total_seconds() if m else None,
-                detected_after=m.time_to_detect if m else None,
-                restored_after=m.time_to_restore if m and m.capacity_lost_at else None,
+                detected_after=detected_after,
+                restored_after=restored_after,
                 nodes_ready=steady.ready_nodes(snapshot),
                 nodes=len(snapshot.nodes),
                 note=note,
@@ -228,22 +238,37 @@ class _Run:
         )
 
 
-def _save(
-    store: IncidentStore, outcome: Verdict, nodes: tuple[str, ...], measurement: measure.Measurement | None
-) -> str:
-    """Put the verdict on the incident the fault caused (the earliest one on its nodes), or on a new one."""
-    start = outcome.fault_at or outcome.started_at
+def _caused(
+    store: IncidentStore, drill: str, fault_at: datetime, ended_at: datetime, nodes: tuple[str, ...]
+) -> Incident | None:
+    """The incident the fault caused: the earliest detected between the fault and the end on its nodes, and
+    not one that already carries another drill's verdict (saving over it would lose that verdict)."""
     caused = sorted(
         (
             incident
             for incident in store.list()
-            if incident.detected_at >= start and incident.detected_at <= outcome.ended_at
+            if fault_at <= incident.detected_at <= ended_at
             and (set(incident.nodes) & set(nodes) or not nodes)
+            and (incident.verdict is None or (incident.drill, incident.verdict.fault_at) == (drill, fault_at))
         ),
         key=lambda incident: incident.detected_at,
     )  # fmt: skip
-    if caused:
-        incident = replace(caused[0], drill=outcome.drill, verdict=outcome)
+    return caused[0] if caused else None
+
+
+def _save(
+    store: IncidentStore,
+    outcome: Verdict,
+    nodes: tuple[str, ...],
+    measurement: measure.Measurement | None,
+    caused: Incident | None,
+) -> str:
+    """Put the verdict on the incident the fault caused, its impact starting no earlier than the fault, or on a
+    new one."""
+    if caused is not None:
+        record = figures.of_incident(caused, fault_at=outcome.fault_at)
+        incident = replace(caused, drill=outcome.drill, verdict=outcome, impact_start=record.impact_start,
+                           detected_at=max(record.impact_start, caused.detected_at))  # fmt: skip
     else:
         incident = _incident_for(outcome, nodes, measurement)
     store.save(incident)

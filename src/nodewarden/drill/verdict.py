@@ -3,6 +3,11 @@
 A drill passes when every steady-state check (before and after) and every expectation passed and it
 was not aborted. A fault that hits nodes must be seen: one nobody detected fails the drill even when
 the file sets no `timeToDetect`. Pure: a measurement in, results out.
+
+When nodewarden recorded an incident for the fault, that record is the one source: time to detect and
+time to restore are the incident's MTTD and MTTR (`incidents.figures`), and the steps and holds checked
+are the incident's own, so `incidents show` and the verdict count the same. The drill's own measurement
+stands in only when there is no incident (a fault nobody detected, a dry run, no store).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ from nodewarden.drill import steady
 from nodewarden.drill.measure import Measurement
 from nodewarden.drill.spec import Expect
 from nodewarden.heal import durations
+from nodewarden.incidents import figures
 from nodewarden.model.drill import CheckPhase, CheckResult, Verdict
+from nodewarden.model.incident import Incident
 from nodewarden.model.remediation import HoldReason, Step
 
 
@@ -23,25 +30,50 @@ def format_seconds(seconds: float) -> str:
     return durations.format_duration(timedelta(seconds=seconds))
 
 
-def expectations(m: Measurement, expect: Expect, *, needs_detection: bool) -> tuple[CheckResult, ...]:
+def measured_figures(m: Measurement) -> figures.Figures:
+    """The drill's own figures, for a fault nodewarden recorded no incident for: from the fault on."""
+    restored = m.time_to_restore
+    return figures.Figures(
+        fault_at=m.fault_at,
+        impact_start=m.fault_at,
+        detected_at=m.detected_at,
+        restored_at=None if restored is None else m.fault_at + timedelta(seconds=restored),
+    )
+
+
+def figures_of(m: Measurement, incident: Incident | None) -> figures.Figures:
+    """The figures a verdict reports: the incident's when there is one, else the measurement's."""
+    return measured_figures(m) if incident is None else figures.of_incident(incident, fault_at=m.fault_at)
+
+
+def expectations(
+    m: Measurement, expect: Expect, *, needs_detection: bool, incident: Incident | None = None
+) -> tuple[CheckResult, ...]:
     """One result per expectation the drill file gives, plus "fault detected" for a fault on nodes.
 
     The PDB-violation limit always applies (it defaults to 0); pods disrupted only when a maximum is set.
+    Times, steps and holds come from `incident` when nodewarden recorded one for the fault.
     """
+    record = figures_of(m, incident)
+    steps, holds = (m.steps_seen, m.holds_seen) if incident is None else recorded(incident)
     checks: list[CheckResult] = []
     if expect.time_to_detect is not None:
-        checks.append(_within("time to detect", m.time_to_detect, expect.time_to_detect, "not detected"))
+        checks.append(_within("time to detect", record.mttd, expect.time_to_detect, "not detected"))
     if expect.time_to_restore is not None:
-        checks.append(_within("time to restore", m.time_to_restore, expect.time_to_restore, "not restored"))
+        checks.append(_within("time to restore", record.mttr, expect.time_to_restore, "not restored"))
     if needs_detection and expect.detected:
-        checks.append(_detected(m))
+        checks.append(_detected(record.mttd))
     checks.append(_at_most("PDB violations", m.pdb_violations, expect.pdb_violations, separator="; "))
     if expect.max_pods_disrupted is not None:
         checks.append(_at_most("pods disrupted", sorted(m.pods_disrupted), expect.max_pods_disrupted))
-    checks.extend(_seen("action", step, m.steps_seen, "taken", _ordered(m.steps_seen, Step)) for step in expect.actions)
-    holds = _ordered(m.holds_seen, HoldReason)
-    checks.extend(_seen("hold", reason, m.holds_seen, "held", holds) for reason in expect.holds)
+    checks.extend(_seen("action", step, steps, "taken", _ordered(steps, Step)) for step in expect.actions)
+    checks.extend(_seen("hold", reason, holds, "held", _ordered(holds, HoldReason)) for reason in expect.holds)
     return tuple(checks)
+
+
+def recorded(incident: Incident) -> tuple[set[str], set[str]]:
+    """(steps, hold reasons) the incident holds: what `incidents show` counts."""
+    return {a.step.value for a in incident.actions}, {h.hold.reason.value for h in incident.holds}
 
 
 def judge(
@@ -58,12 +90,12 @@ def judge(
     aborted: str | None,
     rollback: str | None,
     measurement: Measurement | None,
+    incident: Incident | None = None,
 ) -> Verdict:
-    """The drill's verdict: passed when no check failed and it was not aborted."""
+    """The drill's verdict: passed when no check failed and it was not aborted; its detection and restore
+    times are the incident's when there is one (see `figures_of`)."""
     checks = (*before, *expectations, *after)
-    restored_at = None
-    if measurement is not None and measurement.time_to_restore is not None:
-        restored_at = measurement.fault_at + timedelta(seconds=measurement.time_to_restore)
+    record = figures_of(measurement, incident) if measurement is not None else None
     return Verdict(
         drill=drill,
         passed=aborted is None and all(check.passed for check in checks),
@@ -75,8 +107,8 @@ def judge(
         checks=checks,
         aborted=aborted,
         rollback=rollback,
-        detected_at=measurement.detected_at if measurement is not None else None,
-        restored_at=restored_at,
+        detected_at=record.detected_at if record is not None else None,
+        restored_at=record.restored_at if record is not None else None,
     )
 
 
@@ -91,8 +123,7 @@ def _within(name: str, seconds: float | None, limit: timedelta, missing: str) ->
     )
 
 
-def _detected(m: Measurement) -> CheckResult:
-    seconds = m.time_to_detect
+def _detected(seconds: float | None) -> CheckResult:
     return CheckResult(
         phase=CheckPhase.EXPECT,
         name="fault detected",

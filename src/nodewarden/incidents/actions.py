@@ -135,6 +135,14 @@ def _guest_item(incident: Incident, top: Hypothesis) -> str:
     )
 
 
+def _host_item(incident: Incident, top: Hypothesis) -> str:
+    return (
+        f"Check Resource Health and the Activity Log of the failed VMs of {_pool_phrase(incident)} for a host "
+        "failure or service healing, keep enough spare nodes per zone to lose one VM, and enable automatic "
+        "instance repairs (AKS node auto-repair, nodewarden in enforce mode)."
+    )
+
+
 def _network_item(incident: Incident, top: Hypothesis) -> str:
     return (
         f"Check the network path of {_pool_phrase(incident)} (NSG and route-table changes, CNI pods, DNS), "
@@ -149,6 +157,7 @@ _CAUSE_ITEMS: dict[CauseKind, Callable[[Incident, Hypothesis], str]] = {
     CauseKind.BAD_IMAGE: _image_item,
     CauseKind.RESOURCE_EXHAUSTION: _exhaustion_item,
     CauseKind.GUEST_FAILURE: _guest_item,
+    CauseKind.HOST_FAILURE: _host_item,
     CauseKind.NETWORK: _network_item,
 }
 

@@ -10,18 +10,27 @@ How problem signals group (each lands in exactly one incident):
 - otherwise a pool's Storm or PoolFailure makes one incident for the pool;
 - otherwise one incident per pool and cause family (node down, node problem, pressure, maintenance);
 - a signal joins its group's incident when it began within `window` of that incident's latest sighting,
-  and a node's signals stay together (a kubelet problem that turns into NotReady is one incident).
-Incidents given as `existing` keep their ids; resolved ones are final and come back unchanged. An
-existing incident missing from the result was merged into another (its signals moved there).
+  and a node's signals stay together while it keeps failing (a kubelet problem that turns into NotReady is
+  one incident); a node that came back and fails again later joins only through its group, so a crash and
+  a later, unrelated zone outage stay two incidents;
+- a node's signal belongs to a zone (or pool) failure only if the node was still failing when that failure
+  began: a node that failed and came back before the zone went down is not part of its outage.
+Incidents given as `existing` keep their ids; resolved ones are final and come back unchanged, and a drill's
+incident takes no signal that began after its drill ended. An existing incident missing from the result was
+merged into another (its signals, and its drill's verdict, moved there). A new incident never takes the id of
+an existing one. A node's episode (and its steps) belongs to the incident that saw the node failing when the
+episode opened; holds, and steps of no known episode, from the impact until `window` after the last sighting:
+a later incident on the same node neither keeps an earlier one open nor lends it its steps.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from nodewarden.incidents import figures
 from nodewarden.model.health import PROBLEMS, SignalKind
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState, SignalRecord
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome
@@ -100,7 +109,13 @@ def group(
     records = _latest([*signals, *(s for incident in continuing for s in incident.signals)])
     problems = sorted((r for r in records if r.kind in PROBLEMS and identity(r) not in claimed), key=_order)
     context = [r for r in records if r.kind not in PROBLEMS]
-    clusters = _cluster(problems, context, window)
+    sealed = {  # a drill's incident closes to new problems when its drill ends
+        identity(s): incident.verdict.ended_at
+        for incident in continuing
+        if incident.verdict is not None
+        for s in incident.signals
+    }
+    clusters = _cluster(problems, context, window, sealed=sealed)
     evidence = _Evidence(context, entries, episodes, holds, changes)
     built: list[Incident] = []
     for cluster, previous, id_ in _name(clusters, continuing, used={incident.id for incident in existing}):
@@ -118,29 +133,48 @@ class _Cluster:
     seq: int
     members: list[SignalRecord] = field(default_factory=list)
     keys: set[_Key] = field(default_factory=set)
-    units: set[str] = field(default_factory=set)
+    units: dict[str, datetime] = field(default_factory=dict)  # each node's latest sighting in the cluster
     last_seen: datetime | None = None
+    closes_at: datetime | None = None  # a drill's incident: no problem that began after its drill ended
 
-    def add(self, record: SignalRecord, key: _Key) -> None:
+    def add(self, record: SignalRecord, key: _Key, *, closes_at: datetime | None) -> None:
         self.members.append(record)
         self.keys.add(key)
-        self.units.add(_unit(record))
+        unit = _unit(record)
+        self.units[unit] = max(self.units.get(unit, record.last_seen), record.last_seen)
         self.last_seen = record.last_seen if self.last_seen is None else max(self.last_seen, record.last_seen)
+        self.closes_at = _earliest(self.closes_at, closes_at)
 
     def absorb(self, other: _Cluster) -> None:
         self.members += other.members
         self.keys |= other.keys
-        self.units |= other.units
+        for unit, seen in other.units.items():
+            self.units[unit] = max(self.units.get(unit, seen), seen)
         if other.last_seen is not None:
             self.last_seen = other.last_seen if self.last_seen is None else max(self.last_seen, other.last_seen)
+        self.closes_at = _earliest(self.closes_at, other.closes_at)
 
     def open_to(self, record: SignalRecord, window: timedelta) -> bool:
+        """Through its group: the record began within `window` of the cluster's latest sighting."""
+        if self.closes_at is not None and record.since > self.closes_at:
+            return False
         return self.last_seen is not None and record.since <= self.last_seen + window
 
+    def continues(self, record: SignalRecord, window: timedelta) -> bool:
+        """Through its node: the record began while the cluster still saw that node failing."""
+        seen = self.units.get(_unit(record))
+        return seen is not None and record.since <= seen and self.open_to(record, window)
 
-def _cluster(problems: Sequence[SignalRecord], context: Sequence[SignalRecord], window: timedelta) -> list[_Cluster]:
-    """Sweep the problems in order of onset; each joins the open cluster of its key or its node (merging them
-    when it bridges two), or starts one."""
+
+def _cluster(
+    problems: Sequence[SignalRecord],
+    context: Sequence[SignalRecord],
+    window: timedelta,
+    *,
+    sealed: Mapping[Identity, datetime],
+) -> list[_Cluster]:
+    """Sweep the problems in order of onset; each joins the open cluster of its key or the cluster its node is
+    still failing in (merging them when it bridges two), or starts one."""
     zone_failures = [r for r in context if r.kind is SignalKind.ZONE_FAILURE]
     pool_failures = [r for r in context if r.kind in _POOL_WIDE and r.pool]
     by_key: dict[_Key, _Cluster] = {}
@@ -148,7 +182,8 @@ def _cluster(problems: Sequence[SignalRecord], context: Sequence[SignalRecord], 
     clusters: list[_Cluster] = []
     for record in problems:
         key = _key(record, zone_failures, pool_failures, window)
-        found = {c.seq: c for c in (by_key.get(key), by_unit.get(_unit(record))) if c and c.open_to(record, window)}
+        ways = ((by_key.get(key), _Cluster.open_to), (by_unit.get(_unit(record)), _Cluster.continues))
+        found = {c.seq: c for c, fits in ways if c is not None and fits(c, record, window)}
         if not found:
             cluster = _Cluster(seq=len(clusters))
             clusters.append(cluster)
@@ -157,7 +192,7 @@ def _cluster(problems: Sequence[SignalRecord], context: Sequence[SignalRecord], 
             for other in others:
                 cluster.absorb(other)
                 clusters.remove(other)
-        cluster.add(record, key)
+        cluster.add(record, key, closes_at=sealed.get(identity(record)))
         for k in cluster.keys:
             by_key[k] = cluster
         for unit in cluster.units:
@@ -171,9 +206,9 @@ def _key(
     pool_failures: Sequence[SignalRecord],
     window: timedelta,
 ) -> _Key:
-    if record.zone and any((z.zone or z.subject) == record.zone and _overlap(z, record, window) for z in zone_failures):
+    if record.zone and any((z.zone or z.subject) == record.zone and _within(record, z, window) for z in zone_failures):
         return ("zone", record.zone, "")
-    if record.pool and any(p.pool == record.pool and _overlap(p, record, window) for p in pool_failures):
+    if record.pool and any(p.pool == record.pool and _within(record, p, window) for p in pool_failures):
         return ("pool", record.pool, "")
     return ("family", record.pool or _unit(record), FAMILY[record.kind].value)
 
@@ -192,6 +227,10 @@ def _name(
         )
         if previous is not None:
             id_ = previous.id
+            drilled = min((i for i in held.values() if i.verdict is not None), key=lambda i: i.impact_start,
+                          default=None)  # fmt: skip
+            if drilled is not None and previous.verdict is None:  # a merged drill incident keeps its verdict
+                previous = replace(previous, drill=drilled.drill, verdict=drilled.verdict)
         else:
             start = min(r.since for r in cluster.members)
             id_ = base = f"inc-{start:%Y%m%dT%H%M%SZ}-{_scope(cluster)}"
@@ -239,7 +278,8 @@ def _incident(
     quiet: timedelta,
 ) -> Incident:
     problems = sorted(cluster.members, key=_order)
-    impact_start = min(r.since for r in problems)
+    drill = previous.verdict if previous else None
+    impact_start = figures.impact_start(min(r.since for r in problems), drill.fault_at if drill else None)
     nodes = sorted({r.node for r in problems if r.node})
     pools = {r.pool for r in problems if r.pool}
     zones = {r.zone for r in problems if r.zone}
@@ -252,11 +292,27 @@ def _incident(
         and r.since <= last_seen + window
         and r.last_seen >= impact_start - window
     ]
+    span_end = min(now, last_seen + window)  # what began later belongs to a later incident
+    failing_until: dict[str, datetime] = {}  # each node's latest sighting in this incident
+    for r in problems:
+        failing_until[_unit(r)] = max(failing_until.get(_unit(r), r.last_seen), r.last_seen)
+    # A node's episode is this incident's when it opened while the incident saw the node failing; a later
+    # episode on the same node (a later incident's) neither keeps this one open nor lends it its steps.
+    episodes = [
+        e for e in evidence.episodes if e.node in failing_until and impact_start <= e.opened_at <= failing_until[e.node]
+    ]
+    ours = {e.id for e in episodes}
+    known = {e.id for e in evidence.episodes}
     actions = sorted(
-        (e for e in evidence.entries if impact_start <= e.intent_at <= now and _touches(e.node, e.pool, nodes, pools)),
+        (
+            e
+            for e in evidence.entries
+            if impact_start <= e.intent_at <= now
+            and _touches(e.node, e.pool, nodes, pools)
+            and (e.episode in ours if e.episode in known else e.intent_at <= span_end)
+        ),
         key=lambda e: e.intent_at,
     )
-    episodes = [e for e in evidence.episodes if e.node in nodes and e.opened_at >= impact_start]
     mitigated_at = _mitigated_at(problems, episodes, now=now)
     resolved_at = _resolved_at(mitigated_at, actions, now=now, quiet=quiet)
     end = resolved_at or now
@@ -271,7 +327,7 @@ def _incident(
         title=_title(cluster, problems),
         state=state,
         impact_start=impact_start,
-        detected_at=min(r.first_seen for r in problems),
+        detected_at=max(impact_start, min(r.first_seen for r in problems)),
         mitigation_started_at=min((e.intent_at for e in actions), default=None),
         mitigated_at=mitigated_at,
         resolved_at=resolved_at,
@@ -288,7 +344,7 @@ def _incident(
         holds=tuple(
             h
             for h in sorted(evidence.holds, key=lambda h: h.at)
-            if impact_start <= h.at <= end
+            if impact_start <= h.at <= min(end, span_end)
             and _relates(h.hold.node, h.hold.pool, h.hold.zone, nodes=nodes, pools=pools, zones=zones)
         ),
         changes=tuple(
@@ -369,8 +425,13 @@ def _unit(record: SignalRecord) -> str:
     return record.node or record.instance or record.subject
 
 
-def _overlap(a: SignalRecord, b: SignalRecord, window: timedelta) -> bool:
-    return a.since <= b.last_seen + window and b.since <= a.last_seen + window
+def _within(record: SignalRecord, wide: SignalRecord, window: timedelta) -> bool:
+    """The node was still failing when the wide failure began, and began failing before it ended (+ window)."""
+    return wide.since <= record.last_seen and record.since <= wide.last_seen + window
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return b if a is None else a if b is None else min(a, b)
 
 
 def _touches(node: str | None, pool: str | None, nodes: Sequence[str], pools: set[str]) -> bool:

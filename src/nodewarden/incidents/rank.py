@@ -1,9 +1,10 @@
 """Root-cause ranking: which cause best explains an incident, with the evidence for it and against it.
 
 It sits after grouping in the flow (`detect → heal → act → incidents → render`) and is pure: an Incident,
-the Snapshot around it (`RankContext`) and `now` in; seven hypotheses out, most likely first. The causes
+the Snapshot around it (`RankContext`) and `now` in; eight hypotheses out, most likely first. The causes
 are in `rank_platform` (zone or platform outage, planned maintenance, network), `rank_change` (a change
-shortly before the impact) and `rank_node` (bad node image, resource exhaustion, guest OS / kubelet).
+shortly before the impact) and `rank_node` (bad node image, resource exhaustion, guest OS / kubelet, the VM
+itself).
 
 The score. Each cause collects evidence lines, each naming its source (a signal, an Activity Log entry
 with caller and operation, a Scheduled Event id, a node condition, an Event reason) and carrying a weight
@@ -37,6 +38,7 @@ CAUSES: Mapping[CauseKind, Callable[[Facts], Hypothesis]] = {
     CauseKind.BAD_IMAGE: rank_node.bad_image,
     CauseKind.RESOURCE_EXHAUSTION: rank_node.resource_exhaustion,
     CauseKind.GUEST_FAILURE: rank_node.guest_failure,
+    CauseKind.HOST_FAILURE: rank_node.host_failure,
     CauseKind.NETWORK: rank_platform.network,
 }
 ORDER = {cause: index for index, cause in enumerate(CauseKind)}

@@ -24,6 +24,11 @@ NAMES_SHOWN = 5  # node names listed in one evidence line before "and N more"
 # An incident's impact_start may be a heartbeat's last renewal: up to two lease intervals (10 s each) and a
 # cycle before the failure itself, so a change this many seconds after it can still be its trigger.
 LEASE_GRACE = 30.0
+# The VM agent's display status while the guest answers; "Not Ready" (ProvisioningState/Unavailable, "VM Agent
+# is unresponsive.") once it stops, as in the instance view's vmAgent.statuses (wire-notes 1.2; Azure's Linux
+# guest agent troubleshooting guide).
+AGENT_READY = "ready"
+AGENT_LOST = "Heartbeat lost while ARM says PowerState/running and the VM agent stopped reporting Ready"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class AffectedNode:
     instance: str | None = None  # "<vmss>/<instanceId>"
     power: str | None = None  # ARM PowerState code (running, stopped …); None when not observed
     provisioning: str | None = None  # ARM ProvisioningState code (succeeded, failed/ZonalAllocationFailed …)
+    agent: str | None = None  # the VM agent's display status in the instance view ("Ready", "Not Ready")
+    agent_lost: bool = False  # seen (now, or by an earlier ranking of the incident) running with its agent silent
 
     @property
     def failing(self) -> bool:
@@ -50,6 +57,12 @@ class AffectedNode:
     def vm_healthy(self) -> bool:
         """ARM says the VM runs and its last operation did not fail."""
         return self.power == "running" and not (self.provisioning or "").startswith("failed")
+
+    @property
+    def vm_unresponsive(self) -> bool:
+        """ARM said the VM runs while its VM agent had stopped reporting Ready: the whole guest was gone (a crash,
+        a host failure), not only its kubelet. A hung kubelet leaves the agent Ready."""
+        return self.vm_healthy and self.agent_lost
 
 
 @dataclass(frozen=True)
@@ -101,7 +114,8 @@ def facts_of(
         if record.node and record.kind in PROBLEMS:
             problems.setdefault(record.node, []).append(record)
     instances = _instances_by_key(snapshot.instances)
-    affected = tuple(_affected(name, problems[name], snapshot, instances) for name in sorted(problems))
+    earlier = agents_lost_before(incident)
+    affected = tuple(_affected(name, problems[name], snapshot, instances, earlier) for name in sorted(problems))
     return Facts(incident, snapshot, nodes_per_zone, nodes_per_image, now, affected)
 
 
@@ -117,8 +131,25 @@ def _instances_by_key(instances: Iterable[ScaleSetInstance]) -> dict[str, ScaleS
     return found
 
 
+def agents_lost_before(incident: Incident) -> frozenset[str]:
+    """The nodes an earlier ranking of the incident saw running with their VM agent silent.
+
+    An instance view speaks of now: once the VM is restarted its agent reports Ready again, so the incident
+    keeps what was seen while the node failed in its host-failure evidence (AGENT_LOST line, every name)."""
+    for hypothesis in incident.hypotheses:
+        if hypothesis.cause is CauseKind.HOST_FAILURE:
+            for line in hypothesis.supporting:
+                if line.text.startswith(AGENT_LOST):
+                    return frozenset(line.text.rsplit(": ", 1)[1].split(", "))
+    return frozenset()
+
+
 def _affected(
-    name: str, records: list[SignalRecord], snapshot: Snapshot, instances: Mapping[str, ScaleSetInstance]
+    name: str,
+    records: list[SignalRecord],
+    snapshot: Snapshot,
+    instances: Mapping[str, ScaleSetInstance],
+    earlier: frozenset[str],
 ) -> AffectedNode:
     node = snapshot.nodes_by_name.get(name)
     labels = node.metadata.label_map if node is not None else {}
@@ -128,6 +159,7 @@ def _affected(
     if instance_key is None and node is not None:
         instance_key = key_from_resource_id(node.spec.provider_id)
     instance = instances.get(instance_key or "") or instances.get(name)
+    agent = instance.agent_status if instance is not None else None
     return AffectedNode(
         name=name,
         onset=min(r.since for r in records),
@@ -139,6 +171,8 @@ def _affected(
         instance=instance_key,
         power=instance.status("PowerState") if instance is not None else None,
         provisioning=instance.status("ProvisioningState") if instance is not None else None,
+        agent=agent,
+        agent_lost=name in earlier or (agent is not None and agent.lower() != AGENT_READY),
     )
 
 

@@ -1,4 +1,5 @@
-"""Causes on the nodes themselves: a bad node image, resource exhaustion, a guest OS / kubelet failure.
+"""Causes on the nodes themselves: a bad node image, resource exhaustion, a guest OS / kubelet failure, the VM
+itself failing (a crash or a host failure).
 
 Each function reads the incident's `Facts` and returns one Hypothesis with its evidence for and against;
 the weights below say how strongly one fact alone points at (or away from) the cause (see `rank`).
@@ -52,6 +53,19 @@ SINGLE_NODE = 0.3  # one node alone: its own guest, not a shared cause (only wit
 TOGETHER_PER_NODE = 0.25  # against, per node beyond the first failing at once (at most TOGETHER_MAX)
 TOGETHER_MAX = 0.8
 GUEST_VM_DOWN = 0.7  # against, times the share of failing nodes whose VM ARM reports down or failed
+GUEST_AGENT_DOWN = 0.7  # against, times the share of silent nodes whose VM agent stopped answering too
+
+# The VM itself (a guest crash, a host failure): its Lease stops, ARM still says running, and the VM agent in
+# the guest stops reporting Ready ("VM Agent is unresponsive."), with no guest-side signal before it.
+VM_UNRESPONSIVE = 0.8  # the kubelet and the VM agent both went silent while ARM says PowerState/running
+HOST_SINGLE_NODE = 0.3  # one VM alone: its own host or guest, not a shared cause (only with other evidence)
+HOST_GUEST_SIGNAL = 0.8  # against, times the share of failing nodes with a guest-side signal (NPD, pressure)
+HOST_AGENT_READY = 0.8  # against, times the share of silent nodes whose VM agent still reports Ready
+HOST_TOGETHER_PER_NODE = 0.25  # against, per VM beyond the first failing at once (at most HOST_TOGETHER_MAX)
+HOST_TOGETHER_MAX = 0.8
+# Signals only a live guest can send: a VM whose guest reported these was alive when it failed.
+GUEST_SIDE = frozenset({SignalKind.NODE_PROBLEM, SignalKind.MEMORY_PRESSURE, SignalKind.DISK_PRESSURE,
+                        SignalKind.PID_PRESSURE, SignalKind.NETWORK_UNAVAILABLE})  # fmt: skip
 # node-problem-detector's monitors (config/*.json `source`); AKS runs the same.
 NPD_SOURCES = frozenset({"kernel-monitor", "systemd-monitor", "health-checker", "custom-plugin-monitor",
                          "abrt-adaptor", "node-problem-detector"})  # fmt: skip
@@ -211,12 +225,13 @@ def guest_failure(facts: Facts) -> Hypothesis:
                      at=parse_time(event.time), weight=NPD_EVENT)
         )  # fmt: skip
     failing = facts.failing
-    silent = [node for node in failing if node.kinds & SILENT and node.vm_healthy]
+    vm_silent = [node for node in failing if node.kinds & SILENT and node.vm_healthy]
+    silent = [node for node in vm_silent if not node.vm_unresponsive]  # the VM agent answers, the kubelet not
     if silent:
         supporting.append(
             Evidence(
-                f"Heartbeat lost or NotReady while ARM says PowerState/running and no operation failed: "
-                f"{rank_evidence.listed(n.name for n in silent)}",
+                f"Heartbeat lost or NotReady while ARM says PowerState/running, no operation failed and the VM "
+                f"agent still answers: {rank_evidence.listed(n.name for n in silent)}",
                 at=min(node.onset for node in silent),
                 weight=rank_evidence.repeated(KUBELET_SILENT, len(silent)),
             )
@@ -240,8 +255,64 @@ def guest_failure(facts: Facts) -> Hypothesis:
                 weight=GUEST_VM_DOWN * len(down) / len(failing),
             )
         )
+    gone = [node for node in vm_silent if node.vm_unresponsive]
+    if gone:
+        against.append(
+            Evidence(
+                f"The VM agent stopped answering too on {rank_evidence.share(len(gone), len(vm_silent))} silent "
+                f"nodes: the whole VM went, not only its kubelet: {rank_evidence.listed(n.name for n in gone)}",
+                weight=GUEST_AGENT_DOWN * len(gone) / len(vm_silent),
+            )
+        )
     problems = {node.name for node in facts.affected if SignalKind.NODE_PROBLEM in node.kinds} | {
         n.name for n in silent
     }
     summary = f"Guest OS or kubelet failure on {rank_evidence.listed(problems)}" if supporting else "No guest fault"
     return rank_evidence.hypothesis(CauseKind.GUEST_FAILURE, summary, supporting, against)
+
+
+def host_failure(facts: Facts) -> Hypothesis:
+    """The VM itself failed: its Lease stopped with no guest-side signal before, ARM says it runs, and its VM
+    agent stopped reporting Ready; against: guest-side signals, a VM agent still Ready, many VMs at once."""
+    failing = facts.failing
+    silent = [node for node in failing if node.kinds & SILENT and node.vm_healthy]
+    gone = [node for node in silent if node.vm_unresponsive and not node.kinds & GUEST_SIDE]
+    supporting: list[Evidence] = []
+    if gone:
+        supporting.append(
+            Evidence(  # every name, not `listed`: a later ranking reads them back (agents_lost_before)
+                f"{rank_evidence.AGENT_LOST}, with no guest-side signal before: {', '.join(n.name for n in gone)}",
+                at=min(node.onset for node in gone),
+                weight=rank_evidence.repeated(VM_UNRESPONSIVE, len(gone)),
+            )
+        )
+    if supporting and len(failing) == 1:
+        supporting.append(Evidence(f"One VM alone: {failing[0].name}", weight=HOST_SINGLE_NODE))
+    against: list[Evidence] = []
+    guest = [node for node in failing if node.kinds & GUEST_SIDE]
+    if guest:
+        against.append(
+            Evidence(
+                f"The guest itself reported a problem on {rank_evidence.share(len(guest), len(failing))} failing "
+                f"nodes: {rank_evidence.listed(n.name for n in guest)}",
+                weight=HOST_GUEST_SIGNAL * len(guest) / len(failing),
+            )
+        )
+    ready = [node for node in silent if node.agent is not None and not node.vm_unresponsive]
+    if ready:
+        against.append(
+            Evidence(
+                f"The VM agent still reports Ready on {rank_evidence.share(len(ready), len(silent))} silent nodes: "
+                f"the VM runs, its kubelet does not: {rank_evidence.listed(n.name for n in ready)}",
+                weight=HOST_AGENT_READY * len(ready) / len(silent),
+            )
+        )
+    if len(failing) >= 2:
+        against.append(
+            Evidence(
+                f"{len(failing)} nodes failed together: a shared cause is likelier than as many VM failures",
+                weight=min(HOST_TOGETHER_MAX, HOST_TOGETHER_PER_NODE * (len(failing) - 1)),
+            )
+        )
+    summary = f"The VM itself failed under {rank_evidence.listed(n.name for n in gone)}" if gone else "No VM failure"
+    return rank_evidence.hypothesis(CauseKind.HOST_FAILURE, summary, supporting, against)

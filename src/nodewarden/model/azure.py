@@ -372,11 +372,20 @@ class InstanceStatus:
 
 
 @dataclass(frozen=True, slots=True, config=AZURE)
+class VmAgent:
+    """The Azure VM agent inside the guest, as the instance view reports it: Ready while the guest answers."""
+
+    vm_agent_version: str | None = None
+    statuses: list[InstanceStatus] | None = None
+
+
+@dataclass(frozen=True, slots=True, config=AZURE)
 class InstanceView:
     computer_name: str | None = None
     platform_fault_domain: int | None = None
     platform_update_domain: int | None = None
     statuses: list[InstanceStatus] | None = None
+    vm_agent: VmAgent | None = None
 
 
 @dataclass(frozen=True, slots=True, config=AZURE)
@@ -397,6 +406,12 @@ class ScaleSetInstance:
             if status.code and status.code.lower().startswith(prefix.lower() + "/"):
                 return status.code.split("/", 1)[1]
         return None
+
+    @property
+    def agent_status(self) -> str | None:
+        """The VM agent's display status ("Ready", "Not Ready"); None when the view has no agent status."""
+        agent = self.instance_view.vm_agent if self.instance_view else None
+        return next((s.display_status for s in (agent.statuses if agent else None) or () if s.display_status), None)
 
 
 @dataclass(frozen=True, slots=True, config=AZURE)

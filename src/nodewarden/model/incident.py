@@ -80,6 +80,7 @@ class CauseKind(StrEnum):
     BAD_IMAGE = "bad-image"  # a bad node image or model rollout
     RESOURCE_EXHAUSTION = "resource-exhaustion"
     GUEST_FAILURE = "guest-failure"  # guest OS, kubelet or container runtime
+    HOST_FAILURE = "host-failure"  # the VM itself died (a crash, its host failed): ARM runs it, nothing answers
     NETWORK = "network"
 
 

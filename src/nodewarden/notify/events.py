@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from nodewarden.incidents import figures
 from nodewarden.model.incident import Incident
 
 
@@ -35,15 +36,16 @@ def headline(event: NotificationEvent) -> str:
 
 def incident_facts(incident: Incident) -> list[tuple[str, str]]:
     """Label and value pairs a human needs at a glance, in a fixed order; empty values are left out."""
+    record = figures.of_incident(incident)
     facts = [
         ("Incident", incident.id),
         ("State", incident.state.value),
         ("Pool", incident.pool or ""),
         ("Zone", incident.zone or ""),
         ("Nodes", _count(incident.nodes)),
-        ("Impact since", _instant(incident.impact_start)),
-        ("MTTD", "not detected" if incident.mttd is None else f"{incident.mttd:.0f}s"),
-        ("MTTR", "" if incident.mttr is None else f"{incident.mttr:.0f}s"),
+        ("Impact since", _instant(record.impact_start)),
+        ("MTTD", "not detected" if record.mttd is None else f"{record.mttd:.0f}s"),
+        ("MTTR", "" if record.mttr is None else f"{record.mttr:.0f}s"),
         ("Likely cause", incident.hypotheses[0].cause.value if incident.hypotheses else ""),
     ]
     return [(label, value) for label, value in facts if value]

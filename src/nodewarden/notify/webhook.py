@@ -14,6 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from nodewarden.incidents import figures
 from nodewarden.model.incident import Incident
 from nodewarden.notify import events
 from nodewarden.notify.config import WebhookSink
@@ -66,8 +67,8 @@ def _incident(incident: Incident) -> dict[str, Any]:
         "mitigation_started_at": instant(incident.mitigation_started_at),
         "mitigated_at": instant(incident.mitigated_at),
         "resolved_at": instant(incident.resolved_at),
-        "mttd_seconds": incident.mttd,
-        "mttr_seconds": incident.mttr,
+        "mttd_seconds": figures.of_incident(incident).mttd,
+        "mttr_seconds": figures.of_incident(incident).mttr,
         "nodes": list(incident.nodes),
         "instances": list(incident.instances),
         "workloads": list(incident.workloads),

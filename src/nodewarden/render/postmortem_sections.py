@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from nodewarden.incidents import figures
 from nodewarden.model.drill import CheckResult, Verdict
 from nodewarden.model.health import PROBLEMS
-from nodewarden.model.incident import Incident, IncidentState, TimelineEntry
+from nodewarden.model.incident import ChangeOrigin, ChangeRecord, Incident, IncidentState, TimelineEntry
 from nodewarden.model.remediation import HoldReason, Outcome, Step
 from nodewarden.render import sections
 
@@ -115,10 +116,31 @@ def timeline(incident: Incident) -> tuple[TimelineEntry, ...]:
     for group in hold_groups(incident):
         entries.append(TimelineEntry(group.first, "hold", f"{group.reason.value}: {group.message}", group.subject))
     for change in incident.changes:
-        text = f"{change.caller}: {change.operation} ({change.status})"
+        text = f"{who(change)}: {change.operation} ({change.status})"
         entries.append(TimelineEntry(change.at, "change", text, change.resource))
     order = {kind: index for index, kind in enumerate(("change", "signal", "alert", "incident", "hold", "action"))}
     return tuple(sorted(entries, key=lambda e: (e.at, order.get(e.kind, 9))))
+
+
+def others_changes(incident: Incident) -> tuple[ChangeRecord, ...]:
+    """What others changed: neither nodewarden's own steps nor operators' actions (AKS's repairs are listed)."""
+    return tuple(c for c in incident.changes if c.origin in (ChangeOrigin.OTHERS, ChangeOrigin.AKS))
+
+
+def operator_actions(incident: Incident) -> tuple[ChangeRecord, ...]:
+    """What people did through `nodewarden node …`: their marks and the ARM operations the marks name."""
+    return tuple(c for c in incident.changes if c.origin is ChangeOrigin.OPERATOR)
+
+
+def who(change: ChangeRecord) -> str:
+    """The change's author in words: "operator alice@host", "nodewarden (caller)", "AKS (aks-remediator)"."""
+    if change.origin is ChangeOrigin.OPERATOR:
+        return f"operator {change.actor or change.caller}"
+    if change.origin is ChangeOrigin.OURS:
+        return f"nodewarden ({change.caller})"
+    if change.origin is ChangeOrigin.AKS:
+        return f"AKS ({change.caller})"
+    return change.caller
 
 
 def _marks(incident: Incident) -> list[TimelineEntry]:
@@ -161,17 +183,27 @@ def impact_seconds(incident: Incident) -> float:
 def trigger(incident: Incident) -> tuple[str, ...]:
     """The first sign of trouble, and the last change by anyone before it."""
     lines = []
-    problems = sorted((s for s in incident.signals if s.kind in PROBLEMS), key=lambda s: (s.since, s.subject))
+    if incident.verdict is not None and incident.verdict.fault_at is not None:
+        lines.append(f"The drill {incident.verdict.drill} injected its fault at {clock(incident.verdict.fault_at)}.")
+    # The signal nodewarden saw first, when it saw it, in words true then: its evidence (a renewTime, a
+    # condition's transition) holds from that moment on, while its message is the latest cycle's ("for 690s").
+    problems = sorted(
+        (s for s in incident.signals if s.kind in PROBLEMS), key=lambda s: (s.first_seen, s.since, s.subject)
+    )
     if problems:
         first = problems[0]
+        said = first.evidence[0] if first.evidence else first.message
         lines.append(
-            f"The first sign was {first.kind.value} on {first.subject} at {clock(first.since)}: {first.message}"
+            f"The first sign was {first.kind.value} on {first.subject}, seen at {clock(first.first_seen)}: {said}"
         )
-    before = sorted((c for c in incident.changes if c.at <= incident.impact_start), key=lambda c: c.at)
+    before = sorted(
+        (c for c in incident.changes if c.at <= incident.impact_start and c.origin is not ChangeOrigin.OURS),
+        key=lambda c: c.at,
+    )  # nodewarden's own steps are consequences of earlier trouble, not its trigger
     if before:
         change = before[-1]
         lines.append(
-            f"The last change before it: {change.caller} ran {change.operation} on {change.resource} at "
+            f"The last change before it: {who(change)} ran {change.operation} on {change.resource} at "
             f"{clock(change.at)} ({change.status})."
         )
     else:
@@ -186,8 +218,9 @@ def detection(incident: Incident) -> tuple[str, ...]:
             return ("The drill stopped before injecting its fault: there was nothing to detect.",)
         return ("nodewarden never detected the drill's fault: no signal was recorded.",)
     seen = sorted({s.kind.value for s in incident.signals if s.first_seen == incident.detected_at})
+    mttd = figures.of_incident(incident).mttd
     lines = [
-        f"nodewarden detected it at {clock(incident.detected_at)}, {duration(incident.mttd)} after the impact began"
+        f"nodewarden detected it at {clock(incident.detected_at)}, {duration(mttd)} after the impact began"
         + (f", from {', '.join(seen)}." if seen else ".")
     ]
     alerts = sorted({s.source for s in incident.signals if s.source != "detection"})
@@ -207,9 +240,9 @@ def summary(incident: Incident) -> str:
     if incident.undetected:
         text += "nodewarden never detected it"
     else:
-        text += f"nodewarden detected it after {duration(incident.mttd)}"
+        text += f"nodewarden detected it after {duration(figures.of_incident(incident).mttd)}"
     if incident.mitigated_at is not None:
-        text += f" and capacity was back after {duration(incident.mttr)}"
+        text += f" and capacity was back after {duration(figures.of_incident(incident).mttr)}"
     else:
         text += "; capacity was not back when this report was written"
     text += f". The incident is {incident.state.value}."
@@ -225,7 +258,7 @@ def summary(incident: Incident) -> str:
 
 def time_to_detect(incident: Incident) -> str:
     """The MTTD as a duration, or `not detected` for a drill nodewarden never saw."""
-    mttd = incident.mttd
+    mttd = figures.of_incident(incident).mttd
     return "not detected" if mttd is None else duration(mttd)
 
 
@@ -285,10 +318,13 @@ def lessons(incident: Incident) -> tuple[str, ...]:
     breakers = sorted({g.reason.value for g in hold_groups(incident) if g.reason in _SAFETY_HOLDS})
     if breakers:
         lines.append(f"Guards held back repairs ({', '.join(breakers)}): check they protected capacity.")
-    during = [c for c in incident.changes if c.at > incident.impact_start]
+    during = [c for c in incident.changes if c.at > incident.impact_start and c.origin is ChangeOrigin.OTHERS]
     if during:
         callers = ", ".join(sorted({c.caller for c in during}))
         lines.append(f"Others changed the cluster during the incident ({callers}): coordinate with them.")
+    people = sorted({c.actor or c.caller for c in operator_actions(incident)})
+    if people:
+        lines.append(f"Operators acted through nodewarden during the incident ({', '.join(people)}).")
     if incident.verdict is not None:
         lines += [
             f"The drill's check {check.name} missed its target ({check.target}): measured {check.measured}."
@@ -304,7 +340,7 @@ def _detection_lessons(incident: Incident) -> list[str]:
         if incident.verdict.fault_at is None:
             return []  # the drill stopped before its fault: there was nothing to detect
         return ["nodewarden never detected the drill's fault: find out which signal should have caught it."]
-    mttd = incident.mttd or 0.0
+    mttd = figures.of_incident(incident).mttd or 0.0
     if timedelta(seconds=mttd) > SLOW_DETECTION:
         return [
             f"Detection took {duration(mttd)}: shorten the signal thresholds or take in the platform's "
@@ -336,7 +372,7 @@ def impact_rows(incident: Incident, escape: Callable[[str], str] = str) -> list[
     return [
         ("Duration", duration(impact_seconds(incident))),
         ("Time to detect (MTTD)", time_to_detect(incident)),
-        ("Time to mitigate (MTTR)", duration(incident.mttr)),
+        ("Time to mitigate (MTTR)", duration(figures.of_incident(incident).mttr)),
         ("Nodes", listed(incident.nodes)),
         ("Instances", listed(incident.instances)),
         ("Pods", listed(incident.pods)),
