@@ -92,19 +92,24 @@ def instance(
     provisioning: str = "succeeded",
     provisioned_at: datetime = T0 - timedelta(hours=1),
     zone: str | None = "1",
+    agent: str | None = None,  # the VM agent's display status ("Ready", "Not Ready"); None: no vmAgent in the view
 ) -> ScaleSetInstance:
     vmss = f"aks-{pool}-12345678-vmss"
     statuses = [
         {"code": f"ProvisioningState/{provisioning}", "time": iso(provisioned_at)},
         {"code": f"PowerState/{power}"},
     ]
+    view: dict[str, object] = {"computer_name": node_name(pool, instance_id), "statuses": statuses}
+    if agent is not None:
+        code = "ProvisioningState/succeeded" if agent == "Ready" else "ProvisioningState/Unavailable"
+        view["vm_agent"] = {"vm_agent_version": "2.13.1.1", "statuses": [{"code": code, "display_status": agent}]}
     return TypeAdapter(ScaleSetInstance).validate_python(
         {
             "instance_id": str(instance_id),
             "id": vm_id(vmss, instance_id),
             "name": f"{vmss}_{instance_id}",
             "zones": [zone] if zone else None,
-            "instance_view": {"computer_name": node_name(pool, instance_id), "statuses": statuses},
+            "instance_view": view,
         }
     )
 

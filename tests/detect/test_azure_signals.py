@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from nodewarden.detect import DetectSettings, detect
-from nodewarden.model.health import Scope, SignalKind
+from nodewarden.model.health import HealthState, Scope, SignalKind
 from nodewarden.model.inputs import Input
 from nodewarden.model.snapshot import Snapshot
 from tests.detect.builders import T0, at, instance, node, node_name, scale_set, scheduled_event
@@ -30,6 +30,29 @@ def test_stopped_or_deallocated_instance_is_signalled_on_its_node(power: str, ki
 def test_running_instance_raises_nothing() -> None:
     snapshot = Snapshot(nodes=(node(),), instances=(instance(),), scale_sets=(scale_set(),))
     assert detect(snapshot, {}, T0, SETTINGS).signals == ()
+
+
+@pytest.mark.parametrize(
+    ("power", "agent", "signalled"),
+    [
+        pytest.param("running", "Not Ready", True, id="running-with-its-agent-silent"),
+        pytest.param("running", "Ready", False, id="running-with-its-agent-ready"),
+        pytest.param("running", None, False, id="no-agent-status-in-the-view"),
+        pytest.param("stopped", "Not Ready", False, id="stopped-so-of-course-silent"),
+    ],
+)
+def test_a_running_vm_whose_agent_stopped_reporting_ready_is_evidence_not_a_problem(
+    power: str, agent: str | None, signalled: bool
+) -> None:
+    """A crashed guest stops its VM agent too, a hung kubelet does not: the fact is logged for the ranking,
+    and alone it moves no node out of Healthy."""
+    snapshot = Snapshot(nodes=(node(),), instances=(instance(power=power, agent=agent),))
+    detection = detect(snapshot, {}, T0, SETTINGS)
+    found = detection.of_kind(SignalKind.VM_AGENT_UNRESPONSIVE)
+    assert [s.node for s in found] == ([NAME] if signalled else [])
+    assert all(not s.is_problem for s in found)
+    if power == "running":
+        assert detection.health[NAME].state is HealthState.HEALTHY
 
 
 def test_failed_provisioning_is_signalled_from_its_status_time() -> None:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank import RankContext, rank
 from nodewarden.model.azure import InstanceStatus, ScaleSetInstance, ScheduledEvent, VmAgent
-from nodewarden.model.health import SignalKind
+from nodewarden.model.health import PROBLEMS, SignalKind
 from nodewarden.model.incident import (
     CauseKind,
     ChangeRecord,
@@ -198,7 +198,9 @@ def _kubelet_hang() -> tuple[Incident, RankContext]:
 
 
 def _vm_crash() -> tuple[Incident, RankContext]:
-    return incident(signal(SignalKind.HEARTBEAT_STALE, 7)), cluster(agents={7: "Not Ready"})
+    """Detection logs VMAgentUnresponsive beside the silent Lease while the instance view shows the agent down."""
+    silent = signal(SignalKind.HEARTBEAT_STALE, 7)
+    return incident(silent, signal(SignalKind.VM_AGENT_UNRESPONSIVE, 7)), cluster(agents={7: "Not Ready"})
 
 
 def _network_unavailable() -> tuple[Incident, RankContext]:
@@ -254,14 +256,15 @@ def test_every_cause_is_returned_sorted_with_scores_in_range_and_the_same_twice(
 
 def test_a_crashed_vm_restarted_since_still_ranks_host_failure_from_what_the_incident_saw() -> None:
     """The instance view speaks of now: after the restart the VM agent is Ready again, and ranking the incident
-    anew on that view alone called the crash a guest failure."""
+    anew on that view alone called the crash a guest failure. The incident's VMAgentUnresponsive signal keeps
+    what was seen while the node was down."""
     built, failing = _vm_crash()
-    seen = replace(built, hypotheses=rank(built, failing, NOW))
     back = cluster()  # restarted: running, the agent Ready again
-    assert rank(built, back, NOW)[0].cause is CauseKind.GUEST_FAILURE  # what the view alone says
-    ranked = rank(seen, back, NOW)
+    without_the_agent_signal = replace(built, signals=tuple(s for s in built.signals if s.kind in PROBLEMS))
+    assert rank(without_the_agent_signal, back, NOW)[0].cause is CauseKind.GUEST_FAILURE  # the view alone
+    ranked = rank(built, back, NOW)
     assert ranked[0].cause is CauseKind.HOST_FAILURE, [(h.cause.value, h.score) for h in ranked]
-    assert ranked[0] == seen.hypotheses[0]
+    assert ranked[0] == rank(built, failing, NOW)[0]
 
 
 def test_failures_spread_across_zones_count_against_a_zone_outage() -> None:

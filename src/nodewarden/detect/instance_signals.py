@@ -18,6 +18,9 @@ from nodewarden.model.health import Scope, Signal, SignalKind
 from nodewarden.model.inputs import Input
 from nodewarden.model.snapshot import Snapshot
 
+# The VM agent's display status while the guest answers (instance view vmAgent.statuses; wire-notes 1.2).
+AGENT_READY = "ready"
+
 _POWER: dict[str, SignalKind] = {
     "stopped": SignalKind.INSTANCE_STOPPED,
     "deallocated": SignalKind.INSTANCE_DEALLOCATED,
@@ -75,7 +78,7 @@ def _statuses_by_prefix(instance: ScaleSetInstance) -> dict[str, InstanceStatus]
 def node_instance_signals(
     facts: NodeFacts, found: tuple[str, ScaleSetInstance] | None, fleet: Fleet, *, now: datetime
 ) -> list[Signal]:
-    """InstanceStopped, InstanceDeallocated, InstanceFailed and InstanceMissing for one node.
+    """InstanceStopped, InstanceDeallocated, InstanceFailed, InstanceMissing and VMAgentUnresponsive for one node.
 
     `found` is `fleet.instance_of(facts)`, looked up once per pass by the caller."""
     if found is None:
@@ -103,6 +106,16 @@ def node_instance_signals(
                 since=_time_of(power_status, now) or facts.seen_since(kind, None, now=now),
                 message=f"instance {key} is {power}",
                 evidence=(f"instance {key} instance view PowerState/{power}",),
+            )
+        )
+    agent = instance.agent_status
+    if (power or "").lower() == "running" and agent is not None and agent.lower() != AGENT_READY:
+        signals.append(
+            facts.signal(
+                SignalKind.VM_AGENT_UNRESPONSIVE,
+                since=facts.seen_since(SignalKind.VM_AGENT_UNRESPONSIVE, None, now=now),
+                message=f"instance {key} runs but its VM agent reports {agent!r}",
+                evidence=(f"instance {key} instance view PowerState/running, vmAgent {agent!r}",),
             )
         )
     provisioning = fleet.status(key, "provisioningstate")

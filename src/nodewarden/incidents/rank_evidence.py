@@ -24,10 +24,6 @@ NAMES_SHOWN = 5  # node names listed in one evidence line before "and N more"
 # An incident's impact_start may be a heartbeat's last renewal: up to two lease intervals (10 s each) and a
 # cycle before the failure itself, so a change this many seconds after it can still be its trigger.
 LEASE_GRACE = 30.0
-# The VM agent's display status while the guest answers; "Not Ready" (ProvisioningState/Unavailable, "VM Agent
-# is unresponsive.") once it stops, as in the instance view's vmAgent.statuses (wire-notes 1.2; Azure's Linux
-# guest agent troubleshooting guide).
-AGENT_READY = "ready"
 AGENT_LOST = "Heartbeat lost while ARM says PowerState/running and the VM agent stopped reporting Ready"
 
 
@@ -46,7 +42,7 @@ class AffectedNode:
     power: str | None = None  # ARM PowerState code (running, stopped …); None when not observed
     provisioning: str | None = None  # ARM ProvisioningState code (succeeded, failed/ZonalAllocationFailed …)
     agent: str | None = None  # the VM agent's display status in the instance view ("Ready", "Not Ready")
-    agent_lost: bool = False  # seen (now, or by an earlier ranking of the incident) running with its agent silent
+    agent_lost: bool = False  # seen running with its VM agent silent (a VMAgentUnresponsive signal of the incident)
 
     @property
     def failing(self) -> bool:
@@ -114,8 +110,10 @@ def facts_of(
         if record.node and record.kind in PROBLEMS:
             problems.setdefault(record.node, []).append(record)
     instances = _instances_by_key(snapshot.instances)
-    earlier = agents_lost_before(incident)
-    affected = tuple(_affected(name, problems[name], snapshot, instances, earlier) for name in sorted(problems))
+    # An instance view speaks of now: once the VM is restarted its agent reports Ready again; the incident's
+    # signals remember what was seen while the node failed.
+    agents_lost = frozenset(r.node for r in incident.signals if r.node and r.kind is SignalKind.VM_AGENT_UNRESPONSIVE)
+    affected = tuple(_affected(name, problems[name], snapshot, instances, agents_lost) for name in sorted(problems))
     return Facts(incident, snapshot, nodes_per_zone, nodes_per_image, now, affected)
 
 
@@ -131,25 +129,12 @@ def _instances_by_key(instances: Iterable[ScaleSetInstance]) -> dict[str, ScaleS
     return found
 
 
-def agents_lost_before(incident: Incident) -> frozenset[str]:
-    """The nodes an earlier ranking of the incident saw running with their VM agent silent.
-
-    An instance view speaks of now: once the VM is restarted its agent reports Ready again, so the incident
-    keeps what was seen while the node failed in its host-failure evidence (AGENT_LOST line, every name)."""
-    for hypothesis in incident.hypotheses:
-        if hypothesis.cause is CauseKind.HOST_FAILURE:
-            for line in hypothesis.supporting:
-                if line.text.startswith(AGENT_LOST):
-                    return frozenset(line.text.rsplit(": ", 1)[1].split(", "))
-    return frozenset()
-
-
 def _affected(
     name: str,
     records: list[SignalRecord],
     snapshot: Snapshot,
     instances: Mapping[str, ScaleSetInstance],
-    earlier: frozenset[str],
+    agents_lost: frozenset[str],
 ) -> AffectedNode:
     node = snapshot.nodes_by_name.get(name)
     labels = node.metadata.label_map if node is not None else {}
@@ -172,7 +157,7 @@ def _affected(
         power=instance.status("PowerState") if instance is not None else None,
         provisioning=instance.status("ProvisioningState") if instance is not None else None,
         agent=agent,
-        agent_lost=name in earlier or (agent is not None and agent.lower() != AGENT_READY),
+        agent_lost=name in agents_lost,
     )
 
 

@@ -280,8 +280,9 @@ def host_failure(facts: Facts) -> Hypothesis:
     supporting: list[Evidence] = []
     if gone:
         supporting.append(
-            Evidence(  # every name, not `listed`: a later ranking reads them back (agents_lost_before)
-                f"{rank_evidence.AGENT_LOST}, with no guest-side signal before: {', '.join(n.name for n in gone)}",
+            Evidence(
+                f"{rank_evidence.AGENT_LOST}, with no guest-side signal before: "
+                f"{rank_evidence.listed(n.name for n in gone)}",
                 at=min(node.onset for node in gone),
                 weight=rank_evidence.repeated(VM_UNRESPONSIVE, len(gone)),
             )

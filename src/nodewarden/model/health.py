@@ -31,6 +31,11 @@ class SignalKind(StrEnum):
     NOT_REGISTERED = "NotRegistered"  # instance running, no node within the startup timeout
     INSTANCE_MISSING = "InstanceMissing"  # a node whose instance no longer exists
     SCHEDULED_EVENT = "ScheduledEvent"  # Reboot/Redeploy/Freeze/Preempt/Terminate announced
+    # evidence, not a problem by itself: ARM says the VM runs but the guest's VM agent stopped reporting Ready
+    # ("VM Agent is unresponsive."). Beside a silent kubelet it says the whole guest went (a crash, a host
+    # failure); a hung kubelet leaves the agent Ready. Kept in the signal log, so an incident remembers it
+    # after a restart has brought the agent back.
+    VM_AGENT_UNRESPONSIVE = "VMAgentUnresponsive"
     # metrics (with --prometheus)
     METRIC_OUTLIER = "MetricOutlier"
     DISK_FILL_PREDICTED = "DiskFillPredicted"
