@@ -96,3 +96,26 @@ def test_run_rejects_a_bad_listen_address(invoke: Invoke, twin: Twin, tmp_path: 
     ran = invoke("run", "--twin", str(twin.state_dir), "--once", "--state-dir", str(tmp_path), "--listen", "nowhere")
     assert ran.code == 2
     assert "--listen" in ran.err
+
+
+def test_watch_shows_who_is_acting_on_a_node_through_a_node_command(invoke: Invoke, twin: Twin) -> None:
+    """Issue 12, "people are invisible": a node an operator restarts with `nodewarden node restart` carries a mark
+    the controller holds for (OperatorAction); `watch` shows it with the actor, step and reason."""
+    node = str(min(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"]))
+    restarted = invoke(
+        "node", "restart", node, "--twin", str(twin.state_dir), "--actor", "alice@laptop", "--reason", "kernel patch"
+    )
+    assert restarted.code == 0, restarted.err
+    table = invoke("watch", "--twin", str(twin.state_dir), "--once").out
+    assert "operator actions (run holds these nodes: OperatorAction)" in table
+    [row] = [line.split("│") for line in table.splitlines() if "alice@laptop" in line]
+    assert [cell.strip() for cell in row][1:4] == [node, "Restart", "alice@laptop"]
+    assert "kernel patch" in row[-2]
+    streamed = invoke("watch", "--twin", str(twin.state_dir), "--once", "-o", "json")
+    [mark] = [line for line in map(json.loads, streamed.out.splitlines()) if line["kind"] == "OperatorAction"]
+    assert (mark["node"], mark["step"], mark["actor"], mark["reason"]) == (
+        node,
+        "Restart",
+        "alice@laptop",
+        "kernel patch",
+    )

@@ -21,10 +21,18 @@ from nodewarden.cli.stopping import stop_on_signals
 from nodewarden.detect.engine import detect
 from nodewarden.errors import InputError
 from nodewarden.heal.detection import detect_settings
+from nodewarden.model import operator_mark
 from nodewarden.model.health import NodeHealth
 from nodewarden.observe.cache import Caches
 from nodewarden.observe.prometheus import PrometheusClient
-from nodewarden.render.remediation import health_table, render, signal_json, wide_signals_table
+from nodewarden.render.remediation import (
+    health_table,
+    operator_mark_json,
+    operator_marks_table,
+    render,
+    signal_json,
+    wide_signals_table,
+)
 from nodewarden.runtime.clock import ServerClock
 from nodewarden.runtime.node_metrics import metrics_reader
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
@@ -66,17 +74,25 @@ def watch_command(
             metrics = node_metrics(now) if node_metrics is not None else None
             detection = detect(observation.snapshot, health, now, settings, metrics=metrics)
             health = detection.health
+            marks = operator_mark.marks_on(observation.snapshot.nodes)
             if output_format == "json":
                 for found in detection.signals:
                     key = (found.kind.value, found.subject, found.since.isoformat())
                     if key not in seen:
                         seen.add(key)
                         typer.echo(json.dumps(signal_json(found)))
-            elif isinstance(screen, Live):
-                screen.update(Group(*[t for t in (health_table(detection), wide_signals_table(detection)) if t]))
-                screen.refresh()
+                for node, mark in marks:
+                    key = ("OperatorAction", node, mark.correlation_id)
+                    if key not in seen and mark.is_live(now):
+                        seen.add(key)
+                        typer.echo(json.dumps(operator_mark_json(node, mark)))
             else:
-                typer.echo(render(health_table(detection), wide_signals_table(detection)), nl=False)
+                tables = (health_table(detection), wide_signals_table(detection), operator_marks_table(marks, now))
+                if isinstance(screen, Live):
+                    screen.update(Group(*[t for t in tables if t]))
+                    screen.refresh()
+                else:
+                    typer.echo(render(*tables), nl=False)
             if once or stop.wait(interval):
                 break
     clock.close()

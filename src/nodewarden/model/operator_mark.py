@@ -9,6 +9,7 @@ object; a mark that does not parse is no mark (one bad annotation must not stop 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -90,6 +91,12 @@ def parse_mark(text: str | None) -> OperatorMark | None:
 def mark_of(node: Node) -> OperatorMark | None:
     """The operator's mark on a node, if it carries a valid one."""
     return parse_mark(node.metadata.annotation_map.get(ANNOTATION))
+
+
+def marks_on(nodes: Iterable[Node]) -> list[tuple[str, OperatorMark]]:
+    """The operators' marks on these nodes, each with its node's name."""
+    found = [(node.metadata.name, mark_of(node)) for node in nodes]
+    return [(name, mark) for name, mark in found if mark is not None]
 
 
 def _iso(moment: datetime) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Signal
+from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import Hold, Plan, PlannedAction
 
 STATE_STYLES = {
@@ -66,6 +68,26 @@ def wide_signals_table(detection: Detection) -> Table | None:
         table.add_row(signal.kind.value, signal.scope.value, signal.subject, _ago(detection.now, signal.since),
                       signal.message)  # fmt: skip
     return table
+
+
+def operator_marks_table(marks: Sequence[tuple[str, OperatorMark]], now: datetime) -> Table | None:
+    """Nodes a person is acting on through `nodewarden node …` (live marks): the controller holds them."""
+    live = sorted((node, mark) for node, mark in marks if mark.is_live(now))
+    if not live:
+        return None
+    table = Table(title="operator actions (run holds these nodes: OperatorAction)", title_justify="left")
+    for column in ("NODE", "STEP", "ACTOR", "SINCE", "UNTIL", "REASON"):
+        table.add_column(column)
+    for node, mark in live:
+        table.add_row(node, mark.step, mark.actor, _ago(now, mark.at), f"{mark.expires:%H:%M:%S}Z", mark.reason)
+    return table
+
+
+def operator_mark_json(node: str, mark: OperatorMark) -> dict[str, Any]:
+    return {
+        "kind": "OperatorAction", "node": node, "step": mark.step, "actor": mark.actor, "reason": mark.reason,
+        "at": _time(mark.at), "expires": _time(mark.expires), "correlationId": mark.correlation_id,
+    }  # fmt: skip
 
 
 def plan_tables(plan: Plan) -> list[Table | Text]:

@@ -30,7 +30,6 @@ from nodewarden.model.azure import ActivityLogEntry
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState
 from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import Step
-from nodewarden.model.snapshot import Snapshot
 from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox
@@ -71,7 +70,7 @@ class IncidentKeeper:
         since = now - self.lookback
         snapshot = report.observation.snapshot
         self.journal.record_signals(report.detection.signals, now)
-        marks = marks_on(snapshot)
+        marks = operator_mark.marks_on(snapshot.nodes)
         self.journal.record_changes([attribution.mark_change(mark, node=node) for node, mark in marks])
         whose = self._attribution(marks, since=since - timedelta(hours=1))
         self.journal.record_changes(whose.classify(changes_in(snapshot.activity_log)))
@@ -152,12 +151,6 @@ def changes_in(entries: Sequence[ActivityLogEntry]) -> list[ChangeRecord]:
             )
         )
     return found
-
-
-def marks_on(snapshot: Snapshot) -> list[tuple[str, OperatorMark]]:
-    """The operators' marks on the snapshot's nodes, with the node's name."""
-    found = [(node.metadata.name, operator_mark.mark_of(node)) for node in snapshot.nodes]
-    return [(name, mark) for name, mark in found if mark is not None]
 
 
 def _with_affected(incident: Incident, before: Incident | None, report: CycleReport) -> Incident:
