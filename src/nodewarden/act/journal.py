@@ -216,22 +216,13 @@ class Journal:
             raise JournalError(f"--state-dir {state_dir}: cannot create: {exc.strerror or exc}") from exc
         path = state_dir / FILE_NAME
         conn = _connect(path, str(path), uri=False)
-        try:
+        with _closed_on_failure(conn, path):
             # SQLite has created the file (empty, with the umask's mode); make it private before the -wal and
             # -shm exist, since SQLite gives them the database file's mode.
             os.chmod(path, 0o600)
             _use_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             _migrate(conn, path)
-        except OSError as exc:
-            conn.close()
-            raise JournalError(f"journal {path}: cannot open: {exc.strerror or exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
-        except JournalError:
-            conn.close()
-            raise
         return cls(path, conn)
 
     @classmethod
@@ -243,14 +234,8 @@ class Journal:
                 f"--state-dir {state_dir}: no {FILE_NAME} there; `nodewarden run --state-dir {state_dir}` keeps it"
             )
         conn = _connect(path, f"{path.absolute().as_uri()}?mode=ro", uri=True)
-        try:
+        with _closed_on_failure(conn, path):
             found = _version(conn, path)
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
-        except JournalError:
-            conn.close()
-            raise
         if found < SCHEMA_VERSION:
             conn.close()
             raise JournalError(
@@ -639,6 +624,22 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
+        raise
+
+
+@contextmanager
+def _closed_on_failure(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """Close a connection being set up if setting it up fails, and say what was wrong with the file."""
+    try:
+        yield
+    except OSError as exc:
+        conn.close()
+        raise JournalError(f"journal {path}: cannot open: {exc.strerror or exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise JournalError(f"journal {path}: not a nodewarden journal or corrupt: {exc}") from exc
+    except JournalError:
+        conn.close()
         raise
 
 
