@@ -3,7 +3,7 @@
 Both controllers watch the same twin, each with its own identity, and share one journal (the state
 directory): a replica that takes over must see the open episode and any intent the old leader left
 without an outcome, or it would start the ladder again from the top, or repeat an ARM call — exact-once
-across a failover needs the shared journal, as design.md's guard 8 asks. (Separate journals would each be
+across a failover needs the shared journal (README.md, "The controller"). (Separate journals would each be
 complete only for the time their controller led.) Both cycle on every tick, so the follower keeps its
 node health current and is ready the moment the Lease is free.
 """

@@ -1,4 +1,4 @@
-"""The twin is an honest stranger: it imports nothing from the rest of nodewarden (design.md)."""
+"""The twin is an honest stranger: it imports nothing from the rest of nodewarden (docs/architecture.md)."""
 
 from __future__ import annotations
 

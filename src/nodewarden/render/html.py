@@ -1,55 +1,32 @@
 """The audit report as one self-contained HTML page: mail it, attach it to a ticket, print it.
 
-Inline CSS only: no script, no fonts, no images, no external assets. The page works offline. A
-Content-Security-Policy meta tag forbids loading anything except the inline style, so a value that
-slipped through escaping still could not run or fetch. Every value that reaches the page goes through
-`_e` (`html.escape` with `quote=True`), including enum values and our own catalog text, so nothing
-depends on knowing which strings are safe. The layout reads in black and white: each badge carries
-its word, not only a colour.
+The page shell, its Content-Security-Policy and the escaping are `render.page`'s; every value that
+reaches the page goes through `_e`, enum values and our own catalog text included. The layout reads in
+black and white: each badge carries its word, not only a colour.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Iterable
 
-from nodewarden import __version__
 from nodewarden.audit.report import AuditReport, RuleReport
 from nodewarden.model.findings import Category, Finding, Outcome, Severity, Target
-from nodewarden.render import sections
-
-CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+from nodewarden.render import page, sections
 
 _URL = re.compile(r"^https?://\S+$")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_e = page.escape  # every value on the page goes through it
 
+# The audit's own rules, on top of `page`'s base: score and grade, count tables, outcome and severity badges.
 _STYLE = """
-:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-alt: #f6f8fa; }
-* { box-sizing: border-box; }
-body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0 auto; padding: 24px; max-width: 1200px; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
-.meta, .muted { color: var(--muted); }
 .headline { display: flex; gap: 24px; align-items: baseline; margin: 12px 0; }
 .score { font-size: 36px; font-weight: 700; }
 .score small { font-size: 16px; color: var(--muted); font-weight: 400; }
 .grade { font-size: 36px; font-weight: 700; border: 2px solid currentColor; border-radius: 8px; padding: 0 12px; }
 .grade-A, .grade-B { color: #1a7f37; } .grade-C, .grade-D { color: #9a6700; } .grade-E, .grade-F { color: #cf222e; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0; }
-th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg-alt); }
 table.counts { width: auto; display: inline-table; margin-right: 24px; }
-table.counts td.n { text-align: right; font-variant-numeric: tabular-nums; }
 td.id { white-space: nowrap; font-weight: 600; }
-code, .key { font-family: ui-monospace, SFMono-Regular, Consolas, monospace; font-size: 12.5px;
-             overflow-wrap: anywhere; }
-ul { margin: 4px 0; padding-left: 20px; }
-p { margin: 4px 0; }
 .rid { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
-.badge { display: inline-block; border: 1px solid currentColor; border-radius: 10px; padding: 0 8px;
-         font-size: 12px; font-weight: 600; white-space: nowrap; }
 .outcome-fail { color: #cf222e; } .outcome-waived { color: #8250df; } .outcome-pass { color: #1a7f37; }
 .outcome-not-evaluated, .outcome-disabled { color: var(--muted); }
 .sev-critical { color: #fff; background: #a40e26; border-color: #a40e26; }
@@ -60,32 +37,11 @@ tr.row-pass td, tr.row-disabled td { color: var(--muted); }
 /* a rule that passed or did not run shows its catalog severity, but not as an alarm */
 tr.row-pass .sev, tr.row-not-evaluated .sev, tr.row-disabled .sev {
   color: var(--muted); background: none; border-color: var(--line); }
-footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
-@media print {
-  body { padding: 0; max-width: none; font-size: 11px; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  tr, li { break-inside: avoid; }
-  h2 { break-after: avoid; }
-  a[href^="http"]::after { content: " (" attr(href) ")"; font-size: 10px; }
-}
-""".strip()
+"""
 
 
 def render_html(report: AuditReport) -> str:
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        # The policy is our constant and is written unescaped, so that it reads the same in the file as in the browser.
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="nodewarden {_e(__version__)}">',
-        f"<title>{_e(_title(report))}: score {_e(report.score)}, grade {_e(report.grade)}</title>",
-        f"<style>\n{_STYLE}\n</style>",
-        "</head>",
-        "<body>",
+    body = [
         *_header(report),
         "<main>",
         *_summary(report),
@@ -93,16 +49,9 @@ def render_html(report: AuditReport) -> str:
         *_not_evaluated(report),
         *_notes(report),
         "</main>",
-        f"<footer>nodewarden {_e(__version__)}</footer>",
-        "</body>",
-        "</html>",
     ]
-    return "\n".join(parts) + "\n"
-
-
-def _e(value: object) -> str:
-    """Escape for text and quoted attributes; control characters become U+FFFD, as a browser would show them."""
-    return html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
+    title = f"{_title(report)}: score {report.score}, grade {report.grade}"
+    return page.render_page(title=title, style=_STYLE, body=body)
 
 
 def _title(report: AuditReport) -> str:

@@ -1,48 +1,26 @@
 """An incident's postmortem as one self-contained HTML page, with an inline SVG timeline chart.
 
-The house style of `render.html`: inline CSS, no script, no fonts, no external URL, and the same strict
-Content-Security-Policy meta tag, so a value that slipped through escaping still could not run or fetch.
-Every value goes through `_e` (`html.escape` with `quote=True`), our own wording included. A drill's
-verdict follows the summary, its result styled pass or fail. The chart is plain SVG drawn here: one bar
-per phase, then a lane of marks per kind of event, each mark with a `<title>` a browser shows on hover.
+The page shell, its Content-Security-Policy and the escaping are `render.page`'s, as for the audit report;
+every value goes through `_e`, our own wording included. A drill's verdict follows the summary, its result
+styled pass or fail. The chart is plain SVG drawn here: one bar per phase, then a lane of marks per kind of
+event, each mark with a `<title>` a browser shows on hover.
 """
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from nodewarden import __version__
 from nodewarden.model.drill import Verdict
 from nodewarden.model.incident import Hypothesis, Incident, TimelineEntry
-from nodewarden.render import postmortem_sections, sections
-from nodewarden.render.html import CONTENT_SECURITY_POLICY
+from nodewarden.render import page, postmortem_sections, sections
 from nodewarden.render.postmortem_sections import PHASE_LABELS, Phase
 
 _Scale = Callable[[datetime], float]  # instant → x in the chart
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_e = page.escape  # every value on the page goes through it
 
+# The postmortem's own rules, on top of `page`'s base: states, evidence, verdicts and the SVG chart.
 _STYLE = """
-:root { color-scheme: light; --fg: #1f2328; --muted: #59636e; --line: #d1d9e0; --bg-alt: #f6f8fa; }
-* { box-sizing: border-box; }
-body { font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0 auto; padding: 24px; max-width: 1200px; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-h2 { font-size: 19px; margin: 32px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
-h3 { font-size: 16px; margin: 16px 0 4px; }
-.meta, .muted { color: var(--muted); }
-table { border-collapse: collapse; width: 100%; margin: 8px 0; }
-th, td { border: 1px solid var(--line); padding: 6px 8px; text-align: left; vertical-align: top; }
-th { background: var(--bg-alt); }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-td.t { white-space: nowrap; }
-code { font-family: ui-monospace, SFMono-Regular, Consolas, monospace; font-size: 12.5px; overflow-wrap: anywhere; }
-ul, ol { margin: 4px 0; padding-left: 20px; }
-p { margin: 4px 0; }
-.badge { display: inline-block; border: 1px solid currentColor; border-radius: 10px; padding: 0 8px;
-         font-size: 12px; font-weight: 600; white-space: nowrap; }
 .state-open { color: #cf222e; } .state-mitigated { color: #9a6700; } .state-resolved { color: #1a7f37; }
 .for { color: #1a7f37; } .against { color: #cf222e; }
 .pass { color: #1a7f37; font-weight: 600; } .fail { color: #cf222e; font-weight: 600; }
@@ -54,14 +32,7 @@ svg.chart .mitigation { fill: #0969da; } svg.chart .resolution { fill: #1a7f37; 
 svg.chart .ongoing { fill-opacity: 0.45; }
 svg.chart .mark-action { fill: #0969da; } svg.chart .mark-hold { fill: #8250df; }
 svg.chart .mark-change { fill: #bf3989; } svg.chart .mark-signal, svg.chart .mark-alert { fill: #cf222e; }
-footer { margin-top: 32px; color: var(--muted); font-size: 12px; }
-@media print {
-  body { padding: 0; max-width: none; font-size: 11px; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  tr, li { break-inside: avoid; }
-  h2 { break-after: avoid; }
-}
-""".strip()
+"""
 
 # The chart's geometry, in SVG user units (the image scales to the page width).
 _WIDTH = 960
@@ -72,20 +43,7 @@ _LANES = ("signal", "alert", "hold", "action", "change")
 
 
 def render(incident: Incident, items: Sequence[str]) -> str:
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        # Our constant, written unescaped so it reads the same in the file as in the browser.
-        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">',
-        '<meta name="referrer" content="no-referrer">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f'<meta name="generator" content="nodewarden {_e(__version__)}">',
-        f"<title>Postmortem: {_e(incident.title)}</title>",
-        f"<style>\n{_STYLE}\n</style>",
-        "</head>",
-        "<body>",
+    body = [
         "<header>",
         f"<h1>Postmortem: {_e(incident.title)}</h1>",
         f'<p class="meta">{_meta(incident)}</p>',
@@ -102,16 +60,10 @@ def render(incident: Incident, items: Sequence[str]) -> str:
         *_section("action-items", "Action items", _list(items, ordered=True) if items else ["<p>None.</p>"]),
         *_section("lessons", "Lessons", _list(postmortem_sections.lessons(incident))),
         "</main>",
-        f"<footer>nodewarden {_e(__version__)} · incident {_e(incident.id)}</footer>",
-        "</body>",
-        "</html>",
     ]
-    return "\n".join(parts) + "\n"
-
-
-def _e(value: object) -> str:
-    """Escape for text and quoted attributes; control characters become U+FFFD, as a browser would show them."""
-    return html.escape(_CONTROL.sub("\ufffd", str(value)), quote=True)
+    return page.render_page(
+        title=f"Postmortem: {incident.title}", style=_STYLE, body=body, footer_note=f"incident {incident.id}"
+    )
 
 
 def _section(anchor: str, title: str, body: list[str]) -> list[str]:

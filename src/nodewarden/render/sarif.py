@@ -32,7 +32,7 @@ TOOL_NAME = "nodewarden"
 # Not confirmed: the project has no published home yet. Replace this when it does.
 INFORMATION_URI = "https://github.com/nodewarden/nodewarden"
 
-# audit-catalog.md §1: critical/high → error, medium → warning, low/info → note.
+# Our severities onto SARIF 2.1.0 `level` (§3.27.10): critical/high → error, medium → warning, low/info → note.
 LEVELS = {
     Severity.CRITICAL: "error",
     Severity.HIGH: "error",

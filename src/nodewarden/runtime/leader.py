@@ -1,8 +1,8 @@
 """Leader election on a coordination.k8s.io/v1 Lease, the way client-go's leaderelection does it.
 
-Two or more replicas run; only the one holding the Lease acts (design.md, guard 6). Every write replaces
-the Lease at the resourceVersion just read: if another replica wrote in between, the API server answers
-409 and we are not the leader. All times are the API server's (the controller's Clock), so the election
+Two or more replicas run; only the one holding the Lease acts (docs/architecture.md, "Runtime"). Every
+write replaces the Lease at the resourceVersion just read: if another replica wrote in between, the API
+server answers 409 and we are not the leader. All times are the API server's (the controller's Clock), so the election
 runs on the same clock as everything else and a test drives it with the twin's clock.
 
 Holding the Lease is checked right before every mutating call, not once per cycle: `ensure(now)` is the

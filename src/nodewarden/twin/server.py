@@ -1,6 +1,6 @@
 """HTTPS for the twin: one threaded server, a trustme CA, HTTP/1.1 with chunked streams for watches.
 
-Real clients insist on TLS (azure-core's bearer-token policy refuses plain http; wire-notes §2), so
+Real clients insist on TLS (azure-core's bearer-token policy refuses plain http), so
 the twin always serves HTTPS with a CA of its own, written to `ca_path` for clients to trust.
 """
 

@@ -1,6 +1,6 @@
 """Real clients against the Kubernetes twin over HTTPS: lightkube and the official `kubernetes` client.
 
-What wire-notes §3 and §4 say these clients send and expect: paging with continue tokens, watch
+What these clients send and expect of a real API server: paging with continue tokens, watch
 resume from a resourceVersion, 410 then relist, bookmarks, a strategic-merge cordon, and eviction
 answered 201 or 429 naming the budget.
 """

@@ -2,8 +2,9 @@
 
 Covers the AKS paths (managedClusters, agentPools, deleteMachines, machines), the Compute paths
 (scale sets, their VMs, per-instance and batch actions, simulateEviction), long-running operations
-(wire-notes §1.4), the Activity Log, throttling (§1.5) and bearer-token auth (§2). Any api-version is
-accepted, but one must be present, as ARM insists. Decisions live in the state; this module only speaks the wire.
+(ARM's Azure-AsyncOperation protocol), the Activity Log, 429 throttling and bearer-token auth. Any
+api-version is accepted, but one must be present, as ARM insists. Decisions live in the state; this
+module only speaks the wire.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ _POOL = _AKS + r"/(?P<cluster>[^/]+)/agentPools/(?P<pool>[^/]+)"
 _VMSS = _RG + r"/providers/Microsoft\.Compute/virtualMachineScaleSets"
 _VM = _VMSS + r"/(?P<vmss>[^/]+)/virtualMachines/(?P<vm>[^/]+)"
 
-# Batch actions on a scale set: the URL segment → action. `poweroff` is lower-case here (wire-notes §1.3).
+# Batch actions on a scale set: the URL segment → action. `poweroff` is lower-case here, unlike the per-VM
+# `powerOff` (azure-mgmt-compute's request builders).
 _BATCH = {
     "restart": Action.RESTART,
     "start": Action.START,
@@ -103,7 +105,8 @@ class ArmApi:
         retry_after: int = 1,
         advance_on_poll: float = 0.0,
     ) -> None:
-        """`retry_after` is the real-time seconds LRO responses ask clients to wait (never below 1: §1.4).
+        """`retry_after` is the real-time seconds LRO responses ask clients to wait (never below 1:
+        azure-core reads `Retry-After: 0` as absent and waits its 30 s default).
         `advance_on_poll` moves a manual clock forward that many seconds whenever a client polls an
         unfinished operation, so an SDK poller waiting in real time sees progress without a driver."""
         self.state = state
@@ -243,7 +246,7 @@ class ArmApi:
             )
 
     def _throttled(self, request: Request) -> Response:
-        """429 with the body and headers of wire-notes §1.5."""
+        """429 with the body and headers Compute sends (Azure docs, "Troubleshooting API throttling errors")."""
         now = self.clock.now()
         retry_after = self.state.throttle_retry_after
         compute = "/microsoft.compute/" in request.path.lower()
@@ -326,7 +329,7 @@ class ArmApi:
         return page
 
     def _lro_headers(self, request: Request, op: Operation, *, location: bool = True) -> dict[str, str]:
-        """Azure-AsyncOperation + Location + Retry-After, on the scheme and host the client used (§1.4, §2)."""
+        """Azure-AsyncOperation + Location + Retry-After, on the scheme and host the client used."""
         version = quote(self._query(request, "api-version") or "", safe="")
         sub = self._scope.subscription
         base = f"{request.base_url}{sub}/providers/{op.provider}/locations/{self._scope.location}"
@@ -439,7 +442,7 @@ class ArmApi:
         return Response.json(200, self._pool_document(match["pool"]))
 
     def _put_pool(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
-        """A pool PUT is how AKS scales (wire-notes §1.6): 200 + `Scaling` + Azure-AsyncOperation, then final GET."""
+        """A pool PUT is how AKS scales (agentPools, not the scale set): 200 + `Scaling` + an LRO, then a final GET."""
         body = self._body(request)
         try:
             pool = self.state.pool(match["pool"])

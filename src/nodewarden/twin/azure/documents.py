@@ -1,7 +1,8 @@
 """ARM JSON documents for the twin's resources, as `az aks show` / `az vmss list-instances` print them.
 
 Pure functions of the fleet records; the caller holds the state's lock while rendering. Wire names
-follow wire-notes §1.1 (VMSS), §1.2 (VMSS VMs and instance views), §1.6 (AKS) and §1.7 (naming).
+are the `rest_field` names of azure-mgmt-compute (scale sets, their VMs and instance views) and of
+azure-mgmt-containerservice (AKS); names follow `naming`.
 """
 
 from __future__ import annotations

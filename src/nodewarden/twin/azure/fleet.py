@@ -49,7 +49,7 @@ class Guest(enum.Enum):
 
 
 class Action(enum.StrEnum):
-    """Instance actions, named by their per-VM URL segment (wire-notes §1.3)."""
+    """Instance actions, named by their per-VM URL segment (azure-mgmt-compute's request builders)."""
 
     RESTART = "restart"
     START = "start"
@@ -96,7 +96,7 @@ class Instance:
 
     @property
     def computer_name(self) -> str:
-        """The node name: computerNamePrefix + instance id in base 36, 6 digits (wire-notes §1.7)."""
+        """The node name: computerNamePrefix + instance id in base 36, 6 digits (see `naming.base36`)."""
         return f"{self.pool.vmss_name}{base36(self.instance_id)}"
 
     @property

@@ -4,7 +4,7 @@ and the bearer-token check ARM requests must pass.
 `ClientSecretCredential(tenant, client_id, secret, authority="127.0.0.1:PORT",
 disable_instance_discovery=True, connection_verify=ca)` asks for
 `GET /{tenant}/v2.0/.well-known/openid-configuration`, then `POST /{tenant}/oauth2/v2.0/token` with a
-client_credentials grant (wire-notes §2). Tokens are HMAC-signed JWTs whose `exp` is twin time.
+client_credentials grant (MSAL's confidential client). Tokens are HMAC-signed JWTs whose `exp` is twin time.
 
 Virtual time and token lifetimes do not mix well: the SDK caches a token for `expires_in` *real*
 seconds, while the twin judges `exp` in *twin* seconds. With a fast or manually advanced clock a

@@ -1,7 +1,7 @@
 """How AKS names what it creates: scale sets, computer names, ARM ids, provider IDs, VM sizes.
 
 Every name a real client parses is built here, once, so the scale-set side and the node side of the
-twin cannot drift apart (wire-notes §1.7; cloud-provider-azure `azure_vmss.go`).
+twin cannot drift apart (kubernetes-sigs/cloud-provider-azure `azure_vmss.go`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _SIZE = re.compile(r"^Standard_(?P<family>[A-Z]+?)(?P<vcpus>\d+)", re.IGNORECASE
 
 
 def base36(number: int, *, width: int = 6) -> str:
-    """The instance-id suffix of a VMSS computer name: base 36, lower case, zero-padded (wire-notes §1.7)."""
+    """The instance-id suffix of a VMSS computer name: base 36, lower case, zero-padded (`getScaleSetVMInstanceID`)."""
     digits = ""
     while True:
         number, remainder = divmod(number, 36)

@@ -1,8 +1,9 @@
 """Long-running ARM operations: one record per accepted request, polled by clients until terminal.
 
 An operation is made of parts (one per instance it touches); it ends when the last part ends,
-`Failed` if any part failed. The status document is what the `Azure-AsyncOperation` URL serves
-(wire-notes §1.4): `{name, status: InProgress|Succeeded|Failed|Canceled, startTime, endTime, error}`.
+`Failed` if any part failed. The status document is what the `Azure-AsyncOperation` URL serves (ARM
+docs, "Track asynchronous Azure operations"): `{name, status: InProgress|Succeeded|Failed|Canceled,
+startTime, endTime, error}`.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 The document is `{"DocumentIncarnation", "Events": [{"EventId", "EventType", "ResourceType",
 "Resources", "EventStatus", "NotBefore", "Description", "EventSource", "DurationInSeconds"}]}`; the
 incarnation goes up on every change so a poller can tell a new document from an old one. `NotBefore`
-is RFC 1123, as IMDS writes it. Minimum notices (design.md): Freeze and Reboot ≥ 15 min, Redeploy
-≥ 10 min, Preempt 30 s, Terminate 5–15 min.
+is RFC 1123, as IMDS writes it. Minimum notices (Azure docs, "Scheduled Events"): Freeze and Reboot
+≥ 15 min, Redeploy ≥ 10 min, Preempt 30 s, Terminate 5–15 min.
 """
 
 from __future__ import annotations

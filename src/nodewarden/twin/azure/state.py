@@ -39,7 +39,8 @@ NodeHook = Callable[[str], None]
 DEFAULT_TENANT = "00000000-0000-0000-0000-0000000a11ce"
 SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 EVICTION_POLICIES = ("Delete", "Deallocate")  # scaleSetEvictionPolicy of a Spot pool
-PREEMPT_NOTICE = 30.0  # seconds between a Preempt Scheduled Event and the eviction (design.md: Preempt 30 s)
+# Seconds between a Preempt Scheduled Event and the eviction (Azure docs, "Scheduled Events": Preempt 30 s).
+PREEMPT_NOTICE = 30.0
 
 # Actions that reboot the guest and so end with a boot; their durations come from Timings.
 _REBOOTS = (Action.RESTART, Action.REDEPLOY, Action.REIMAGE, Action.REIMAGE_ALL)

@@ -1,7 +1,8 @@
 """ARM wire basics shared by the state and the HTTP handler: timestamps and error bodies.
 
-ARM errors travel as `{"error": {"code", "message", ...}}` (wire-notes §1.4, §1.5); the state raises
-`ArmError` for a request ARM would refuse synchronously, and the handler turns it into that body.
+ARM errors travel as `{"error": {"code", "message", ...}}` (ARM docs, "Common error response"); the
+state raises `ArmError` for a request ARM would refuse synchronously, and the handler turns it into
+that body.
 """
 
 from __future__ import annotations

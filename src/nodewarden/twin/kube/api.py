@@ -3,7 +3,7 @@
 Bearer-token auth (401 without a known token, 403 for writes with a read-only one), discovery,
 namespaced and cluster-scoped paths in every served version, get/list/watch/create/update/patch/
 delete, `/status` subresources, pods `/eviction`, the legacy `/api/v1/watch/...` paths, and a
-Kubernetes `Status` for every error (wire-notes §4). The `kube-errors` fault answers a share of
+Kubernetes `Status` for every error (see `errors`). The `kube-errors` fault answers a share of
 resource calls with 500/503 before they touch the store.
 """
 

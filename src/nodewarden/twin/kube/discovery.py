@@ -1,6 +1,6 @@
 """Discovery documents: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>[/<version>]`.
 
-kr8s, kopf and kubectl read these before anything else (wire-notes §3, §4 "Discovery"); kubectl
+kr8s, kopf and kubectl read these before anything else; kubectl
 drain looks for `pods/eviction` in `/api/v1` and for the `policy` group in `/apis`.
 """
 

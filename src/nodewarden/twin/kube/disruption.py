@@ -1,4 +1,4 @@
-"""The disruption controller: PodDisruptionBudget status, which eviction reads (wire-notes §4).
+"""The disruption controller: PodDisruptionBudget status, which eviction reads (`eviction`).
 
 expectedPods comes from the selected pods' controllers (a Deployment's, ReplicaSet's or
 StatefulSet's replicas, a DaemonSet's desired count), falling back to the pod count for bare pods.

@@ -1,4 +1,4 @@
-"""Kubernetes `Status` errors: what every failed call answers with (wire-notes §4, "Errors").
+"""Kubernetes `Status` errors: what every failed call answers with (Kubernetes docs, "API concepts").
 
 The store and the handlers raise `ApiError`; the HTTP layer turns it into the Status body, the
 status code and, for 429, the `Retry-After` header.

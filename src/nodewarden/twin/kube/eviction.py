@@ -1,6 +1,6 @@
 """The pods/eviction subresource: delete a pod unless its PodDisruptionBudget forbids it.
 
-Follows kubernetes `pkg/registry/core/pod/storage/eviction.go` (wire-notes §4, "Eviction"):
+Follows kubernetes `pkg/registry/core/pod/storage/eviction.go` and the "API-initiated Eviction" docs:
 terminal pods bypass budgets; more than one matching budget is a 500; a budget with no disruptions
 left is a 429 naming the budget, with `Retry-After: 10`; otherwise the budget's disruptionsAllowed is
 decremented (and the pod noted in `disruptedPods`) before the pod is deleted gracefully, so two

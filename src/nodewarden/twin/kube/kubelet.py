@@ -1,9 +1,9 @@
 """Kubelets: register Nodes, renew their Leases, run the pods bound to them, confirm pod deletions.
 
-One timer renews every live kubelet's Lease (`kube-node-lease/<node>`, every 10 s, wire-notes §4
-"Node Lease"); there is never a thread or a timer per node. A kubelet is live when its VM is up and
-it is not hung; a silent kubelet renews nothing, starts nothing and confirms no deletions, so the
-pods on its node stay as the node controller leaves them.
+One timer renews every live kubelet's Lease (`kube-node-lease/<node>`, every 10 s, as Kubernetes'
+"Node heartbeats" docs say); there is never a thread or a timer per node. A kubelet is live when its
+VM is up and it is not hung; a silent kubelet renews nothing, starts nothing and confirms no
+deletions, so the pods on its node stay as the node controller leaves them.
 """
 
 from __future__ import annotations
@@ -222,7 +222,7 @@ class Kubelets:
         return f"10.224.{n // 250}.{n % 250 + 1}"
 
     def _labels(self, spec: MachineSpec) -> dict[str, str]:
-        # wire-notes §1.7: the labels AKS puts on its nodes.
+        # The labels AKS puts on its nodes (AKS docs, "Use labels", reserved labels).
         node_rg = (
             spec.provider_id.split("/resourceGroups/")[-1].split("/")[0]
             if "/resourceGroups/" in spec.provider_id

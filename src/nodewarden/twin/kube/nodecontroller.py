@@ -3,10 +3,10 @@
 Every `monitor_interval` (5 s, --node-monitor-period) it looks at each node's Lease. A Lease not
 renewed for `grace` seconds of *observation* (it times what it saw, as the real controller does,
 not the timestamp the kubelet wrote) makes the node's kubelet conditions Unknown ("Kubelet stopped
-posting node status."). Taints follow the conditions (wire-notes §4): `unreachable` for Unknown,
-`not-ready` for False, both NoSchedule and NoExecute; `unschedulable` for a cordon; pressure taints.
-The taint-eviction controller then deletes pods whose tolerations run out (tolerationSeconds 300 by
-default, from the DefaultTolerationSeconds admission the world installs).
+posting node status."). Taints follow the conditions (Kubernetes docs, "Taints and Tolerations"):
+`unreachable` for Unknown, `not-ready` for False, both NoSchedule and NoExecute; `unschedulable` for a
+cordon; pressure taints. The taint-eviction controller then deletes pods whose tolerations run out
+(tolerationSeconds 300 by default, from the DefaultTolerationSeconds admission the world installs).
 """
 
 from __future__ import annotations

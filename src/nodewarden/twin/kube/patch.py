@@ -2,7 +2,7 @@
 
 Strategic merge is merge patch plus list semantics from the Go types' `patchStrategy` tags. We keep
 the few merge keys that matter for the twin's kinds; every other list is replaced whole, which is
-also what the real types say for `spec.taints` and `spec.tolerations` (wire-notes §4, "Cordon").
+also what the real types say for `spec.taints` and `spec.tolerations` (k8s.io/api `core/v1/types.go`).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The twin's etcd and registry: Kubernetes objects with resourceVersions, an event log and watches.
 
-Semantics follow the apiserver as clients see them (wire-notes §4): one global resourceVersion
-counter bumped by every write; optimistic concurrency (409 on a stale resourceVersion); lists in key
+Semantics follow the apiserver as clients see them (Kubernetes docs, "API concepts"): one global
+resourceVersion counter bumped by every write; optimistic concurrency (409 on a stale resourceVersion); lists in key
 order, paged with an opaque continue token and served at the first page's resourceVersion; a
 per-resource event log compacted after `retain_seconds` of twin time or `retain_events` entries, so a
 watch or continue token older than the window gets 410 Expired, deterministically.

@@ -1,7 +1,7 @@
 """`Accept: application/json;as=Table`: the server-side columns `kubectl get` prints.
 
-Without it kubectl shows only NAME and AGE (wire-notes §3). A few kinds get their familiar
-columns; the rest get NAME and AGE.
+Without it kubectl shows only NAME and AGE (Kubernetes docs, "API concepts", "Receiving resources as
+Tables"). A few kinds get their familiar columns; the rest get NAME and AGE.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Real time, not twin time, bounds a stream (`timeoutSeconds`, bookmark spacing): 
 real time whatever the twin's clock does. The stream wakes on every write to its resource and on
 `close_watches` (the `watch-drop` fault), and ends with a BOOKMARK at the timeout when bookmarks
 were asked for. A watch that falls behind the compacted log gets an ERROR event with a 410 Status,
-then the stream closes (wire-notes §4, "Watch").
+then the stream closes (Kubernetes docs, "API concepts", efficient detection of changes).
 """
 
 from __future__ import annotations
