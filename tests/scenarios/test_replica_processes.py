@@ -82,7 +82,7 @@ def read_lease(kube: Client, attempts: int = 20) -> LeaseSpec | None:
         try:
             return kube.get(Lease, "nodewarden", namespace="kube-system").spec
         except ApiError as exc:
-            if exc.status.code != 500:
+            if exc.status.code not in (429, 500, 503):  # what the twin's kube-errors fault answers
                 raise
     return kube.get(Lease, "nodewarden", namespace="kube-system").spec
 
