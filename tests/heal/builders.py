@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from nodewarden.model import aks
 from nodewarden.model.azure import AgentPool, Cluster, InstanceStatus, InstanceView, ScaleSetInstance
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Scope, Signal, SignalKind
 from nodewarden.model.kube import (
@@ -136,13 +137,14 @@ def health(
 ) -> NodeHealth:
     labels = on.metadata.label_map
     signals = tuple(signal(kind, on, since=since) for kind in kinds)
-    return NodeHealth(
+    return NodeHealth(  # placed as detect/inventory.py places a node
         node=on.metadata.name,
         state=state,
         since=since,
-        pool=labels.get("kubernetes.azure.com/agentpool"),
-        zone=labels.get("topology.kubernetes.io/zone"),
-        image=labels.get("kubernetes.azure.com/node-image-version"),
+        pool=aks.pool_of(labels),
+        zone=aks.zone_of(labels),
+        image=labels.get(aks.IMAGE_LABEL),
+        instance=aks.key_from_resource_id(on.spec.provider_id),
         signals=signals,
         problem_since=since if kinds else None,
         clear_since=None if kinds else since,

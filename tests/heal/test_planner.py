@@ -450,3 +450,13 @@ def test_autoscaling_pools_are_left_to_the_autoscaler() -> None:
     result = run(ns, {0: (STALE,)}, snap=snap, extra=(b.zone_failure("eastus-1"),))
     assert all(a.step is not Step.SCALE for a in result.actions)
     assert any(h.step is Step.SCALE and "autoscaler" in h.message for h in result.holds)
+
+
+def test_a_node_of_a_pool_without_zones_is_planned_with_no_zone() -> None:
+    # AKS labels such a node's zone "0". Detection places it in no zone (detect/inventory.py); the planner
+    # read the raw label instead, so the zone breaker and the holds saw a zone "0" holding every non-zonal
+    # node. Targets now take the placement detection recorded in NodeHealth.
+    ns = [b.node("nodepool1", i, zone="0") for i in range(6)]
+    (action,) = run(ns, {0: (STALE,)}).actions
+    assert action.step is Step.CORDON
+    assert action.zone is None

@@ -294,6 +294,14 @@ def check_invariants(world: World, result: Plan) -> None:
     ):
         assert result.actions == (), "acted while paused"
 
+    # 7. closures: each names an open episode once, none with a step pending, none from untrusted data
+    closed = [closure.episode for closure in result.closures]
+    assert len(set(closed)) == len(closed), "an episode closed twice"
+    open_ids = {e.id: e for e in history.open}
+    assert all(c in open_ids and not _pending(open_ids[c].entries) for c in closed), "closed a closed or busy episode"
+    if not world.synced or NOW - world.observed_at > policy.spec.max_data_age:
+        assert result.closures == (), "closed an episode from untrusted data"
+
     node_actions = [a for a in result.actions if a.node is not None]
     # 6. one action per node and per instance, none on a node or instance with a pending entry
     assert len({a.node for a in node_actions}) == len(node_actions), "two actions on one node"

@@ -6,8 +6,11 @@ action or reason (style.md §4).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from nodewarden.model.remediation import Step
 
 
 class NodeAction(StrEnum):
@@ -28,6 +31,22 @@ class NodeAction(StrEnum):
     REPLACE = "Replace"
     DELETE = "Delete"
     SCALE = "Scale"
+    ESCALATE = "Escalate"  # quarantined and handed to a human
+
+
+# The Event `action` of each remediation step, spelled out rather than matched by value, so a step renamed
+# or added without its action fails here (tests/runtime/test_step_metadata.py checks every step has one).
+STEP_ACTIONS: Mapping[Step, NodeAction] = {
+    Step.CORDON: NodeAction.CORDON,
+    Step.DRAIN: NodeAction.DRAIN,
+    Step.RESTART: NodeAction.RESTART,
+    Step.REIMAGE: NodeAction.REIMAGE,
+    Step.REDEPLOY: NodeAction.REDEPLOY,
+    Step.REPLACE: NodeAction.REPLACE,
+    Step.UNCORDON: NodeAction.UNCORDON,
+    Step.SCALE: NodeAction.SCALE,
+    Step.ESCALATE: NodeAction.ESCALATE,
+}
 
 
 class EventReason(StrEnum):

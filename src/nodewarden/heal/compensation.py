@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nodewarden.heal.guards import Guards, pool_key
+from nodewarden.heal.guards import CycleBudgets, pool_key
 from nodewarden.heal.policy import Policy
 from nodewarden.model.azure import AgentPool
 from nodewarden.model.health import Detection, SignalKind
@@ -46,20 +46,20 @@ def original_count(entry: JournalEntry) -> int | None:
 
 
 def plan_compensation(
-    detection: Detection, history: History, policy: Policy, guards: Guards, now: datetime
+    detection: Detection, history: History, policy: Policy, budgets: CycleBudgets, now: datetime
 ) -> Compensation:
     result = Compensation()
     failing_zones = _failing_zones(detection)
-    for pool in guards.snapshot.pools:
+    for pool in budgets.snapshot.pools:
         outstanding = [e for e in history.scale_entries if pool_key(e.pool or e.subject) == pool_key(pool.name)]
-        nodes = guards.pool_nodes(pool.name)
+        nodes = budgets.pool_nodes(pool.name)
         key = pool_key(pool.name)
         zones = sorted({f.zone for f in nodes if f.zone and {(key, f.zone), ("", f.zone)} & failing_zones})
         failed = [f for f in nodes if f.zone in zones and f.is_failing]
         if outstanding and not zones:
-            _scale_back(result, pool, outstanding[-1], history, guards)
+            _scale_back(result, pool, outstanding[-1], history, budgets)
         elif failed and not outstanding and policy.for_pool(pool.name).compensation.enabled:
-            _scale_out(result, pool, zones, len(failed), policy, guards, now)
+            _scale_out(result, pool, zones, len(failed), policy, budgets, now)
     return result
 
 
@@ -73,7 +73,13 @@ def _failing_zones(detection: Detection) -> set[tuple[str, str]]:
 
 
 def _scale_out(
-    result: Compensation, pool: AgentPool, zones: list[str], failed: int, policy: Policy, guards: Guards, now: datetime
+    result: Compensation,
+    pool: AgentPool,
+    zones: list[str],
+    failed: int,
+    policy: Policy,
+    budgets: CycleBudgets,
+    now: datetime,
 ) -> None:
     def hold(reason: HoldReason, message: str) -> None:
         result.holds.append(Hold(reason, pool.name, message, pool=pool.name, step=Step.SCALE))
@@ -81,11 +87,11 @@ def _scale_out(
     if pool.enable_auto_scaling:
         hold(HoldReason.WAITING, f"pool {pool.name} autoscales: the cluster autoscaler adds nodes in healthy zones")
         return
-    blocked = guards.cluster_busy or guards.busy_pools.get(pool_key(pool.name))
+    blocked = budgets.cluster_busy or budgets.busy_pools.get(pool_key(pool.name))
     if blocked:
         hold(HoldReason.POOL_BUSY, f"no compensation while {blocked}")
         return
-    current = pool.count if pool.count is not None else len(guards.pool_nodes(pool.name))
+    current = pool.count if pool.count is not None else len(budgets.pool_nodes(pool.name))
     extra = min(failed, policy.for_pool(pool.name).compensation.max_extra_nodes)
     if extra <= 0:
         hold(HoldReason.AT_LIMIT, f"pool {pool.name}: compensation.maxExtraNodes is 0")
@@ -105,13 +111,15 @@ def _scale_out(
     )
 
 
-def _scale_back(result: Compensation, pool: AgentPool, entry: JournalEntry, history: History, guards: Guards) -> None:
+def _scale_back(
+    result: Compensation, pool: AgentPool, entry: JournalEntry, history: History, budgets: CycleBudgets
+) -> None:
     original = original_count(entry)
     if original is None:
         message = f"pool {pool.name}: scale-out {entry.key} journaled no original count; set the count by hand"
         result.holds.append(Hold(HoldReason.WAITING, pool.name, message, pool=pool.name, step=Step.SCALE))
         return
-    blocked = guards.cluster_busy or guards.busy_pools.get(pool_key(pool.name))
+    blocked = budgets.cluster_busy or budgets.busy_pools.get(pool_key(pool.name))
     if blocked:
         message = f"zone recovered, but no scale back while {blocked}"
         result.holds.append(Hold(HoldReason.POOL_BUSY, pool.name, message, pool=pool.name, step=Step.SCALE))

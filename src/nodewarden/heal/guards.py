@@ -1,6 +1,6 @@
 """The safety guards every destructive step (and every new episode) passes: design.md "Remediation".
 
-`Guards` is built once per planning cycle from the snapshot, detection and journal; its budgets (blast
+`CycleBudgets` is built once per planning cycle from the snapshot, detection and journal; its budgets (blast
 radius, rate per hour) are spent as the planner admits steps, so one cycle never overshoots them. It
 lives only inside one `plan()` call: the planner stays a pure function.
 
@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from nodewarden.audit import selectors
-from nodewarden.heal.nodes import NodeFacts
+from nodewarden.heal.nodes import NodeTarget
 from nodewarden.heal.nodes import busy_instances as nodes_busy_instances
-from nodewarden.heal.policy import Guards as GuardPolicy
-from nodewarden.heal.policy import Policy, PoolPolicy
+from nodewarden.heal.policy import Guards, Policy, PoolPolicy
+from nodewarden.model import aks, selectors
 from nodewarden.model.health import Detection, Scope, SignalKind
-from nodewarden.model.kube import Pod
 from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import (
     Episode,
@@ -64,7 +62,7 @@ def has_pending(episode: Episode) -> bool:
 def pdb_blocker(snapshot: Snapshot, node: str) -> str | None:
     """The first PodDisruptionBudget that a rung on `node` would break, named with the pod it covers."""
     for pod in snapshot.pods_by_node.get(node, ()):
-        if not pod.ready or pod.is_mirror or _is_daemon(pod):
+        if not pod.ready or pod.belongs_to_node:
             continue
         for pdb in snapshot.pdbs_by_namespace.get(pod.namespace, ()):
             allowed = pdb.status.disruptions_allowed if pdb.status else None
@@ -78,10 +76,12 @@ def pdb_blocker(snapshot: Snapshot, node: str) -> str | None:
 
 def ready_pods_on(snapshot: Snapshot, node: str) -> bool:
     """Any ready pod on the node that a drain would evict (not DaemonSet or mirror pods)."""
-    return any(pod.ready and not pod.is_mirror and not _is_daemon(pod) for pod in snapshot.pods_by_node.get(node, ()))
+    return any(pod.ready and not pod.belongs_to_node for pod in snapshot.pods_by_node.get(node, ()))
 
 
-def operator_action(mark: OperatorMark | None, facts: NodeFacts, *, stable_for: timedelta, now: datetime) -> str | None:
+def operator_action(
+    mark: OperatorMark | None, facts: NodeTarget, *, stable_for: timedelta, now: datetime
+) -> str | None:
     """Why a person's mark holds the node, else None: no mark, the mark expired, or the node came back
     (healthy continuously since after the mark, for `stable_for`)."""
     if mark is None or not mark.is_live(now):
@@ -92,23 +92,17 @@ def operator_action(mark: OperatorMark | None, facts: NodeFacts, *, stable_for: 
     return f"an operator is acting on this node: {mark.describe()}; correlation id {mark.correlation_id}"
 
 
-def _is_daemon(pod: Pod) -> bool:
-    return any(ref.kind == "DaemonSet" for ref in pod.metadata.owner_references or ())
-
-
 @dataclass
-class Guards:
+class CycleBudgets:
     """The guards' view of one cycle, with the budgets it has left."""
 
     snapshot: Snapshot
     policy: Policy
     now: datetime
-    nodes: dict[str, NodeFacts]
-    cluster_busy: str | None  # why, when the cluster is not Succeeded
+    nodes: dict[str, NodeTarget]
+    cluster_busy: str | None  # why, when an operation is in progress on the cluster
     busy_pools: dict[str, str]  # pool key → provisioning state
     busy_instances: frozenset[str]
-    pending_nodes: frozenset[str]
-    pending_instances: frozenset[str]
     zone_failures: frozenset[str]  # zones Azure or detection reported as failing
     storm_signals: frozenset[str]  # pool keys with a Storm signal; "*" for the cluster
     in_flight: dict[str, set[str]] = field(default_factory=dict)  # pool key → episode ids
@@ -122,15 +116,15 @@ class Guards:
     # time made planning quadratic (5,000 nodes: 2.6 million scans).
 
     @cached_property
-    def _by_pool(self) -> dict[str, list[NodeFacts]]:
-        index: dict[str, list[NodeFacts]] = {}
+    def _by_pool(self) -> dict[str, list[NodeTarget]]:
+        index: dict[str, list[NodeTarget]] = {}
         for facts in self.nodes.values():
             index.setdefault(pool_key(facts.pool), []).append(facts)
         return index
 
     @cached_property
-    def _by_zone(self) -> dict[str, list[NodeFacts]]:
-        index: dict[str, list[NodeFacts]] = {}
+    def _by_zone(self) -> dict[str, list[NodeTarget]]:
+        index: dict[str, list[NodeTarget]] = {}
         for facts in self.nodes.values():
             if facts.zone is not None:
                 index.setdefault(facts.zone, []).append(facts)
@@ -145,7 +139,7 @@ class Guards:
         failing = sum(self._failing_by_pool.values())
         return _share_failing(failing, len(self.nodes), self.policy.spec.guards.max_unhealthy)
 
-    def pool_nodes(self, pool: str | None) -> list[NodeFacts]:
+    def pool_nodes(self, pool: str | None) -> list[NodeTarget]:
         return self._by_pool.get(pool_key(pool), [])
 
     def storm(self, pool: str | None, pool_policy: PoolPolicy) -> str | None:
@@ -161,7 +155,7 @@ class Guards:
         share = _share_failing(self._failing_by_pool[key], len(self.pool_nodes(pool)), pool_policy.guards.max_unhealthy)
         return f"pool {pool}: {share}" if share else None
 
-    def zone_breaker(self, zone: str | None, guards: GuardPolicy) -> str | None:
+    def zone_breaker(self, zone: str | None, guards: Guards) -> str | None:
         """Why the zone breaker is tripped for `zone`, else None."""
         if zone is None:
             return None
@@ -178,7 +172,7 @@ class Guards:
         return None
 
     def admit(
-        self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy, *, attempt: int = 1
+        self, step: Step, facts: NodeTarget, episode: str, pool_policy: PoolPolicy, *, attempt: int = 1
     ) -> Hold | None:
         """A hold when `step` may not run on `facts` now; None admits it and spends the budgets."""
         spends = spends_rate_budget(step, attempt)
@@ -191,7 +185,7 @@ class Guards:
         return hold
 
     def _check(
-        self, step: Step, facts: NodeFacts, episode: str, pool_policy: PoolPolicy, *, spends: bool
+        self, step: Step, facts: NodeTarget, episode: str, pool_policy: PoolPolicy, *, spends: bool
     ) -> Hold | None:
         def hold(reason: HoldReason, message: str) -> Hold:
             return Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
@@ -242,7 +236,7 @@ class Guards:
         return None
 
 
-def _bout_start(facts: NodeFacts) -> datetime:
+def _bout_start(facts: NodeTarget) -> datetime:
     assert facts.health is not None
     return facts.health.problem_since or facts.health.since
 
@@ -253,30 +247,30 @@ def _share_failing(failing: int, total: int, limit: float) -> str | None:
     return None
 
 
-def read_guards(
+def read_budgets(
     snapshot: Snapshot,
     detection: Detection,
     history: History,
     policy: Policy,
-    nodes: dict[str, NodeFacts],
+    nodes: dict[str, NodeTarget],
     now: datetime,
-) -> Guards:
+) -> CycleBudgets:
     """The guards' starting view of this cycle: busy resources, breaker inputs and budgets already spent."""
     cluster = snapshot.cluster
     cluster_busy = None
-    if cluster is not None and (cluster.provisioning_state or "Succeeded").lower() != "succeeded":
+    # A Failed cluster or pool is settled, not busy: no operation of AKS's would be preempted (model/aks.py).
+    if cluster is not None and aks.is_in_progress(cluster.provisioning_state):
         cluster_busy = f"cluster {cluster.name} is {cluster.provisioning_state}"
     elif detection.of_kind(SignalKind.CLUSTER_BUSY):
         cluster_busy = detection.of_kind(SignalKind.CLUSTER_BUSY)[0].message
     busy_pools = {
         pool_key(pool.name): pool.provisioning_state or ""
         for pool in snapshot.pools
-        if (pool.provisioning_state or "Succeeded").lower() != "succeeded"
+        if aks.is_in_progress(pool.provisioning_state)
     }
     for signal in detection.of_kind(SignalKind.POOL_BUSY):
         busy_pools.setdefault(pool_key(signal.pool or signal.subject), "busy")
-    pending = [episode for episode in history.open if has_pending(episode)]
-    guards = Guards(
+    guards = CycleBudgets(
         snapshot=snapshot,
         policy=policy,
         now=now,
@@ -284,8 +278,6 @@ def read_guards(
         cluster_busy=cluster_busy,
         busy_pools=busy_pools,
         busy_instances=nodes_busy_instances(snapshot),
-        pending_nodes=frozenset(episode.node for episode in pending),
-        pending_instances=frozenset(episode.instance for episode in pending if episode.instance),
         zone_failures=frozenset(signal.zone or signal.subject for signal in detection.of_kind(SignalKind.ZONE_FAILURE)),
         storm_signals=frozenset(
             "*" if signal.scope is Scope.CLUSTER else pool_key(signal.pool or signal.subject)

@@ -3,7 +3,7 @@
 cordon → drain → the trigger's rungs (restart → reimage → redeploy → replace by default) → escalate.
 Each rung is verified: after it succeeds the node has `stepTimeouts[rung]` to come back (Ready, no
 problem signal) before the next rung; a failed rung climbs at once. A healthy node is uncordoned.
-Guards are not applied here; the planner passes the chosen step through `guards.Guards.admit`.
+Guards are not applied here; the planner passes the chosen step through `guards.CycleBudgets.admit`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def next_step(
 
     - an entry without outcome → nothing (OperationInFlight);
     - escalated → nothing (a human's turn), or retry a failed escalation;
-    - uncordoned → nothing (the controller closes the episode), or retry a failed uncordon;
+    - uncordoned → nothing (heal/lifecycle.py closes the episode), or retry a failed uncordon;
     - node healthy (continuously since `clear_since`) for `stableFor` after the last step → UNCORDON;
     - not cordoned → CORDON; not drained → DRAIN (a failed drain: hold naming the blocker and retry, or
       go on to the rungs with `drain.onTimeout: proceed`, or when no ready pod is left on the node);

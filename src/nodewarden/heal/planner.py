@@ -1,4 +1,4 @@
-"""The planner: snapshot, detection, journal history, policy and `now` in; actions and holds out.
+"""The planner: snapshot, detection, journal history, policy and `now` in; actions, holds and closures out.
 
 Pure: no clock, network or disk. At most one action per node (and per instance) per cycle; every
 node that needs remediation and gets no action gets a Hold saying why. The controller decides whether
@@ -12,18 +12,20 @@ Order of decisions:
 3. a new episode (node Unhealthy, none open) — quarantine of a known-bad fingerprint, escalation of a
    replacement that failed the same way, pool busy or storm → hold; else CORDON;
 4. an open episode — the ladder (`ladder.next_step`), each destructive step through the guards;
-5. zone compensation (`compensation.plan_compensation`).
+5. zone compensation (`compensation.plan_compensation`);
+6. the episodes that end now (`lifecycle.plan_closures`): the runtime journals them and decides nothing.
 Cordoning is allowed past the zone breaker (it takes no capacity away) but not in a storm: when much
 of a pool fails at once the cause is not the nodes, and cordoning them all would strand its pods.
+Caches not synced or stale data close no episode either: a node missing from them may not be gone.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from nodewarden.heal import compensation, ladder
-from nodewarden.heal.guards import Guards, has_pending, operator_action, read_guards, ready_pods_on
-from nodewarden.heal.nodes import NodeFacts, is_paused_namespace, read_nodes
+from nodewarden.heal import compensation, ladder, lifecycle
+from nodewarden.heal.guards import CycleBudgets, has_pending, operator_action, pool_key, read_budgets, ready_pods_on
+from nodewarden.heal.nodes import NodeTarget, is_paused_namespace, read_targets
 from nodewarden.heal.policy import AutoRepairMode, Policy, PoolPolicy
 from nodewarden.model import operator_mark
 from nodewarden.model.health import Detection, HealthState, SignalKind
@@ -42,6 +44,8 @@ from nodewarden.model.remediation import (
 from nodewarden.model.snapshot import Snapshot
 
 QUARANTINE_WINDOW = timedelta(hours=24)  # a failed fingerprint (pool, image, cause) holds new episodes this long
+# Global holds under which the snapshot may not describe the cluster: a node missing from it is not gone.
+UNTRUSTED = frozenset({HoldReason.NOT_SYNCED, HoldReason.STALE_DATA})
 
 
 def plan(
@@ -54,24 +58,28 @@ def plan(
     synced: bool = True,
     observed_at: datetime | None = None,
 ) -> Plan:
-    """This cycle's actions, and a hold for everything declined (see the module docstring)."""
-    nodes = read_nodes(snapshot, detection)
+    """This cycle's actions and closures, and a hold for everything declined (see the module docstring)."""
+    nodes = read_targets(snapshot, detection)
     attention = _needing_attention(nodes, history)
     stop = _global_hold(snapshot, policy, now, synced=synced, observed_at=observed_at)
+    trusted = stop is None or stop[0] not in UNTRUSTED
+    closures = lifecycle.plan_closures(snapshot, detection, history, policy, now=now) if trusted else ()
     if stop is not None:
         reason, message = stop
         holds = [Hold(reason, "cluster", message)]
         holds += [Hold(reason, f.name, message, node=f.name, pool=f.pool, zone=f.zone) for f in attention]
-        return Plan(now=now, holds=tuple(holds))
-    guards = read_guards(snapshot, detection, history, policy, nodes, now)
-    cycle = _Cycle(snapshot, history, policy, guards, now)
+        return Plan(now=now, holds=tuple(holds), closures=closures)
+    budgets = read_budgets(snapshot, detection, history, policy, nodes, now)
+    cycle = _Cycle(snapshot, history, policy, budgets, now)
     for facts in attention:
         cycle.decide(facts)
-    extra = compensation.plan_compensation(detection, history, policy, guards, now)
-    return Plan(now=now, actions=(*cycle.actions, *extra.actions), holds=(*cycle.holds, *extra.holds))
+    extra = compensation.plan_compensation(detection, history, policy, budgets, now)
+    return Plan(
+        now=now, actions=(*cycle.actions, *extra.actions), holds=(*cycle.holds, *extra.holds), closures=closures
+    )
 
 
-def _needing_attention(nodes: dict[str, NodeFacts], history: History) -> list[NodeFacts]:
+def _needing_attention(nodes: dict[str, NodeTarget], history: History) -> list[NodeTarget]:
     """Nodes with an open episode (oldest first: they hold the budgets), then Unhealthy ones by name."""
     open_nodes = {episode.node: episode for episode in history.open}
     ongoing = sorted((f for f in nodes.values() if f.name in open_nodes), key=lambda f: open_nodes[f.name].opened_at)
@@ -96,18 +104,20 @@ def _global_hold(
 class _Cycle:
     """One planning cycle's working state: what was decided so far (lives inside one `plan` call)."""
 
-    def __init__(self, snapshot: Snapshot, history: History, policy: Policy, guards: Guards, now: datetime) -> None:
-        self.snapshot, self.history, self.policy, self.guards, self.now = snapshot, history, policy, guards, now
+    def __init__(
+        self, snapshot: Snapshot, history: History, policy: Policy, budgets: CycleBudgets, now: datetime
+    ) -> None:
+        self.snapshot, self.history, self.policy, self.budgets, self.now = snapshot, history, policy, budgets, now
         self.actions: list[PlannedAction] = []
         self.holds: list[Hold] = []
         self.used_instances: set[str] = set()
 
-    def hold(self, facts: NodeFacts, reason: HoldReason, message: str, step: Step | None) -> None:
+    def hold(self, facts: NodeTarget, reason: HoldReason, message: str, step: Step | None) -> None:
         self.holds.append(
             Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
         )
 
-    def decide(self, facts: NodeFacts) -> None:
+    def decide(self, facts: NodeTarget) -> None:
         episode = self.history.open_for(facts.name)
         pool_policy = self.policy.for_pool(facts.pool or (episode.pool if episode else None))
         blocked = self._node_hold(facts, episode, pool_policy)
@@ -119,7 +129,7 @@ class _Cycle:
             self._continue(facts, episode, pool_policy)
 
     def _node_hold(
-        self, facts: NodeFacts, episode: Episode | None, pool_policy: PoolPolicy
+        self, facts: NodeTarget, episode: Episode | None, pool_policy: PoolPolicy
     ) -> tuple[HoldReason, str] | None:
         label = self.policy.spec.exclusion_label
         if facts.labels.get(label, "").lower() == "true":
@@ -143,7 +153,7 @@ class _Cycle:
             return HoldReason.OPERATION_IN_FLIGHT, "another episode has an operation pending on this node or instance"
         return None
 
-    def _open(self, facts: NodeFacts, pool_policy: PoolPolicy) -> None:
+    def _open(self, facts: NodeTarget, pool_policy: PoolPolicy) -> None:
         trigger = pool_policy.trigger_for(facts.problems)
         kinds = sorted({signal.kind for signal in facts.problems}, key=lambda k: k.value)
         if trigger is None:
@@ -162,22 +172,18 @@ class _Cycle:
             self.hold(facts, HoldReason.QUARANTINED, message + ": bad image?", Step.ESCALATE)
             self._act(facts, Step.ESCALATE, message, _episode_id(facts, self.now), causes, attempt=1)
             return
-        if self.guards.busy_pools.get(_key(facts.pool)):
-            self.hold(
-                facts,
-                HoldReason.POOL_BUSY,
-                f"pool {facts.pool} is {self.guards.busy_pools[_key(facts.pool)]}",
-                Step.CORDON,
-            )
+        busy = self.budgets.busy_pools.get(pool_key(facts.pool))
+        if busy:
+            self.hold(facts, HoldReason.POOL_BUSY, f"pool {facts.pool} is {busy}", Step.CORDON)
             return
-        storm = self.guards.storm(facts.pool, pool_policy)
+        storm = self.budgets.storm(facts.pool, pool_policy)
         if storm:
             self.hold(facts, HoldReason.STORM, f"storm breaker: {storm}; not opening episodes", Step.CORDON)
             return
         reason = f"trigger {trigger.name}: {_spell(causes)}"
         self._act(facts, Step.CORDON, reason, _episode_id(facts, self.now), causes, attempt=1)
 
-    def _continue(self, facts: NodeFacts, episode: Episode, pool_policy: PoolPolicy) -> None:
+    def _continue(self, facts: NodeTarget, episode: Episode, pool_policy: PoolPolicy) -> None:
         rungs = _ladder(episode, facts, pool_policy)
         decision = ladder.next_step(
             episode,
@@ -197,14 +203,14 @@ class _Cycle:
             self.hold(facts, HoldReason.WAITING, "the node object is gone; the episode follows its pool", step)
             return
         if step.destructive:
-            blocked = self.guards.admit(step, facts, episode.id, pool_policy, attempt=ladder.attempt(episode, step))
+            blocked = self.budgets.admit(step, facts, episode.id, pool_policy, attempt=ladder.attempt(episode, step))
             if blocked is not None:
                 self.holds.append(blocked)
                 return
         self._act(facts, step, decision.reason, episode.id, episode.causes, attempt=ladder.attempt(episode, step))
 
     def _act(
-        self, facts: NodeFacts, step: Step, reason: str, episode: str, causes: tuple[SignalKind, ...], *, attempt: int
+        self, facts: NodeTarget, step: Step, reason: str, episode: str, causes: tuple[SignalKind, ...], *, attempt: int
     ) -> None:
         if facts.instance is not None and facts.instance in self.used_instances:
             self.hold(facts, HoldReason.OPERATION_IN_FLIGHT, f"instance {facts.instance} already has an action", step)
@@ -236,7 +242,7 @@ class _Cycle:
         found = self.snapshot.pool(pool) if pool else None
         return found.count if found is not None else None
 
-    def _quarantined(self, facts: NodeFacts, causes: tuple[SignalKind, ...]) -> Episode | None:
+    def _quarantined(self, facts: NodeTarget, causes: tuple[SignalKind, ...]) -> Episode | None:
         """A FAILED episode within 24 h with this node's fingerprint: same pool, image and a shared cause."""
         since = self.now - QUARANTINE_WINDOW
         return next(
@@ -250,7 +256,7 @@ class _Cycle:
             None,
         )
 
-    def _replaced(self, facts: NodeFacts, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy) -> Episode | None:
+    def _replaced(self, facts: NodeTarget, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy) -> Episode | None:
         """An episode that replaced a node of this fingerprint less than stepTimeouts.replace ago."""
         since = self.now - pool_policy.step_timeouts.replace
         for episode in self.history.episodes:
@@ -263,7 +269,7 @@ class _Cycle:
         return None
 
 
-def _ladder(episode: Episode, facts: NodeFacts, pool_policy: PoolPolicy) -> tuple[Step, ...]:
+def _ladder(episode: Episode, facts: NodeTarget, pool_policy: PoolPolicy) -> tuple[Step, ...]:
     """The episode's trigger's ladder: matched by its causes, else by the node's signals, else every rung."""
     by_cause = next((t for t in pool_policy.triggers if set(t.signals) & set(episode.causes)), None)
     trigger = by_cause or pool_policy.trigger_for(facts.problems)
@@ -271,11 +277,11 @@ def _ladder(episode: Episode, facts: NodeFacts, pool_policy: PoolPolicy) -> tupl
 
 
 def _same_fingerprint(
-    episode: Episode, facts: NodeFacts, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy
+    episode: Episode, facts: NodeTarget, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy
 ) -> bool:
     """Same pool, same node image, and the same failure: a shared cause, or causes of the same trigger
     (a node seen going down as HeartbeatStale and its replacement seen as NotReady fail the same way)."""
-    if _key(episode.pool) != _key(facts.pool) or episode.image != facts.image:
+    if pool_key(episode.pool) != pool_key(facts.pool) or episode.image != facts.image:
         return False
     if set(episode.causes) & set(causes):
         return True
@@ -287,11 +293,7 @@ def _trigger_name(pool_policy: PoolPolicy, causes: tuple[SignalKind, ...]) -> st
     return next((t.name for t in pool_policy.triggers if set(t.signals) & set(causes)), None)
 
 
-def _key(pool: str | None) -> str:
-    return (pool or "").lower()
-
-
-def _episode_id(facts: NodeFacts, now: datetime) -> str:
+def _episode_id(facts: NodeTarget, now: datetime) -> str:
     return f"{facts.name}@{now:%Y%m%dT%H%M%SZ}"
 
 

@@ -7,14 +7,14 @@ a human). Each step of it is journaled twice: the intent before the call, the ou
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from nodewarden.model.health import SignalKind
 
 
 class Step(StrEnum):
-    """One thing the controller can do; values match the Event `action` of act.results.NodeAction."""
+    """One thing the controller can do; act/results.py maps each to its Event `action` (NodeAction)."""
 
     CORDON = "Cordon"
     DRAIN = "Drain"
@@ -36,9 +36,40 @@ class Step(StrEnum):
         """A rung of the escalation ladder (an instance-level repair)."""
         return self in RUNGS
 
+    @property
+    def spec(self) -> StepSpec:
+        """How the executor runs this step and how resume settles it (`STEP_SPECS`)."""
+        return STEP_SPECS[self]
+
 
 RUNGS: tuple[Step, ...] = (Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLACE)
 DESTRUCTIVE: frozenset[Step] = frozenset({Step.DRAIN, *RUNGS})
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """What the executor and crash recovery need to know about a step, kept beside it (as kopf keeps a
+    handler's settings in its registry) instead of in sets scattered over the runtime."""
+
+    needs_azure: bool  # acts through ARM (an instance or a pool), not the Kubernetes API
+    in_activity_log: bool  # after a crash, the Activity Log tells (by correlation id) whether Azure took it
+    # how long it may run when the plan gave it no time (a resumed intent); None: it is not timed
+    default_timeout: timedelta | None
+
+
+_ARM_OPERATION = StepSpec(needs_azure=True, in_activity_log=True, default_timeout=timedelta(minutes=30))
+_KUBERNETES = StepSpec(needs_azure=False, in_activity_log=False, default_timeout=None)
+STEP_SPECS: dict[Step, StepSpec] = {
+    Step.CORDON: _KUBERNETES,
+    Step.DRAIN: StepSpec(needs_azure=False, in_activity_log=False, default_timeout=timedelta(minutes=5)),
+    Step.RESTART: _ARM_OPERATION,
+    Step.REIMAGE: _ARM_OPERATION,
+    Step.REDEPLOY: _ARM_OPERATION,
+    Step.REPLACE: _ARM_OPERATION,
+    Step.UNCORDON: _KUBERNETES,
+    Step.SCALE: _ARM_OPERATION,
+    Step.ESCALATE: _KUBERNETES,  # a cordon, the quarantine taint and an Event
+}
 
 
 SCALE_EPISODE_PREFIX = "scale/"  # zone compensation episodes are "scale/<pool>/<time>"
@@ -117,10 +148,20 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class Closure:
+    """The end of an episode, decided by heal (heal/lifecycle.py); the runtime journals it."""
+
+    episode: str
+    state: EpisodeState
+    note: str  # why it closed
+
+
+@dataclass(frozen=True)
 class Plan:
     now: datetime
     actions: tuple[PlannedAction, ...] = ()
     holds: tuple[Hold, ...] = ()
+    closures: tuple[Closure, ...] = ()  # episodes that end now (applied only by a controller that acts)
 
 
 class Outcome(StrEnum):

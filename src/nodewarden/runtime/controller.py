@@ -3,8 +3,8 @@
 Each cycle reads `now` from the clock (the API server's), renews leadership, settles intents left by a
 crash, observes, detects, plans and — only as the leader and only when applying — executes. Everything
 the planner declined, and every action a dry run or a follower would have taken, is a Hold: journaled
-(dry run) and published as an Event (when acting). Episodes whose node was replaced or went away are
-closed here, from what the pool looks like now.
+(dry run) and published as an Event (when acting). The episodes the plan closes (heal/lifecycle.py) are
+journaled here when acting; the loop decides no closure itself.
 """
 
 from __future__ import annotations
@@ -18,27 +18,29 @@ from typing import Protocol
 
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.journal import Journal
+from nodewarden.act.results import STEP_ACTIONS
 from nodewarden.detect.engine import detect
 from nodewarden.detect.metrics import NodeMetrics
 from nodewarden.detect.settings import DetectSettings
 from nodewarden.errors import LeaseLostError
+from nodewarden.heal import lifecycle
 from nodewarden.heal.detection import detect_settings, journal_states
 from nodewarden.heal.planner import plan as make_plan
 from nodewarden.heal.policy import Policy
 from nodewarden.model.health import Detection, HealthState, NodeHealth
 from nodewarden.model.remediation import (
+    Closure,
     EpisodeState,
     History,
     Hold,
     HoldReason,
     JournalEntry,
-    Outcome,
     Plan,
     Step,
 )
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.runtime.clock import Clock
-from nodewarden.runtime.executor import ARM_STEPS, Executor
+from nodewarden.runtime.executor import Executor
 from nodewarden.runtime.leader import LeaderElector
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import Observation
@@ -128,9 +130,12 @@ class Controller:
                     executed.append(self.executor.execute(action, self.clock.now()))
             except LeaseLostError as exc:
                 self._lease_lost(exc)
-            if any(entry.step in ARM_STEPS for entry in executed):
+            if any(entry.step.spec.needs_azure for entry in executed):
                 self.observer.refresh_azure()  # see what we just changed at the next cycle
-            self._close_finished(observation.snapshot, detection, now)
+            # the executor journaled the closures its steps brought about (lifecycle.closure_after)
+            ended = [closure for entry in executed if (closure := lifecycle.closure_after(entry)) is not None]
+            self._recovered([c for c in ended if c.state is EpisodeState.RECOVERED], history, now)
+            self._apply_closures(plan.closures, history, now)
         else:
             reason = HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER
             holds += [
@@ -178,8 +183,9 @@ class Controller:
             )  # fmt: skip
             if publish and self.recorder is not None and hold.node:
                 try:
-                    self.recorder.record(hold.node, action=(hold.step or Step.CORDON).value, reason=hold.reason.value,
-                                         note=hold.message, warning=hold.reason is not HoldReason.WAITING)  # fmt: skip
+                    action = STEP_ACTIONS[hold.step or Step.CORDON]
+                    self.recorder.record(hold.node, action=action, reason=hold.reason.value, note=hold.message,
+                                         warning=hold.reason is not HoldReason.WAITING)  # fmt: skip
                 except LeaseLostError as exc:
                     self._lease_lost(exc)
                     publish = False
@@ -189,39 +195,19 @@ class Controller:
         log.warning("leader.lost_while_acting", extra={"error": str(exc)})
         self._resumed = False
 
-    def _close_finished(self, snapshot: Snapshot, detection: Detection, now: datetime) -> None:
-        """Close open episodes whose node is gone: replaced (once the pool is whole again) or removed."""
-        present = snapshot.nodes_by_name
-        for episode in self.journal.history(now).open:
-            if episode.node in present:
-                continue
-            replaced = next(
-                (e for e in episode.entries if e.step is Step.REPLACE and e.outcome is Outcome.SUCCEEDED), None
-            )
-            if replaced is None:
-                if not any(e.outcome is Outcome.PENDING for e in episode.entries):
-                    self.journal.close_episode(episode.id, EpisodeState.ABANDONED, now, "the node went away")
-                continue
-            pool = snapshot.pool(episode.pool or "")
-            ready = [h for h in detection.health.values() if episode.pool and h.pool == episode.pool and h.ready]
-            # the count before the replace (the planner journals it); an autoscaled pool's count shrinks
-            wanted = replaced.count if replaced.count is not None else (pool.count if pool is not None else None)
-            if wanted is not None and len(ready) >= wanted:
-                self.journal.close_episode(
-                    episode.id, EpisodeState.RECOVERED, now, f"replaced; pool {episode.pool} has {len(ready)} Ready"
-                )
-                self._recovered(episode.opened_at, now)
-                continue
-            limit = self.policy.for_pool(episode.pool).step_timeouts.of(Step.REPLACE).total_seconds()
-            if replaced.outcome_at is not None and (now - replaced.outcome_at).total_seconds() > limit:
-                self.journal.close_episode(
-                    episode.id, EpisodeState.FAILED, now,
-                    f"replacement did not become Ready within {limit:g}s; pool {episode.pool} short of nodes",
-                )  # fmt: skip
+    def _apply_closures(self, closures: tuple[Closure, ...], history: History, now: datetime) -> None:
+        for closure in closures:
+            self.journal.close_episode(closure.episode, closure.state, now, closure.note)
+        self._recovered([c for c in closures if c.state is EpisodeState.RECOVERED], history, now)
 
-    def _recovered(self, opened_at: datetime, now: datetime) -> None:
-        if self.metrics is not None:
-            self.metrics.recovery_latency.observe(max(0.0, (now - opened_at).total_seconds()))
+    def _recovered(self, closures: list[Closure], history: History, now: datetime) -> None:
+        """The recovery-time metric: from each recovered episode's opening to `now`."""
+        if self.metrics is None:
+            return
+        opened = {episode.id: episode.opened_at for episode in history.episodes}
+        for closure in closures:
+            if closure.episode in opened:
+                self.metrics.recovery_latency.observe(max(0.0, (now - opened[closure.episode]).total_seconds()))
 
     def _observe_metrics(self, report: CycleReport, seconds: float) -> None:
         metrics = self.metrics
@@ -231,11 +217,6 @@ class Controller:
         metrics.observe_signals(report.detection.signals)
         for entry in report.executed:
             metrics.actions.labels(step=entry.step.value, outcome=entry.outcome.value).inc()
-            if entry.step is Step.UNCORDON and entry.outcome is Outcome.SUCCEEDED:
-                opened = next((e.opened_at for e in self.journal.history(report.now).episodes
-                               if e.id == entry.episode), None)  # fmt: skip
-                if opened is not None:
-                    self._recovered(opened, report.now)
         for hold in report.holds:
             metrics.holds.labels(reason=hold.reason.value).inc()
         metrics.journal_backlog.set(self.journal.backlog())

@@ -24,11 +24,12 @@ from datetime import datetime, timedelta
 from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.journal import Journal, correlation_id_for
-from nodewarden.act.results import EventReason, NodeAction
+from nodewarden.act.results import STEP_ACTIONS, EventReason
 from nodewarden.connection import Connection
 from nodewarden.errors import ActionError, ActionTimedOutError, InputError, LeaseLostError, NodewardenError
-from nodewarden.model.health import SignalKind
-from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, PlannedAction, Step
+from nodewarden.heal import lifecycle
+from nodewarden.model.health import NODE_DOWN, SignalKind
+from nodewarden.model.remediation import Episode, JournalEntry, Outcome, PlannedAction, Step
 from nodewarden.observe.activity import activity_by_correlation
 from nodewarden.runtime.clock import Clock
 from nodewarden.runtime.leader import LeaderElector
@@ -37,11 +38,6 @@ log = logging.getLogger(__name__)
 
 QUARANTINE_TAINT = "nodewarden.io/quarantined"
 FAILPOINT_VARIABLE = "NODEWARDEN_FAILPOINT"
-# Causes that mean no kubelet will finish deleting the node's pods (until the node is repaired).
-KUBELET_GONE = frozenset({SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN, SignalKind.NOT_READY,
-                          SignalKind.INSTANCE_STOPPED, SignalKind.INSTANCE_DEALLOCATED, SignalKind.INSTANCE_FAILED,
-                          SignalKind.INSTANCE_MISSING})  # fmt: skip
-ARM_STEPS = frozenset({Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLACE, Step.SCALE})
 
 
 @dataclass(frozen=True)
@@ -58,7 +54,6 @@ class Executor:
         clock: Clock,
         *,
         recorder: EventRecorder | None = None,
-        operation_timeout: float = 1800.0,
         progress: Callable[[str], None] = lambda _: None,
         elector: LeaderElector | None = None,
     ) -> None:
@@ -67,7 +62,6 @@ class Executor:
         self.clock = clock
         self.recorder = recorder
         self.elector = elector  # None: no leader election, every intent is ours
-        self.operation_timeout = operation_timeout
         self.progress = progress
 
     # -- one planned step ---------------------------------------------------------------------------
@@ -131,11 +125,13 @@ class Executor:
             extra={"step": entry.step.value, "node": entry.node, "key": entry.key, "outcome": done.outcome.value,
                    "detail": done.detail},
         )  # fmt: skip
-        if entry.step is Step.UNCORDON and done.outcome is Outcome.SUCCEEDED:
-            self.journal.close_episode(entry.episode, EpisodeState.RECOVERED, at, "node healthy and uncordoned")
-        if entry.step is Step.ESCALATE and done.outcome is Outcome.SUCCEEDED:
-            self.journal.close_episode(entry.episode, EpisodeState.FAILED, at, done.detail)
-        return replace(entry, outcome=done.outcome, outcome_at=at, detail=done.detail)
+        settled = replace(entry, outcome=done.outcome, outcome_at=at, detail=done.detail)
+        # heal decides whether this step ended its episode; closing it now, not at the next plan, keeps the
+        # node out of Remediating in this cycle's incident figures and the next cycle's detection
+        closure = lifecycle.closure_after(settled)
+        if closure is not None:
+            self.journal.close_episode(closure.episode, closure.state, at, closure.note)
+        return settled
 
     def _act(self, action: PlannedAction, entry: JournalEntry) -> Done:
         try:
@@ -153,11 +149,16 @@ class Executor:
         return self.recorder.for_step(entry.key) if self.recorder is not None else None
 
     def _dispatch(self, action: PlannedAction, entry: JournalEntry) -> Done:
+        recorder = self._recorder_for(entry)
+        if action.step.spec.needs_azure:
+            return self._azure_step(action, entry, recorder)
+        return self._kube_step(action, recorder)
+
+    def _kube_step(self, action: PlannedAction, recorder: EventRecorder | None) -> Done:
         kube = self.connection.kube
         assert kube is not None
         node = action.node or ""
         step = action.step
-        recorder = self._recorder_for(entry)
         if step is Step.CORDON:
             changed = kube_actions.cordon(kube, node, recorder=recorder, note=action.reason)
             return Done(Outcome.SUCCEEDED, "cordoned" if changed else "already cordoned")
@@ -172,16 +173,22 @@ class Executor:
             kube_actions.taint(kube, node, key=QUARANTINE_TAINT, value="true", effect="NoSchedule",
                                recorder=recorder)  # fmt: skip
             if recorder is not None:
-                recorder.record(node, action=Step.ESCALATE, reason="Escalated", note=action.reason, warning=True)
+                recorder.record(node, action=STEP_ACTIONS[step], reason="Escalated", note=action.reason, warning=True)
             log.error("escalated", extra={"node": node, "episode": action.episode, "reason": action.reason})
             return Done(Outcome.SUCCEEDED, f"quarantined and handed to a human: {action.reason}")
-        azure = self.connection.azure
+        raise AssertionError(f"{step.value} is not a Kubernetes step")  # model/remediation.py STEP_SPECS
+
+    def _azure_step(self, action: PlannedAction, entry: JournalEntry, recorder: EventRecorder | None) -> Done:
+        kube, azure = self.connection.kube, self.connection.azure
+        assert kube is not None
+        node = action.node or ""
+        step = action.step
         if azure is None:
             return Done(Outcome.FAILED, f"{step.value} needs Azure access; none configured")
-        timeout = action.timeout or self.operation_timeout
+        timeout = _time_allowed(action)
         if step is Step.SCALE:
             result = azure_actions.scale_pool(
-                azure, action.pool or action.subject, int(action.count or 0), timeout=self.operation_timeout,
+                azure, action.pool or action.subject, int(action.count or 0), timeout=timeout,
                 correlation_id=entry.correlation_id, progress=self.progress, wait=False,
             )  # fmt: skip
             # not waited for: a pool scale takes minutes, and the loop must keep watching meanwhile (the
@@ -195,7 +202,7 @@ class Executor:
             )  # fmt: skip
             return Done(Outcome.SUCCEEDED, "; ".join(result.steps))
         result = azure_actions.run_instance_action(
-            azure, ref, NodeAction(step.value), timeout=timeout, recorder=recorder, progress=self.progress,
+            azure, ref, STEP_ACTIONS[step], timeout=timeout, recorder=recorder, progress=self.progress,
             correlation_id=entry.correlation_id,
         )  # fmt: skip
         return Done(Outcome.SUCCEEDED, f"operation {', '.join(result.operation_ids)}")
@@ -208,13 +215,13 @@ class Executor:
         result = kube_actions.drain(
             kube,
             node,
-            timeout=action.timeout or 300.0,
+            timeout=_time_allowed(action),
             force=action.force,
             recorder=recorder,
             progress=self.progress,
             wait=self.clock.sleep,
             monotonic=lambda: (self.clock.now() - started).total_seconds(),
-            skip_terminating=bool(KUBELET_GONE & set(action.causes)) or not _ready(kube_actions.get_node(kube, node)),
+            skip_terminating=bool(NODE_DOWN & set(action.causes)) or not kube_actions.read_node(kube, node).ready,
         )
         if result.ok:
             return Done(Outcome.SUCCEEDED, f"{len(result.evicted)} pod(s) evicted")
@@ -230,7 +237,7 @@ class Executor:
 
     def _resume_one(self, entry: JournalEntry, now: datetime) -> JournalEntry:
         """Settle one intent left pending: redo a Kubernetes step; find an ARM step in the Activity Log, or redo it."""
-        done = self._already_done(entry, now) if entry.step in ARM_STEPS else None
+        done = self._already_done(entry, now) if entry.step.spec.in_activity_log else None
         if done is None:
             log.warning("resume.redo", extra={"key": entry.key, "step": entry.step.value, "node": entry.node})
             # the episode's causes: a drain redone on a node whose kubelet is gone must not wait for its pods
@@ -245,11 +252,11 @@ class Executor:
         """The outcome Event an ARM step found in the Activity Log would have posted had its process lived
         (once: it is keyed, so one posted before the crash answers 409)."""
         recorder = self._recorder_for(entry)
-        if recorder is None or not entry.node or entry.step not in ARM_STEPS:
+        if recorder is None or not entry.node or not entry.step.spec.in_activity_log:
             return
         succeeded = done.outcome is Outcome.SUCCEEDED
         recorder.record(
-            entry.node, action=NodeAction(entry.step.value), note=done.detail, warning=not succeeded,
+            entry.node, action=STEP_ACTIONS[entry.step], note=done.detail, warning=not succeeded,
             reason=EventReason.OPERATION_SUCCEEDED if succeeded else EventReason.OPERATION_FAILED,
         )  # fmt: skip
 
@@ -283,8 +290,8 @@ class Executor:
             return ""
         try:
             ref = azure_actions.instance_of(kube_actions.get_node(kube, entry.node))
-            waited = 0.0
-            while azure_actions.in_flight(azure, ref) is not None and waited < self.operation_timeout:
+            waited, limit = 0.0, _seconds(entry.step)
+            while azure_actions.in_flight(azure, ref) is not None and waited < limit:
                 self.clock.sleep(10.0)
                 waited += 10.0
         except NodewardenError as exc:
@@ -299,6 +306,16 @@ def failpoint(name: str, step: Step) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _time_allowed(action: PlannedAction) -> float:
+    """Seconds the step may take: the plan's time, else the step's default (a resumed intent carries none)."""
+    return action.timeout or _seconds(action.step)
+
+
+def _seconds(step: Step) -> float:
+    default = step.spec.default_timeout
+    return default.total_seconds() if default is not None else 0.0
+
+
 def _replay(entry: JournalEntry, causes: tuple[SignalKind, ...]) -> PlannedAction:
     return PlannedAction(
         step=entry.step,
@@ -311,11 +328,3 @@ def _replay(entry: JournalEntry, causes: tuple[SignalKind, ...]) -> PlannedActio
         count=entry.count,
         causes=causes,
     )
-
-
-def _ready(node: object) -> bool:
-    status = getattr(node, "status", None)
-    for condition in getattr(status, "conditions", None) or ():
-        if condition.type == "Ready":
-            return bool(condition.status == "True")
-    return False
