@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nodewarden.audit import selectors
 from nodewarden.audit.sizes import parse_vm_size
+from nodewarden.model import selectors
 from nodewarden.model.kube import LabelSelector, LabelSelectorRequirement
 
 label_keys = st.sampled_from(["app", "tier", "team", "version", "zone"])

@@ -12,11 +12,11 @@ from pydantic import TypeAdapter
 
 from nodewarden.detect import DetectSettings, Metric, NodeMetrics, detect
 from nodewarden.detect.metrics import fit_line, robust_z, seconds_to_full
-from nodewarden.detect.timestamps import parse_time
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import HealthState
 from nodewarden.model.kube import Lease, Node
 from nodewarden.model.snapshot import Snapshot
+from nodewarden.model.timestamps import parse_time
 from tests.detect.builders import T0, iso, vm_id
 
 SETTINGS = DetectSettings()

@@ -153,7 +153,7 @@ def test_node_drain_cordons_and_evicts_through_the_eviction_api_and_its_undo_unc
     evictable = {
         p.metadata.name
         for p in kube_actions.pods_on_node(kube, node)
-        if p.metadata and not kube_actions.is_daemonset_pod(p)
+        if p.metadata and not kube_actions.as_model_pod(p).belongs_to_node
     }
     assert evictable
     twin.record_requests = True

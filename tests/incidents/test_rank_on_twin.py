@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from azure.mgmt.compute.models import VirtualMachineScaleSetReimageParameters
 
-from nodewarden.detect.timestamps import parse_time
 from nodewarden.incidents.rank import RankContext, rank
 from nodewarden.model.health import PROBLEMS
 from nodewarden.model.incident import CauseKind, ChangeRecord, Hypothesis, Incident, IncidentState, SignalRecord
+from nodewarden.model.timestamps import parse_time
 from nodewarden.observe.activity import activity_since
 from nodewarden.runtime.controller import CycleReport
 from nodewarden.twin import faults

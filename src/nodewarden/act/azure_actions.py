@@ -4,20 +4,19 @@ replace a node through AKS (`deleteMachines`, then restore the pool's count).
 Each action is an ARM long-running operation, started with our own `x-ms-correlation-request-id`
 (so the Activity Log entries can be found by it), followed to its end within a timeout, and reported
 as an `ActionResult` carrying the operation id (the last segment of the `Azure-AsyncOperation` URL).
-Before starting, the instance view is read: an instance whose provisioning state is
-`updating`/`creating`/`deleting` already has an operation in flight, and a second one would preempt
-it, so nodewarden refuses (`ActionRefusedError`). SDK errors are translated here into
+Before starting, the instance view is read: an instance whose provisioning state is not terminal
+(`aks.is_in_progress`: updating, creating, deleting …) already has an operation in flight, and a second
+one would preempt it, so nodewarden refuses (`ActionRefusedError`). SDK errors are translated here into
 `nodewarden.errors`, carrying the ARM error code.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from azure.core.exceptions import (
@@ -42,16 +41,8 @@ from nodewarden.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from nodewarden.model import aks
 
-# cloud-provider-azure azure_vmss.go (wire-notes §1.7); we also keep subscription and resource group.
-PROVIDER_ID = re.compile(
-    r"^azure:///subscriptions/(?P<subscription>[^/]+)/resourceGroups/(?P<resource_group>[^/]+)"
-    r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<vmss>[^/]+)/virtualMachines/(?P<instance_id>[^/]+)$",
-    re.IGNORECASE,
-)
-POOL_LABEL = "kubernetes.azure.com/agentpool"
-LEGACY_POOL_LABEL = "agentpool"
-BUSY_STATES = ("updating", "creating", "deleting")  # ProvisioningState/<state>: an operation is in flight
 DEFAULT_TIMEOUT = 1800.0  # seconds; reimage and redeploy take minutes, AKS auto-repair allows up to an hour
 
 _VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
@@ -99,20 +90,14 @@ def instance_of(node: Node) -> InstanceRef:
     provider_id = (node.spec.providerID if node.spec else None) or ""
     if not provider_id:
         raise MappingError(f"node {name}: no spec.providerID, so no Azure instance to act on")
-    match = PROVIDER_ID.match(provider_id)
-    if match is None:
+    parsed = aks.parse_provider_id(provider_id)
+    if parsed is None:
         raise MappingError(
             f"node {name}: spec.providerID {provider_id!r} is not a VMSS instance "
             "(expected azure:///subscriptions/…/virtualMachineScaleSets/<vmss>/virtualMachines/<id>)"
         )
-    labels = node.metadata.labels or {}
-    pool = labels.get(POOL_LABEL) or labels.get(LEGACY_POOL_LABEL) or _pool_from_vmss(match["vmss"])
-    return InstanceRef(node=name, pool=pool, **match.groupdict())
-
-
-def _pool_from_vmss(vmss: str) -> str:
-    parts = vmss.split("-")  # aks-<pool>-<hash>-vmss
-    return parts[1] if len(parts) >= 4 and parts[0] == "aks" else ""
+    pool = aks.pool_of(node.metadata.labels or {}) or aks.pool_from_vmss(parsed.vmss)
+    return InstanceRef(node=name, pool=pool, **asdict(parsed))
 
 
 # -- errors at the boundary ----------------------------------------------------------------------------
@@ -209,7 +194,7 @@ def instance_state(azure: AzureClients, ref: InstanceRef) -> InstanceState:
         code = (status.code or "").lower()
         if code.startswith("powerstate/"):
             power = code.split("/", 1)[1]
-        elif busy is None and code.startswith("provisioningstate/") and code.split("/", 2)[1] in BUSY_STATES:
+        elif busy is None and code.startswith("provisioningstate/") and aks.is_in_progress(code.split("/", 1)[1]):
             busy = status.code
     return InstanceState(power, busy)
 
@@ -296,9 +281,10 @@ def _event(
 
 
 def pool_busy(azure: AzureClients, pool: str) -> str | None:
-    """The pool's provisioning state when it is not `Succeeded` (scaling, upgrading …), else None."""
+    """The pool's provisioning state while an operation is in progress on it (scaling, upgrading …), else None
+    (Succeeded, Failed and Canceled are settled: model/aks.py)."""
     state = _get_pool(azure, pool).provisioning_state
-    return None if (state or "Succeeded").lower() in ("succeeded", "failed", "canceled") else str(state)
+    return str(state) if aks.is_in_progress(state) else None
 
 
 def _get_pool(azure: AzureClients, pool: str) -> Any:
@@ -332,11 +318,10 @@ def replace(
     target = azure.target
     action = NodeAction.REPLACE
     if not ref.pool:
-        raise MappingError(f"node {ref.node}: cannot tell its agent pool (no {POOL_LABEL} label)")
+        raise MappingError(f"node {ref.node}: cannot tell its agent pool (no {aks.POOL_LABEL} label)")
     pool = _get_pool(azure, ref.pool)
-    state = (pool.provisioning_state or "Succeeded").lower()
     busy = in_flight(azure, ref)
-    if state not in ("succeeded", "failed", "canceled") or busy is not None:
+    if aks.is_in_progress(pool.provisioning_state) or busy is not None:
         why = f"pool {ref.pool} is {pool.provisioning_state}" if busy is None else f"instance is busy ({busy})"
         message = f"refused to replace {ref.node}: {why}; try again when it ends"
         _event(recorder, ref.node, action, EventReason.REFUSED_BUSY, message, warning=True)

@@ -3,7 +3,9 @@
 These are the changes an operator makes with kubectl, made through the same API calls (a
 strategic-merge patch of the Node, the pods/eviction subresource) and reported as Events on the
 Node (`events.EventRecorder`). Nothing here decides whether to act; callers (the CLI, the planner's
-executor) do. API errors are translated at this boundary into `nodewarden.errors`.
+executor) do. API errors are translated at this boundary into `nodewarden.errors`, and lightkube's
+objects into the model's (`as_model_pod`, `read_node`), whose predicates (a pod's readiness, mirror
+and DaemonSet pods, label selectors: model/kube.py, model/selectors.py) are the only definitions.
 
 Time is an input to `drain`: it waits with `wait(seconds)` and reads `monotonic()`, which default to
 real time; a twin test passes `wait=twin.advance, monotonic=twin.clock.elapsed`, so pods terminate
@@ -30,11 +32,12 @@ from lightkube.resources.policy_v1 import PodDisruptionBudget
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import Blocker, DrainResult, EventReason, NodeAction, PodRef
 from nodewarden.errors import ActionError, ActionRefusedError, NotFoundError
+from nodewarden.model import kube as model
+from nodewarden.model import selectors
 from nodewarden.observe import live_kube
 
 log = logging.getLogger(__name__)
 
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"  # static pods' API mirrors; the kubelet owns them
 POLL_INTERVAL = 2.0  # seconds between checks that evicted pods are gone (kubectl drain polls every 1 s)
 RETRY_FIRST = 5.0  # first wait after a 429 when the apiserver gives no retryAfterSeconds
 RETRY_MAX = 30.0  # cap of the exponential backoff on repeated 429s for the same pod
@@ -71,6 +74,67 @@ def get_node(kube: Client, name: str) -> Node:
         return kube.get(Node, name)
     except (ApiError, httpx2.TransportError) as exc:
         raise translate(exc, verb="get", resource="node", name=name) from exc
+
+
+def read_node(kube: Client, name: str) -> model.Node:
+    """The Node as the model sees it (its readiness, labels, providerID)."""
+    return as_model_node(get_node(kube, name))
+
+
+def as_model_node(node: Node) -> model.Node:
+    """A lightkube Node as the model's Node: the fields the model reads."""
+    spec, status = node.spec, node.status
+    conditions = [
+        model.NodeCondition(type=c.type, status=c.status) for c in (status.conditions if status else None) or []
+    ]
+    return model.Node(
+        metadata=_model_meta(node.metadata),
+        spec=model.NodeSpec(
+            providerID=spec.providerID if spec else None, unschedulable=spec.unschedulable if spec else None
+        ),
+        status=model.NodeStatus(conditions=conditions),
+    )
+
+
+def as_model_pod(pod: Pod) -> model.Pod:
+    """A lightkube Pod as the model's Pod: the fields its predicates read (owners, annotations, status)."""
+    status = pod.status
+    conditions = [
+        model.PodCondition(type=c.type, status=c.status) for c in (status.conditions if status else None) or []
+    ]
+    return model.Pod(
+        metadata=_model_meta(pod.metadata),
+        status=model.PodStatus(phase=status.phase if status else None, conditions=conditions),
+    )
+
+
+def _model_meta(meta: ObjectMeta | None) -> model.ObjectMeta:
+    if meta is None:
+        return model.ObjectMeta()
+    owners = [
+        model.OwnerReference(kind=owner.kind, name=owner.name, controller=owner.controller)
+        for owner in meta.ownerReferences or []
+    ]
+    deleted = meta.deletionTimestamp
+    return model.ObjectMeta(
+        name=meta.name or "",
+        namespace=meta.namespace,
+        uid=meta.uid,
+        labels=meta.labels,
+        annotations=meta.annotations,
+        owner_references=owners,
+        deletion_timestamp=deleted.isoformat() if deleted is not None else None,
+    )
+
+
+def as_model_selector(selector: LabelSelector | None) -> model.LabelSelector | None:
+    if selector is None:
+        return None
+    expressions = [
+        model.LabelSelectorRequirement(key=e.key, operator=e.operator, values=e.values)
+        for e in selector.matchExpressions or []
+    ]
+    return model.LabelSelector(match_labels=selector.matchLabels, match_expressions=expressions)
 
 
 def _patch_node(kube: Client, name: str, patch: Mapping[str, Any]) -> Node:
@@ -196,7 +260,7 @@ def delete_node(kube: Client, name: str, *, recorder: EventRecorder | None = Non
     `force`; the refusal and the deletion are both recorded on the node.
     """
     node = get_node(kube, name)
-    workloads = [_ref(p) for p in pods_on_node(kube, name) if not is_daemonset_pod(p) and not is_mirror_pod(p)]
+    workloads = [_ref(p) for p in pods_on_node(kube, name) if not as_model_pod(p).belongs_to_node]
     if workloads and not force:
         note = f"refusing to delete node {name}: {len(workloads)} pod(s) still on it (drain first): " + ", ".join(
             str(ref) for ref in workloads[:5]
@@ -222,16 +286,6 @@ def _ref(pod: Pod) -> PodRef:
     return PodRef(pod.metadata.namespace or "", pod.metadata.name or "")
 
 
-def is_daemonset_pod(pod: Pod) -> bool:
-    owners = (pod.metadata.ownerReferences if pod.metadata else None) or []
-    return any(owner.kind == "DaemonSet" and owner.controller for owner in owners)
-
-
-def is_mirror_pod(pod: Pod) -> bool:
-    annotations = (pod.metadata.annotations if pod.metadata else None) or {}
-    return MIRROR_ANNOTATION in annotations
-
-
 def pods_on_node(kube: Client, node: str) -> list[Pod]:
     try:
         return list(kube.list(Pod, namespace="*", fields={"spec.nodeName": node}))
@@ -239,25 +293,9 @@ def pods_on_node(kube: Client, node: str) -> list[Pod]:
         raise translate(exc, verb="list", resource="pods") from exc
 
 
-def selector_matches(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label-selector semantics; an empty selector matches everything, a missing one nothing."""
-    if selector is None:
-        return False
-    for key, value in (selector.matchLabels or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expression in selector.matchExpressions or []:
-        present, values = expression.key in labels, expression.values or []
-        operator = expression.operator
-        if operator == "In" and not (present and labels[expression.key] in values):
-            return False
-        if operator == "NotIn" and present and labels[expression.key] in values:
-            return False
-        if operator == "Exists" and not present:
-            return False
-        if operator == "DoesNotExist" and present:
-            return False
-    return True
+def covers(pdb: PodDisruptionBudget, labels: Mapping[str, str]) -> bool:
+    """The budget's selector matches the labels (model/selectors.py: an unknown operator matches nothing)."""
+    return pdb.spec is not None and selectors.matches(as_model_selector(pdb.spec.selector), labels)
 
 
 def workload_of(kube: Client, pod: Pod) -> str:
@@ -293,7 +331,7 @@ def blocking_budget(kube: Client, pod: Pod, message: str) -> str:
     except (ApiError, httpx2.TransportError):
         return ""
     for pdb in budgets:
-        if pdb.spec is not None and selector_matches(pdb.spec.selector, labels) and pdb.metadata is not None:
+        if covers(pdb, labels) and pdb.metadata is not None:
             return pdb.metadata.name or ""
     return ""
 
@@ -356,7 +394,7 @@ def drain(
     skipped: list[PodRef] = []
     for pod in pods_on_node(kube, name):
         ref = _ref(pod)
-        if is_daemonset_pod(pod) or is_mirror_pod(pod):
+        if as_model_pod(pod).belongs_to_node:
             skipped.append(ref)
             continue
         assert pod.metadata is not None
@@ -458,18 +496,10 @@ def _still_there(kube: Client, node: str, state: _DrainState, *, skip_terminatin
     present = {
         (_ref(pod), pod.metadata.uid if pod.metadata else "")
         for pod in pods_on_node(kube, node)
-        if not (skip_terminating and (_terminating(pod) or not _ready(pod)))
+        # Pod.ready is False for a pod being deleted: terminating pods count as gone too.
+        if not (skip_terminating and not as_model_pod(pod).ready)
     }
     return [ref for ref, target in state.targets.items() if (ref, target.uid) in present]
-
-
-def _terminating(pod: Pod) -> bool:
-    return pod.metadata is not None and pod.metadata.deletionTimestamp is not None
-
-
-def _ready(pod: Pod) -> bool:
-    conditions = (pod.status.conditions if pod.status else None) or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 def _result(
@@ -508,7 +538,7 @@ def preview_drain(kube: Client, name: str) -> DrainPreview:
     evict: list[Pod] = []
     skip: list[PodRef] = []
     for pod in pods_on_node(kube, name):
-        if is_daemonset_pod(pod) or is_mirror_pod(pod):
+        if as_model_pod(pod).belongs_to_node:
             skip.append(_ref(pod))
         else:
             evict.append(pod)
@@ -523,7 +553,7 @@ def preview_drain(kube: Client, name: str) -> DrainPreview:
                 raise translate(exc, verb="list", resource="poddisruptionbudgets") from exc
         labels = (pod.metadata.labels if pod.metadata else None) or {}
         for pdb in budgets[ref.namespace]:
-            if pdb.spec is None or not selector_matches(pdb.spec.selector, labels):
+            if not covers(pdb, labels):
                 continue
             allowed = (pdb.status.disruptionsAllowed if pdb.status else None) or 0
             if allowed <= 0:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nodewarden.audit import selectors
 from nodewarden.audit.params import AuditParams
+from nodewarden.model import selectors
 from nodewarden.model.kube import HorizontalPodAutoscaler, PodDisruptionBudget, Workload
 from nodewarden.model.snapshot import Snapshot
 

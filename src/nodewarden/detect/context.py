@@ -1,10 +1,11 @@
 """Context signals: someone else is already acting on a node, pool or the cluster.
 
-These are not problems; the planner reads them to hold back (design.md, guard 5 "Coordination").
+These are not problems; the planner reads them to hold back (heal/guards.py).
 - AutoRepair: AKS node auto-repair Events (reporter `aks-auto-repair`) or Activity Log entries by the
   `aks-remediator` identity on the node's instance, within `auto_repair_window` of its last sign.
-- PoolBusy / ClusterBusy: a provisioningState other than Succeeded, Failed or Canceled (Upgrading,
-  Scaling, Updating, Creating, Deleting …). ARM gives no start time for it, so `since` is now.
+- PoolBusy / ClusterBusy: an operation in progress, i.e. a provisioningState that is not terminal
+  (`aks.is_in_progress`: Upgrading, Scaling, Updating, Creating, Deleting …; a Failed pool is not busy).
+  ARM gives no start time for it, so `since` is now.
 - AutoscalerDeleting: the cluster autoscaler's `ToBeDeletedByClusterAutoscaler` taint (its value is the
   Unix time it was set), or a cluster-autoscaler ScaleDown Event on the node.
 """
@@ -14,18 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 
-from nodewarden.detect.inventory import NodeFacts, key_from_resource_id
+from nodewarden.detect.inventory import NodeFacts
 from nodewarden.detect.settings import DetectSettings
-from nodewarden.detect.timestamps import parse_time
+from nodewarden.model import aks
 from nodewarden.model.health import Scope, Signal, SignalKind
 from nodewarden.model.kube import KubeEvent
 from nodewarden.model.snapshot import Snapshot
+from nodewarden.model.timestamps import parse_time
 
-AUTO_REPAIR_COMPONENT = "aks-auto-repair"
-AUTO_REPAIR_CALLER = "aks-remediator"
 AUTOSCALER_COMPONENT = "cluster-autoscaler"
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
-SETTLED_STATES = frozenset({"succeeded", "failed", "canceled"})
 
 
 def context_signals(
@@ -44,7 +43,7 @@ def context_signals(
 
 def _busy(snapshot: Snapshot, *, now: datetime) -> Iterator[Signal]:
     cluster = snapshot.cluster
-    if cluster is not None and _is_busy(cluster.provisioning_state):
+    if cluster is not None and aks.is_in_progress(cluster.provisioning_state):
         yield Signal(
             kind=SignalKind.CLUSTER_BUSY,
             scope=Scope.CLUSTER,
@@ -54,7 +53,7 @@ def _busy(snapshot: Snapshot, *, now: datetime) -> Iterator[Signal]:
             evidence=(f"managedCluster {cluster.name} provisioningState {cluster.provisioning_state}",),
         )
     for pool in snapshot.pools:
-        if _is_busy(pool.provisioning_state):
+        if aks.is_in_progress(pool.provisioning_state):
             yield Signal(
                 kind=SignalKind.POOL_BUSY,
                 scope=Scope.POOL,
@@ -64,10 +63,6 @@ def _busy(snapshot: Snapshot, *, now: datetime) -> Iterator[Signal]:
                 evidence=(f"agentPool {pool.name} provisioningState {pool.provisioning_state}",),
                 pool=pool.name,
             )
-
-
-def _is_busy(state: str | None) -> bool:
-    return bool(state) and (state or "").lower() not in SETTLED_STATES
 
 
 def _node_events(events: tuple[KubeEvent, ...]) -> dict[str, list[tuple[datetime, KubeEvent]]]:
@@ -86,9 +81,9 @@ def _remediator_activity(snapshot: Snapshot) -> dict[str, list[tuple[datetime, s
     """Activity Log entries by AKS's remediator on an instance, by instance key: (time, evidence)."""
     index: dict[str, list[tuple[datetime, str]]] = {}
     for entry in snapshot.activity_log:
-        key = key_from_resource_id(entry.resource_id)
+        key = aks.key_from_resource_id(entry.resource_id)
         at = parse_time(entry.event_timestamp)
-        if key is None or at is None or (entry.caller or "").lower() != AUTO_REPAIR_CALLER:
+        if key is None or at is None or (entry.caller or "").lower() != aks.AUTO_REPAIR_CALLER:
             continue
         evidence = f"Activity Log {entry.event_timestamp} {entry.caller} {entry.operation} {entry.outcome}".rstrip()
         index.setdefault(key, []).append((at, evidence))
@@ -104,9 +99,9 @@ def _auto_repair(
     settings: DetectSettings,
 ) -> Iterator[Signal]:
     signs = [
-        (at, f"Event {event.reason or ''} from {AUTO_REPAIR_COMPONENT} at {event.time}: {event.text}")
+        (at, f"Event {event.reason or ''} from {aks.AUTO_REPAIR_COMPONENT} at {event.time}: {event.text}")
         for at, event in events
-        if event.reporter == AUTO_REPAIR_COMPONENT
+        if event.reporter == aks.AUTO_REPAIR_COMPONENT
     ]
     signs += list(remediator.get(node.instance or "", ()))
     recent = sorted(sign for sign in signs if (now - sign[0]).total_seconds() <= settings.auto_repair_window)

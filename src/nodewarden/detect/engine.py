@@ -16,10 +16,10 @@ from itertools import chain
 from nodewarden.detect import context, correlate, health, instance_signals, inventory, node_signals, scheduled
 from nodewarden.detect.metrics import NodeMetrics, metric_signals
 from nodewarden.detect.settings import DetectSettings
-from nodewarden.detect.timestamps import as_utc
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import Detection, NodeHealth, Signal
 from nodewarden.model.snapshot import Snapshot, cluster_level_target
+from nodewarden.model.timestamps import as_utc
 
 
 def detect(

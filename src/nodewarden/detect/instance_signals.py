@@ -10,15 +10,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from nodewarden.detect.inventory import NodeFacts, key_of_instance
+from nodewarden.detect.inventory import NodeFacts
 from nodewarden.detect.settings import DetectSettings
-from nodewarden.detect.timestamps import parse_time
+from nodewarden.model.aks import key_of_instance
 from nodewarden.model.azure import InstanceStatus, ScaleSetInstance
 from nodewarden.model.health import Scope, Signal, SignalKind
 from nodewarden.model.inputs import Input
 from nodewarden.model.snapshot import Snapshot
+from nodewarden.model.timestamps import parse_time
 
-# The VM agent's display status while the guest answers (instance view vmAgent.statuses; wire-notes 1.2).
+# The VM agent's display status while the guest answers (instance view `vmAgent.statuses`, azure-mgmt-compute).
 AGENT_READY = "ready"
 
 _POWER: dict[str, SignalKind] = {

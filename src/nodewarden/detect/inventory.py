@@ -1,56 +1,20 @@
-"""Who is who: each node with its pool, zone, image and scale-set instance, and each instance's key.
+"""Who is who: each node with its pool, zone, image and scale-set instance, read once per cycle.
 
-AKS names the pieces (design.md, "How a node maps to Azure"): the node's `spec.providerID` names its
-scale set and instance id, its labels name the pool, zone and node image; an instance's view names the
-computer (= node) name. Detectors read these facts instead of re-parsing the objects.
+The node's `spec.providerID` names its scale set and instance id, its labels name the pool, zone and
+node image (model/aks.py holds that vocabulary). Detectors read these facts instead of re-parsing the
+objects.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from nodewarden.detect.timestamps import parse_time
-from nodewarden.model.azure import ScaleSetInstance
+from nodewarden.model import aks
 from nodewarden.model.health import NodeHealth, Scope, Signal, SignalKind
 from nodewarden.model.kube import Node, NodeCondition
-
-POOL_LABEL = "kubernetes.azure.com/agentpool"
-ZONE_LABEL = "topology.kubernetes.io/zone"
-IMAGE_LABEL = "kubernetes.azure.com/node-image-version"
-NON_ZONAL = "0"  # the zone label of a node in a pool without availability zones
-
-_VM = re.compile(r"/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)", re.IGNORECASE)
-
-
-def instance_key(vmss: str, instance_id: str) -> str:
-    """The "<vmss>/<instanceId>" key signals and plans use for an instance (scale-set names are lower-cased)."""
-    return f"{vmss.lower()}/{instance_id}"
-
-
-def key_from_resource_id(resource_id: str | None) -> str | None:
-    """The instance key named by a providerID or an instance's ARM resource id."""
-    match = _VM.search(resource_id or "")
-    return instance_key(match.group(1), match.group(2)) if match else None
-
-
-def key_of_instance(instance: ScaleSetInstance) -> str | None:
-    """An instance's key, from its resource id, else from its name "<vmss>_<instanceId>"."""
-    key = key_from_resource_id(instance.id)
-    if key is not None:
-        return key
-    if instance.name and "_" in instance.name:
-        vmss, _, number = instance.name.rpartition("_")
-        return instance_key(vmss, instance.instance_id or number)
-    return None
-
-
-def vm_name(key: str) -> str:
-    """The VM name Scheduled Events list for a scale-set instance: "<vmss>_<instanceId>"."""
-    vmss, _, number = key.partition("/")
-    return f"{vmss}_{number}"
+from nodewarden.model.timestamps import parse_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,15 +87,14 @@ def node_facts(nodes: Iterable[Node], previous: Mapping[str, NodeHealth]) -> dic
         if not name:
             continue
         labels = node.metadata.label_map
-        zone = labels.get(ZONE_LABEL)
         conditions = tuple((node.status.conditions if node.status else None) or ())
         facts[name] = NodeFacts(
             node=node,
             name=name,
-            pool=labels.get(POOL_LABEL),
-            zone=None if not zone or zone == NON_ZONAL else zone,
-            image=labels.get(IMAGE_LABEL),
-            instance=key_from_resource_id(node.spec.provider_id),
+            pool=aks.pool_of(labels),
+            zone=aks.zone_of(labels),
+            image=labels.get(aks.IMAGE_LABEL),
+            instance=aks.key_from_resource_id(node.spec.provider_id),
             previous=previous.get(name),
             conditions=conditions,
             ready_condition=node.ready_condition,

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 
 from nodewarden.detect.inventory import NodeFacts
 from nodewarden.detect.settings import DetectSettings
-from nodewarden.detect.timestamps import parse_time
 from nodewarden.model.health import Signal, SignalKind
 from nodewarden.model.kube import Lease, NodeCondition
+from nodewarden.model.timestamps import parse_time
 
 # Conditions whose status True is the problem (for Ready it is False/Unknown).
 _TRUE_IS_BAD: dict[str, SignalKind] = {

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 
-from nodewarden.detect.inventory import NodeFacts, vm_name
-from nodewarden.detect.timestamps import parse_time
+from nodewarden.detect.inventory import NodeFacts
+from nodewarden.model.aks import vm_name
 from nodewarden.model.azure import ScheduledEvent
 from nodewarden.model.health import Signal, SignalKind
+from nodewarden.model.timestamps import parse_time
 
 DISRUPTIVE_EVENTS = frozenset({"Reboot", "Redeploy", "Freeze", "Preempt", "Terminate"})
 

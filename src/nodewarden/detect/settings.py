@@ -1,7 +1,8 @@
 """The knobs of detection: heartbeat bounds, how long each problem must last, correlation shares.
 
-Defaults follow Kubernetes and AKS timings (design.md, "Reference timings"); the remediation policy
-builds its own `DetectSettings` when it overrides them.
+Defaults follow Kubernetes and AKS timings: the kubelet renews its node Lease every 10 s, and the node
+controller marks a silent node Unknown after node-monitor-grace-period (40 s, 50 s from Kubernetes 1.32).
+The remediation policy builds its own `DetectSettings` when it overrides them.
 """
 
 from __future__ import annotations

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from nodewarden.audit import selectors
 from nodewarden.detect import inventory
 from nodewarden.drill.spec import DrillError, DrillSpec, Scope, Target, zone_matches
+from nodewarden.model import aks, selectors
 from nodewarden.model.snapshot import Snapshot
 
 TargetKind = Literal["node", "pool", "zone", "none"]
-SPOT_LABEL = "kubernetes.azure.com/scalesetpriority"  # "spot" on the nodes of a Spot pool (AKS)
 TIMEOUT = "timeout_seconds"  # how long an API fault's ARM operation or drain may take (see inject.py)
 GRACE = "grace_period_seconds"  # node-drain: the evicted pods' termination grace period
 
@@ -331,7 +330,7 @@ def _hosts(hosting: str, snapshot: Snapshot) -> frozenset[str]:
 
 
 def _is_spot(fact: inventory.NodeFacts, snapshot: Snapshot) -> bool:
-    if fact.node.metadata.label_map.get(SPOT_LABEL, "").lower() == "spot":
+    if fact.node.metadata.label_map.get(aks.SPOT_LABEL, "").lower() == "spot":
         return True
     pool = snapshot.pool(fact.pool) if fact.pool else None
     return pool is not None and (pool.scale_set_priority or "").lower() == "spot"

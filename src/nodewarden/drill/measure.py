@@ -15,15 +15,15 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from nodewarden.audit import selectors
-from nodewarden.detect.timestamps import as_utc, parse_time
 from nodewarden.drill import steady as steady_checks
 from nodewarden.drill.spec import Abort, SteadyState
 from nodewarden.heal import durations
+from nodewarden.model import selectors
 from nodewarden.model.health import Detection, HealthState
 from nodewarden.model.kube import Pod
 from nodewarden.model.remediation import HoldReason, Step
 from nodewarden.model.snapshot import Snapshot
+from nodewarden.model.timestamps import as_utc, parse_time
 
 CONTROLLER = "nodewarden"  # nodewarden.act.events.CONTROLLER, repeated: pure code does not import act
 # Health states that mean nodewarden noticed the node; Recovered and Healthy do not.

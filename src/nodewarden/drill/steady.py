@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-from nodewarden.audit import selectors
 from nodewarden.drill.spec import SteadyState
 from nodewarden.heal import durations
+from nodewarden.model import selectors
 from nodewarden.model.drill import CheckPhase, CheckResult
 from nodewarden.model.kube import LabelSelector, Pod
 from nodewarden.model.snapshot import Snapshot

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nodewarden.audit import selectors
+from nodewarden.model import selectors
 from nodewarden.model.snapshot import Snapshot
 
 
@@ -17,8 +17,7 @@ def affected(snapshot: Snapshot, nodes: Iterable[str]) -> tuple[tuple[str, ...],
     workloads: set[str] = set()
     for node in nodes:
         for pod in snapshot.pods_by_node.get(node, ()):
-            owners = pod.metadata.owner_references or ()
-            if pod.is_mirror or any(owner.kind == "DaemonSet" for owner in owners):
+            if pod.belongs_to_node:
                 continue
             pods.add(f"{pod.namespace}/{pod.metadata.name}")
             for workload in snapshot.workloads:

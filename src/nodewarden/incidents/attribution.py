@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from nodewarden.detect.context import AUTO_REPAIR_CALLER
 from nodewarden.incidents.group import FAMILY, Family
+from nodewarden.model.aks import AUTO_REPAIR_CALLER
 from nodewarden.model.incident import ChangeOrigin, ChangeRecord, SignalRecord
 from nodewarden.model.operator_mark import OperatorMark
 

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from nodewarden.incidents import figures
-from nodewarden.model.health import PROBLEMS, SignalKind
+from nodewarden.model.health import NODE_DOWN, PROBLEMS, SignalKind
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState, SignalRecord
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome
 
@@ -51,14 +51,7 @@ class Family(StrEnum):
 
 
 FAMILY: Mapping[SignalKind, Family] = {
-    SignalKind.HEARTBEAT_STALE: Family.NODE_DOWN,
-    SignalKind.NOT_READY: Family.NODE_DOWN,
-    SignalKind.READY_UNKNOWN: Family.NODE_DOWN,
-    SignalKind.INSTANCE_STOPPED: Family.NODE_DOWN,
-    SignalKind.INSTANCE_DEALLOCATED: Family.NODE_DOWN,
-    SignalKind.INSTANCE_FAILED: Family.NODE_DOWN,
-    SignalKind.INSTANCE_MISSING: Family.NODE_DOWN,
-    SignalKind.NOT_REGISTERED: Family.NODE_DOWN,
+    **dict.fromkeys(NODE_DOWN, Family.NODE_DOWN),
     SignalKind.NODE_PROBLEM: Family.NODE_PROBLEM,
     SignalKind.FLAPPING: Family.NODE_PROBLEM,
     SignalKind.NETWORK_UNAVAILABLE: Family.NODE_PROBLEM,

@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from nodewarden.detect.context import AUTO_REPAIR_CALLER, SETTLED_STATES
-from nodewarden.detect.inventory import key_from_resource_id
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank_evidence import Facts
+from nodewarden.model import aks
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import CauseKind, ChangeOrigin, ChangeRecord, Evidence, Hypothesis
 
@@ -73,7 +72,7 @@ def changes_before(facts: Facts) -> list[ChangeRecord]:
 
 def caller_kind(caller: str) -> str:
     """Who the caller is, in words: AKS auto-repair, a user, a service principal or managed identity."""
-    if caller.lower() == AUTO_REPAIR_CALLER:
+    if caller.lower() == aks.AUTO_REPAIR_CALLER:
         return "AKS auto-repair"
     if "@" in caller:
         return "user"
@@ -120,7 +119,7 @@ def _relation(record: ChangeRecord, facts: Facts) -> tuple[float, str]:
     instances = {node.instance.lower() for node in facts.affected if node.instance}
     scale_sets = {instance.partition("/")[0] for instance in instances}
     pools = {pool.lower() for pool in {facts.incident.pool} | {node.pool for node in facts.affected} if pool}
-    key = key_from_resource_id(record.resource)
+    key = aks.key_from_resource_id(record.resource)
     if _INSTANCE in resource and key is not None:
         if key.lower() in instances:
             return SAME, ""
@@ -151,7 +150,7 @@ def _came_back(record: ChangeRecord, facts: Facts) -> bool:
     limit = facts.incident.impact_start - timedelta(seconds=rank_evidence.LEASE_GRACE)
     if ended is None or ended > limit:
         return False
-    key = (key_from_resource_id(record.resource) or "").lower()
+    key = (aks.key_from_resource_id(record.resource) or "").lower()
     nodes = [node for node in facts.affected if (node.instance or "").lower() == key]
     return all(node.onset > ended for node in nodes)
 
@@ -172,12 +171,12 @@ def _busy(facts: Facts) -> list[Evidence]:
         return lines
     pools = {facts.incident.pool} | {node.pool for node in facts.affected}
     for pool in facts.snapshot.pools:
-        state = pool.provisioning_state or ""
-        if pool.name in pools and state and state.lower() not in SETTLED_STATES:
+        state = pool.provisioning_state
+        if pool.name in pools and aks.is_in_progress(state):
             lines.append(Evidence(f"agentPool {pool.name} provisioningState {state}", at=facts.now, weight=BUSY))
     cluster = facts.snapshot.cluster
-    state = (cluster.provisioning_state or "") if cluster is not None else ""
-    if cluster is not None and state and state.lower() not in SETTLED_STATES:
+    if cluster is not None and aks.is_in_progress(cluster.provisioning_state):
+        state = cluster.provisioning_state
         lines.append(Evidence(f"managedCluster {cluster.name} provisioningState {state}", at=facts.now, weight=BUSY))
     return lines[:1]
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import reduce
 
 from nodewarden.detect import correlate
-from nodewarden.detect.inventory import IMAGE_LABEL, NON_ZONAL, ZONE_LABEL, key_from_resource_id, key_of_instance
+from nodewarden.model.aks import IMAGE_LABEL, NON_ZONAL, ZONE_LABEL, key_from_resource_id, key_of_instance
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import PROBLEMS, SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis, Incident, SignalRecord

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nodewarden.detect.inventory import key_from_resource_id
-from nodewarden.detect.timestamps import parse_time
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank_evidence import AffectedNode, Facts
-from nodewarden.incidents.rank_platform import SILENT
+from nodewarden.model import health
+from nodewarden.model.aks import key_from_resource_id
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis
 from nodewarden.model.remediation import Step
+from nodewarden.model.timestamps import parse_time
 
 RECENT = timedelta(hours=1)  # a node created or reimaged this long before it failed is "new"
 
@@ -225,7 +225,7 @@ def guest_failure(facts: Facts) -> Hypothesis:
                      at=parse_time(event.time), weight=NPD_EVENT)
         )  # fmt: skip
     failing = facts.failing
-    vm_silent = [node for node in failing if node.kinds & SILENT and node.vm_healthy]
+    vm_silent = [node for node in failing if node.kinds & health.KUBELET_SILENT and node.vm_healthy]
     silent = [node for node in vm_silent if not node.vm_unresponsive]  # the VM agent answers, the kubelet not
     if silent:
         supporting.append(
@@ -275,7 +275,7 @@ def host_failure(facts: Facts) -> Hypothesis:
     """The VM itself failed: its Lease stopped with no guest-side signal before, ARM says it runs, and its VM
     agent stopped reporting Ready; against: guest-side signals, a VM agent still Ready, many VMs at once."""
     failing = facts.failing
-    silent = [node for node in failing if node.kinds & SILENT and node.vm_healthy]
+    silent = [node for node in failing if node.kinds & health.KUBELET_SILENT and node.vm_healthy]
     gone = [node for node in silent if node.vm_unresponsive and not node.kinds & GUEST_SIDE]
     supporting: list[Evidence] = []
     if gone:

@@ -6,13 +6,11 @@ the weights below say how strongly one fact alone points at (or away from) the c
 
 from __future__ import annotations
 
-from nodewarden.detect.inventory import vm_name
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank_evidence import AffectedNode, Facts
-from nodewarden.model.health import SignalKind
+from nodewarden.model.aks import vm_name
+from nodewarden.model.health import KUBELET_SILENT, SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis, SignalRecord
-
-SILENT = frozenset({SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN, SignalKind.NOT_READY})
 
 # Zone outage
 ZONE_SIGNAL = 0.8  # detection found at least half a zone failing together (ZoneFailure)
@@ -89,7 +87,7 @@ def zone_outage(facts: Facts) -> Hypothesis:
             )
         )
     supporting += _zonal_allocation(facts)
-    unreachable = [node for node in here if node.kinds & SILENT and node.vm_healthy]
+    unreachable = [node for node in here if node.kinds & KUBELET_SILENT and node.vm_healthy]
     if clustered and len(unreachable) == len(here):
         supporting.append(
             Evidence(
@@ -200,7 +198,7 @@ def network(facts: Facts) -> Hypothesis:
             Evidence(text + more, at=first.since, weight=rank_evidence.repeated(NETWORK_UNAVAILABLE, len(unavailable)))
         )
     failing = facts.failing
-    silent = [node for node in failing if node.kinds & SILENT and node.vm_healthy]
+    silent = [node for node in failing if node.kinds & KUBELET_SILENT and node.vm_healthy]
     if len(silent) >= 2:
         supporting.append(
             Evidence(

@@ -74,6 +74,23 @@ PROBLEMS: frozenset[SignalKind] = frozenset(
     }
 )
 
+# The kubelet stopped answering: the node controller's view (Lease, Ready) of a node it lost.
+KUBELET_SILENT: frozenset[SignalKind] = frozenset(
+    {SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN, SignalKind.NOT_READY}
+)
+# The node cannot run pods at all: its kubelet is silent or its instance is not running (or never
+# registered). No kubelet will finish deleting its pods, so a drain does not wait for them
+# (runtime/executor.py), and incidents group these signals as one family (incidents/group.py).
+NODE_DOWN: frozenset[SignalKind] = KUBELET_SILENT | frozenset(
+    {
+        SignalKind.INSTANCE_STOPPED,
+        SignalKind.INSTANCE_DEALLOCATED,
+        SignalKind.INSTANCE_FAILED,
+        SignalKind.INSTANCE_MISSING,
+        SignalKind.NOT_REGISTERED,
+    }
+)
+
 
 class Scope(StrEnum):
     NODE = "node"

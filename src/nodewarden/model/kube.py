@@ -264,6 +264,22 @@ class Pod:
         return MIRROR_POD_ANNOTATION in self.metadata.annotation_map
 
     @property
+    def is_daemonset_pod(self) -> bool:
+        """Controlled by a DaemonSet (its controller owner reference), as kubectl drain tells them apart.
+
+        kubectl's drain filter reads `metav1.GetControllerOf(pod)`: an owner reference without
+        `controller: true` does not make a pod the DaemonSet's (the DaemonSet would not replace it), so
+        such a pod is evicted like any other (kubernetes staging/src/k8s.io/kubectl/pkg/drain/filters.go).
+        """
+        return any(owner.kind == "DaemonSet" and owner.controller for owner in self.metadata.owner_references or ())
+
+    @property
+    def belongs_to_node(self) -> bool:
+        """A DaemonSet or mirror pod: part of the node, not of a service it carries. A drain leaves it
+        (its DaemonSet would put it straight back; the kubelet owns the static pod behind a mirror)."""
+        return self.is_daemonset_pod or self.is_mirror
+
+    @property
     def phase(self) -> str | None:
         return self.status.phase if self.status else None
 

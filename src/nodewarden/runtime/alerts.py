@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from nodewarden.detect import inventory
-from nodewarden.detect.timestamps import parse_time
+from nodewarden.model import aks
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import SignalRecord
+from nodewarden.model.timestamps import parse_time
 from nodewarden.runtime import logs
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ def _azure_nodes(targets: list[str], items: list[str], dimensions: list[str]) ->
     """
     nodes: dict[str, str | None] = {}
     for target in targets:
-        key = inventory.key_from_resource_id(target)
+        key = aks.key_from_resource_id(target)
         if key is not None:
             _add_instance(nodes, key)
     for value in dimensions:
@@ -291,7 +291,7 @@ def _add_instance(nodes: dict[str, str | None], key: str) -> None:
 def _add_name(nodes: dict[str, str | None], value: str) -> None:
     match = _VM_NAME.match(value)
     if match is not None:
-        _add_instance(nodes, inventory.instance_key(match.group(1), match.group(2)))
+        _add_instance(nodes, aks.instance_key(match.group(1), match.group(2)))
         return
     node = _node_name(value)
     if node is not None:

@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from nodewarden.act.journal import Journal
-from nodewarden.detect.timestamps import parse_time
 from nodewarden.incidents import attribution
 from nodewarden.incidents.affected import affected
 from nodewarden.incidents.group import group
@@ -30,6 +29,7 @@ from nodewarden.model.azure import ActivityLogEntry
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState
 from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import Step
+from nodewarden.model.timestamps import parse_time
 from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 
 from nodewarden.audit import relations
 from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
-from nodewarden.model import kube
+from nodewarden.model import aks, kube
 from nodewarden.model.findings import Category, Profile, Severity, Target
 from nodewarden.model.inputs import Input
 from nodewarden.model.snapshot import Snapshot
@@ -35,8 +35,6 @@ SYSTEM_PRIORITY_CLASSES = frozenset({"system-cluster-critical", "system-node-cri
 
 # The label AKS puts on every node of a system-mode pool (learn.microsoft.com/azure/aks/use-system-pools:
 # "AKS automatically assigns the label kubernetes.azure.com/mode: system to its nodes").
-MODE_LABEL = "kubernetes.azure.com/mode"
-AGENTPOOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 CRITICAL_ADDONS_TAINT = "CriticalAddonsOnly"
 # AKS node names: aks-<pool>-<8 digits>-vmss<6 base-36 chars> (VMSS pools).
 _AKS_NODE_NAME = re.compile(r"^aks-(?P<pool>[a-z0-9]+)-\d+-vmss[0-9a-z]{6}$")
@@ -307,8 +305,8 @@ def _node_pools(snap: Snapshot) -> dict[str, tuple[str | None, bool]]:
     known: dict[str, tuple[str | None, bool]] = {}
     for node in snap.nodes:
         labels = node.metadata.label_map
-        pool_name = next((labels[k] for k in AGENTPOOL_LABELS if k in labels), None)
-        mode = labels.get(MODE_LABEL)
+        pool_name = aks.pool_of(labels)
+        mode = labels.get(aks.MODE_LABEL)
         pool = snap.pool(pool_name) if pool_name else None
         if mode is not None:
             known[node.metadata.name] = (pool_name, mode.lower() == "system")
@@ -328,10 +326,6 @@ def _is_critical_addons_taint(taint: str) -> bool:
     """`CriticalAddonsOnly=true:NoSchedule` (or without a value), as `nodeTaints` spells it."""
     key_value, _, effect = taint.replace(" ", "").rpartition(":")
     return key_value.split("=", 1)[0] == CRITICAL_ADDONS_TAINT and effect == "NoSchedule"
-
-
-def _owned_by_daemonset(pod: kube.Pod) -> bool:
-    return any(ref.kind == "DaemonSet" for ref in pod.metadata.owner_references or ())
 
 
 def _pod_owner_target(pod: kube.Pod, snap: Snapshot) -> tuple[Target, str]:
@@ -394,9 +388,7 @@ def app_pods_off_system_pool(snap: Snapshot, ctx: RuleContext) -> Iterator[Viola
         found.setdefault(target.key, (target, []))[1].append(reason)
 
     app_pods = [
-        p
-        for p in snap.pods
-        if not relations.is_system_namespace(p.namespace, ctx.params) and not _owned_by_daemonset(p) and not p.is_mirror
+        p for p in snap.pods if not relations.is_system_namespace(p.namespace, ctx.params) and not p.belongs_to_node
     ]
     if snap.has(Input.WORKLOADS):
         for workload in relations.app_workloads(snap, ctx.params):
@@ -439,7 +431,7 @@ def app_pods_off_system_pool(snap: Snapshot, ctx: RuleContext) -> Iterator[Viola
     if unplaced:
         nodes = ", ".join(sorted(set(unplaced))[:3])
         raise NotEvaluated(
-            f"the pool mode of nodes {nodes} is unknown (no {MODE_LABEL} or agentpool label, no matching pool): "
+            f"the pool mode of nodes {nodes} is unknown (no {aks.MODE_LABEL} or agentpool label, no matching pool): "
             f"export {Input.NODES.command} and {Input.NODEPOOLS.command}"
         )
 

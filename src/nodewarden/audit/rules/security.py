@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from nodewarden.audit import relations, selectors
+from nodewarden.audit import relations
 from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
+from nodewarden.model import selectors
 from nodewarden.model.azure import Cluster
 from nodewarden.model.findings import Category, Profile, Severity, Target
 from nodewarden.model.inputs import Input

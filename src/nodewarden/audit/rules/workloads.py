@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from nodewarden.audit import relations, selectors
+from nodewarden.audit import relations
 from nodewarden.audit.catalog import NotEvaluated, Rule, RuleContext, Violation, rule
-from nodewarden.model import kube
+from nodewarden.model import aks, kube, selectors
 from nodewarden.model.findings import Category, Profile, Severity, Target
 from nodewarden.model.inputs import Input
 from nodewarden.model.kube import (
@@ -30,7 +30,6 @@ from nodewarden.model.kube import (
 )
 from nodewarden.model.snapshot import Snapshot
 
-ZONE_KEY = "topology.kubernetes.io/zone"
 HOSTNAME_KEY = "kubernetes.io/hostname"
 WHEN_UNSATISFIABLE = frozenset({"DoNotSchedule", "ScheduleAnyway"})
 # Probe fields that tune timing; what is left is the check itself (httpGet, tcpSocket, exec, grpc).
@@ -520,7 +519,7 @@ def workloads_spread_zones(snap: Snapshot, ctx: RuleContext) -> Iterator[Violati
     for workload in relations.app_workloads(snap, ctx.params):
         if not _is_multi_replica(workload, snap):
             continue
-        gap = _spread_gap(workload, ZONE_KEY)
+        gap = _spread_gap(workload, aks.ZONE_LABEL)
         if gap:
             yield Violation(_target(workload), f"{_named(workload)} {gap}; the cluster has zonal pools")
 
@@ -674,7 +673,7 @@ def _users_of(sc: StorageClass, snap: Snapshot) -> list[Workload]:
 
 def _pinned_zones(spec: PodSpec) -> set[str]:
     """Zones the pod is restricted to by nodeSelector or required node affinity (empty: not pinned)."""
-    selected = (spec.node_selector or {}).get(ZONE_KEY)
+    selected = (spec.node_selector or {}).get(aks.ZONE_LABEL)
     if selected:
         return {selected}
     required = (spec.affinity.node_affinity or {}) if spec.affinity else {}
@@ -684,7 +683,7 @@ def _pinned_zones(spec: PodSpec) -> set[str]:
         term_zones = [
             set(e.get("values") or ())
             for e in term.get("matchExpressions") or ()
-            if e.get("key") == ZONE_KEY and e.get("operator") == "In"
+            if e.get("key") == aks.ZONE_LABEL and e.get("operator") == "In"
         ]
         if not term_zones:
             return set()  # one term lets the pod land in any zone

@@ -2,7 +2,8 @@
 
 Kubernetes and ARM write RFC 3339 ("2026-11-26T08:00:10Z", sometimes with fractions); IMDS writes
 Scheduled Events' NotBefore in RFC 1123 ("Thu, 26 Nov 2026 08:15:00 GMT"); the cluster autoscaler's
-taint value is Unix seconds. Detection must never fail on a bad time: it reads as unknown (None).
+taint value is Unix seconds. Detection, incidents and drills read them all through here, and must
+never fail on a bad time: it reads as unknown (None).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Kubernetes label-selector matching (matchLabels AND matchExpressions), as the API server does it."""
+"""Kubernetes label-selector matching (matchLabels AND matchExpressions), as the API server does it.
+
+The one definition for every layer: the audit's relations, the guards' PodDisruptionBudget check, the
+drain's blocking budget (act/kube_actions.py), incidents and drills.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,9 @@ def _holds(requirement: LabelSelectorRequirement, labels: Mapping[str, str]) -> 
         return present
     if operator == "DoesNotExist":
         return not present
-    # An unknown operator selects nothing, as the API server would reject the object.
+    # An unknown operator selects nothing: the API server rejects such a selector, and where one slips
+    # through, the eviction subresource skips a budget whose selector does not parse ("an invalid
+    # selector does not match the pod", kubernetes pkg/registry/core/pod/storage/eviction.go).
     return False
 
 
