@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -23,6 +20,7 @@ from typing import Any, Protocol
 from azure.core.exceptions import AzureError
 from lightkube import Client
 
+from nodewarden import http
 from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.azure_actions import InstanceRef
 from nodewarden.act.results import NodeAction
@@ -68,21 +66,12 @@ def admin_call(state_dir: Path, method: str, path: str, payload: dict[str, objec
         admin = json.loads(admin_file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(f"{admin_file}: no running twin here (start one with nodewarden twin serve)") from exc
-    context = ssl.create_default_context(cafile=admin["caBundle"])
-    request = urllib.request.Request(
-        admin["url"] + path,
-        data=json.dumps(payload).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {admin['token']}", "Content-Type": "application/json"},
+    twin = http.Endpoint(
+        admin["url"], name="the twin", hint="is it still running?", ca_bundle=admin["caBundle"], timeout=ADMIN_TIMEOUT
     )
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=ADMIN_TIMEOUT) as response:
-            return dict(json.loads(response.read() or b"{}"))
-    except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}").get("message", exc.reason)
-        raise InputError(f"twin refused {path}: {detail}") from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise InputError(f"cannot reach the twin at {admin['url']}: {exc} (is it still running?)") from exc
+    with twin:
+        answer = twin.call(method, path, json=payload, headers={"Authorization": f"Bearer {admin['token']}"})
+    return dict(answer)
 
 
 # -- the injector ---------------------------------------------------------------------------------------------

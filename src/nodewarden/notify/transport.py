@@ -1,17 +1,16 @@
 """The wire under the sinks: one HTTP POST, its status and its Retry-After, nothing else.
 
-The stdlib, not httpx2: httpx2 logs every request's URL at INFO, and a Slack or Teams webhook URL *is*
-the credential. Redirects are refused rather than followed, so a body signed for one host never goes to
-another. `Send` is the seam tests replace; `post` is the real one.
+A Slack or Teams webhook URL *is* the credential, so it goes through `nodewarden/http.py` as a secret
+URL: never logged, never in an error, and a redirect is an answer rather than followed, so a body signed
+for one host never goes to another. `Send` is the seam tests replace; `post` is the real one.
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.client import HTTPException
+
+from nodewarden import http
 
 TIMEOUT = 10.0  # seconds per attempt; a notification is not worth stalling a control cycle for longer
 
@@ -39,25 +38,12 @@ class SendError(Exception):
 Send = Callable[[Outbound], Reply]
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # the 3xx surfaces as an HTTPError: a failed delivery, not a silent re-post
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
 def post(outbound: Outbound) -> Reply:
     """POST the body; any HTTP answer is a Reply, anything else a SendError naming only the error's type."""
-    headers = {"Content-Type": "application/json", "User-Agent": "nodewarden", **outbound.headers}
-    request = urllib.request.Request(outbound.url, data=outbound.body, headers=headers, method="POST")
+    headers = {"Content-Type": "application/json", **outbound.headers}
     try:
-        with _OPENER.open(request, timeout=TIMEOUT) as response:
-            return Reply(status=response.status, retry_after=response.headers.get("Retry-After"))
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return Reply(status=exc.code, retry_after=exc.headers.get("Retry-After") if exc.headers else None)
-    except urllib.error.URLError as exc:  # its text can hold the host; the reason's type is enough to act on
-        raise SendError(type(exc.reason).__name__ if isinstance(exc.reason, BaseException) else "URLError") from None
-    except (OSError, HTTPException) as exc:
-        raise SendError(type(exc).__name__) from None
+        with http.Endpoint(outbound.url, name=f"sink {outbound.sink}", secret_url=True, timeout=TIMEOUT) as endpoint:
+            response = endpoint.send("POST", content=outbound.body, headers=headers)
+    except http.NoAnswerError as exc:
+        raise SendError(exc.reason) from None
+    return Reply(status=response.status_code, retry_after=response.headers.get("Retry-After"))

@@ -7,16 +7,14 @@
 
 from __future__ import annotations
 
-import json
-import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nodewarden.errors import InputError, UnreachableError
+import httpx2
+
+from nodewarden import http
+from nodewarden.errors import InputError
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +35,18 @@ class PrometheusError(InputError):
 
 
 class PrometheusClient:
-    def __init__(self, base_url: str, *, ca_bundle: str | None = None, timeout: float = 10.0) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._context = ssl.create_default_context(cafile=ca_bundle) if base_url.startswith("https") else None
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ca_bundle: str | None = None,
+        timeout: float = 10.0,
+        transport: httpx2.BaseTransport | None = None,
+    ) -> None:
+        self.endpoint = http.Endpoint(
+            base_url.rstrip("/"), name="Prometheus", hint="check --prometheus", ca_bundle=ca_bundle, timeout=timeout,
+            transport=transport,
+        )  # fmt: skip
 
     def query(self, expr: str, *, at: datetime) -> list[Sample]:
         data = self._get("/api/v1/query", {"query": expr, "time": f"{at.timestamp():.3f}"})
@@ -64,27 +70,8 @@ class PrometheusClient:
         ]
 
     def _get(self, path: str, params: dict[str, str]) -> Any:
-        url = f"{self.base_url}{path}?{urllib.parse.urlencode(params)}"
-        try:
-            with urllib.request.urlopen(url, timeout=self.timeout, context=self._context) as response:
-                body = json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            body = _error_body(exc)
-            raise PrometheusError(
-                f"Prometheus at {self.base_url}: {body.get('error', exc.reason)} ({params['query']})"
-            ) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise UnreachableError(f"cannot reach Prometheus at {self.base_url}: {exc} (check --prometheus)") from exc
-        if body.get("status") != "success":
-            raise PrometheusError(
-                f"Prometheus at {self.base_url}: {body.get('error', 'query failed')} ({params['query']})"
-            )
+        body = self.endpoint.call("GET", path, params=params, error=PrometheusError, about=params["query"])
+        if not isinstance(body, dict) or body.get("status") != "success":
+            error = body.get("error", "query failed") if isinstance(body, dict) else "query failed"
+            raise PrometheusError(f"{self.endpoint.describe(path)}: {error} ({params['query']})")
         return body["data"]
-
-
-def _error_body(exc: urllib.error.HTTPError) -> dict[str, Any]:
-    try:
-        body = json.loads(exc.read() or b"{}")
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -13,14 +13,12 @@ objects are immutable. The Snapshot is the one `load.load_documents` builds from
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx2
-
+from nodewarden import http
 from nodewarden.connection import AzureClients, Connection
 from nodewarden.errors import InputError, NodewardenError
 from nodewarden.model.snapshot import Snapshot
@@ -167,17 +165,16 @@ def _node_rg(documents: list[Document]) -> str | None:
 
 def scheduled_events(azure: AzureClients) -> Any:
     """IMDS Scheduled Events (learn.microsoft.com/azure/virtual-machines/linux/scheduled-events)."""
-    url = f"{azure.target.imds_url}/metadata/scheduledevents"
-    ca_bundle = azure.target.ca_bundle
-    verify: Any = ssl.create_default_context(cafile=ca_bundle) if ca_bundle else True
-    try:
-        response = httpx2.get(
-            url, params={"api-version": SCHEDULED_EVENTS_API}, headers={"Metadata": "true"}, verify=verify, timeout=5
+    imds = http.Endpoint(
+        azure.target.imds_url or "", name="Scheduled Events", ca_bundle=azure.target.ca_bundle, timeout=5
+    )
+    with imds:
+        return imds.call(
+            "GET",
+            "/metadata/scheduledevents",
+            params={"api-version": SCHEDULED_EVENTS_API},
+            headers={"Metadata": "true"},
         )
-        response.raise_for_status()
-        return response.json()
-    except (httpx2.HTTPError, ValueError) as exc:
-        raise InputError(f"Scheduled Events from {url}: {exc}") from exc
 
 
 def observe_once(connection: Connection, now: datetime, *, sync_timeout: float = 60.0) -> Observation:
