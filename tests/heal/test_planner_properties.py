@@ -253,11 +253,8 @@ def _zone_tripped(world: World, zone: str, share: float, window: timedelta) -> b
 
 def _blocking_pdb(world: World, node: str) -> tuple[Pod, PodDisruptionBudget] | None:
     for pod in world.snapshot.pods:
-        if (
-            pod.spec.node_name != node
-            or not pod.ready
-            or any(o.kind == "DaemonSet" for o in pod.metadata.owner_references or ())
-        ):
+        # which pods a drain leaves is the model's one definition (model/kube.py), not a guard recomputed here
+        if pod.spec.node_name != node or not pod.ready or pod.belongs_to_node:
             continue
         for pdb in world.snapshot.pdbs:
             app = (pdb.spec.selector.match_labels or {}).get("app") if pdb.spec.selector else None

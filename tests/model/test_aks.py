@@ -82,3 +82,27 @@ def test_zone_zero_means_a_pool_without_zones() -> None:
 def test_the_pool_is_read_from_an_aks_scale_set_name_only() -> None:
     assert aks.pool_from_vmss("aks-apps-84805669-vmss") == "apps"
     assert aks.pool_from_vmss("my-own-scale-set") == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("aks-apps-84805669-vmss_7", "aks-apps-84805669-vmss/7"),
+        ("AKS-Apps-84805669-VMSS_12", "aks-apps-84805669-vmss/12"),
+        ("aks-apps-84805669-vmss000007", None),
+        ("aks-apps-84805669-vmss_", None),
+        ("aks-apps-84805669-vmss_x1", None),
+    ],
+)
+def test_a_scale_set_vm_name_names_its_instance(name: str, key: str | None) -> None:
+    assert aks.key_from_vm_name(name) == key
+    if key is not None:
+        assert aks.key_from_vm_name(aks.vm_name(key)) == key
+
+
+def test_aks_names_a_node_after_its_instance_in_base_36() -> None:
+    assert aks.node_name_of("aks-apps-84805669-vmss/0") == "aks-apps-84805669-vmss000000"
+    assert aks.node_name_of("aks-apps-84805669-vmss/37") == "aks-apps-84805669-vmss000011"
+    assert aks.node_name_of("aks-apps-84805669-vmss/46655") == "aks-apps-84805669-vmss000zzz"
+    assert aks.node_name_of("aks-apps-84805669-vmss/abc") is None
+    assert aks.node_name_of("aks-apps-84805669-vmss/") is None

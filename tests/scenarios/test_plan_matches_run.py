@@ -9,8 +9,8 @@ carries each node's health from cycle to cycle. The controller now saves that he
 
 Here the controller runs in this process on the twin's manual clock; at several moments of a zone outage
 `plan -o json` runs at the twin time of the controller's next cycle and is compared with that cycle's plan
-(the planner's actions and holds: an acting cycle turns none of them into DryRun holds, so like is compared
-with like).
+(the planner's actions, holds and closures: an acting cycle turns none of them into DryRun holds, so like is
+compared with like).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def planned_by_run(report: CycleReport) -> dict[str, list[tuple[Any, ...]]]:
     return {
         "actions": sorted((a.step.value, a.subject, a.key) for a in plan.actions),
         "holds": sorted((h.reason.value, h.subject, h.step.value if h.step else None, h.message) for h in plan.holds),
+        "closures": sorted((c.episode, c.state.value, c.note) for c in plan.closures),
         "health": sorted((h.node, h.state.value, _z(h.since), _z(h.problem_since)) for h in health),
     }
 
@@ -43,6 +44,7 @@ def planned_by_plan(document: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]
     return {
         "actions": sorted((a["step"], a["subject"], a["key"]) for a in document["actions"]),
         "holds": sorted((h["reason"], h["subject"], h["step"], h["message"]) for h in document["holds"]),
+        "closures": sorted((c["episode"], c["state"], c["note"]) for c in document["closures"]),
         "health": sorted((h["node"], h["state"], h["since"], h["problemSince"]) for h in document["health"]),
     }
 

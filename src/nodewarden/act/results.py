@@ -1,7 +1,7 @@
 """What an action reports back: plain, frozen records the CLI renders and the journal will keep.
 
 The vocabulary of node actions and Event reasons lives here as enums, so a typo cannot invent a new
-action or reason (style.md §4).
+action or reason.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The safety guards every destructive step (and every new episode) passes: design.md "Remediation".
+"""The safety guards every destructive step (and every new episode) passes (README.md, "Detect and recover").
 
 `CycleBudgets` is built once per planning cycle from the snapshot, detection and journal; its budgets (blast
 radius, rate per hour) are spent as the planner admits steps, so one cycle never overshoots them. It

@@ -9,7 +9,7 @@ The planner opens an episode (its first CORDON, or an ESCALATE of a quarantined 
   - ABANDONED when it went without a REPLACE of ours (autoscaler, a person), once no step is pending.
 A zone compensation episode ("scale/<pool>/…", see heal/compensation.py) follows no node: it closes once
 its scale-out settles, and whether the pool was scaled back is read from its SCALE entries
-(act/journal.py `outstanding_scale`), not from its state.
+(state/steps.py `outstanding_scale`), not from its state.
 
 `closure_after` is asked by the executor the moment a step settles, so the episode closes in the cycle
 that ended it (the incident figures and the next cycle's detection read that). `plan_closures` is asked

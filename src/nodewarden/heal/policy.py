@@ -30,7 +30,7 @@ from nodewarden.schema import parse_yaml_model
 DEFAULT_POLICY_FILE = "default-policy.yaml"
 API_VERSION: Literal["nodewarden.io/v1"] = "nodewarden.io/v1"
 KIND: Literal["RemediationPolicy"] = "RemediationPolicy"
-# Pools this large get 10 % of their nodes as blast radius instead of 1 (design.md, guard 1).
+# Pools this large get 10 % of their nodes as blast radius instead of 1.
 LARGE_POOL = 20
 
 

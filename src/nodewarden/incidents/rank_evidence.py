@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import reduce
 
 from nodewarden.detect import correlate
-from nodewarden.model.aks import IMAGE_LABEL, NON_ZONAL, ZONE_LABEL, key_from_resource_id, key_of_instance
+from nodewarden.model import aks
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import PROBLEMS, SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis, Incident, SignalRecord
@@ -120,7 +120,7 @@ def facts_of(
 def _instances_by_key(instances: Iterable[ScaleSetInstance]) -> dict[str, ScaleSetInstance]:
     found: dict[str, ScaleSetInstance] = {}
     for instance in instances:
-        key = key_of_instance(instance)
+        key = aks.key_of_instance(instance)
         if key is not None:
             found[key] = instance
         computer = instance.instance_view.computer_name if instance.instance_view else None
@@ -139,10 +139,10 @@ def _affected(
     node = snapshot.nodes_by_name.get(name)
     labels = node.metadata.label_map if node is not None else {}
     records = sorted(records, key=lambda r: (r.last_seen, r.since), reverse=True)  # the latest observation first
-    zone = next((r.zone for r in records if r.zone), None) or labels.get(ZONE_LABEL)
+    zone = next((r.zone for r in records if r.zone), None) or aks.zone_of(labels)
     instance_key = next((r.instance for r in records if r.instance), None)
     if instance_key is None and node is not None:
-        instance_key = key_from_resource_id(node.spec.provider_id)
+        instance_key = aks.key_from_resource_id(node.spec.provider_id)
     instance = instances.get(instance_key or "") or instances.get(name)
     agent = instance.agent_status if instance is not None else None
     return AffectedNode(
@@ -151,8 +151,8 @@ def _affected(
         kinds=frozenset(r.kind for r in records),
         conditions=frozenset(r.condition for r in records if r.condition),
         pool=next((r.pool for r in records if r.pool), None),
-        zone=None if zone == NON_ZONAL else zone,
-        image=next((r.image for r in records if r.image), None) or labels.get(IMAGE_LABEL),
+        zone=zone,
+        image=next((r.image for r in records if r.image), None) or labels.get(aks.IMAGE_LABEL),
         instance=instance_key,
         power=instance.status("PowerState") if instance is not None else None,
         provisioning=instance.status("ProvisioningState") if instance is not None else None,
@@ -167,8 +167,8 @@ def node_counts(snapshot: Snapshot) -> tuple[dict[str, int], dict[str, int]]:
     images: dict[str, int] = {}
     for node in snapshot.nodes:
         labels = node.metadata.label_map
-        zone, image = labels.get(ZONE_LABEL), labels.get(IMAGE_LABEL)
-        if zone and zone != NON_ZONAL:
+        zone, image = aks.zone_of(labels), labels.get(aks.IMAGE_LABEL)
+        if zone:
             zones[zone] = zones.get(zone, 0) + 1
         if image:
             images[image] = images.get(image, 0) + 1

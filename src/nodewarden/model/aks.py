@@ -39,6 +39,8 @@ _PROVIDER_ID = re.compile(
     re.IGNORECASE,
 )
 _VM = re.compile(r"/virtualMachineScaleSets/([^/]+)/virtualMachines/([^/]+)", re.IGNORECASE)
+_VM_NAME = re.compile(r"^(.+)_(\d+)$")  # a scale-set VM's name: "<vmss>_<instanceId>"
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def is_in_progress(state: str | None) -> bool:
@@ -97,6 +99,25 @@ def vm_name(key: str) -> str:
     """The VM name Scheduled Events list for a scale-set instance: "<vmss>_<instanceId>"."""
     vmss, _, number = key.partition("/")
     return f"{vmss}_{number}"
+
+
+def key_from_vm_name(name: str) -> str | None:
+    """The instance key a scale-set VM's name "<vmss>_<instanceId>" names (see `vm_name`); None for another name."""
+    match = _VM_NAME.match(name)
+    return instance_key(match.group(1), match.group(2)) if match else None
+
+
+def node_name_of(key: str) -> str | None:
+    """The node AKS names after a scale-set instance: the scale set's name and the instance id in base 36, six
+    digits ("aks-apps-84805669-vmss/37" → "aks-apps-84805669-vmss000011"); None when the id is not a number."""
+    vmss, _, number = key.partition("/")
+    if not (number.isascii() and number.isdigit()):
+        return None
+    value, digits = int(number), ""
+    while value:
+        value, remainder = divmod(value, 36)
+        digits = _BASE36[remainder] + digits
+    return vmss + digits.rjust(6, "0")
 
 
 def pool_of(labels: Mapping[str, str]) -> str | None:

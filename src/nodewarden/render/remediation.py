@@ -13,7 +13,7 @@ from rich.text import Text
 
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Signal
 from nodewarden.model.operator_mark import OperatorMark
-from nodewarden.model.remediation import Hold, Plan, PlannedAction
+from nodewarden.model.remediation import Closure, Hold, Plan, PlannedAction
 
 STATE_STYLES = {
     HealthState.HEALTHY: "green",
@@ -108,6 +108,13 @@ def plan_tables(plan: Plan) -> list[Table | Text]:
         for hold in plan.holds:
             holds.add_row(hold.reason.value, hold.subject, hold.step.value if hold.step else "", hold.message)
         parts.append(holds)
+    if plan.closures:
+        closures = Table(title="episodes ending", title_justify="left")
+        for column in ("EPISODE", "STATE", "WHY"):
+            closures.add_column(column)
+        for closure in plan.closures:
+            closures.add_row(closure.episode, closure.state.value, closure.note)
+        parts.append(closures)
     return parts
 
 
@@ -174,11 +181,16 @@ def hold_json(hold: Hold) -> dict[str, Any]:
     }
 
 
+def closure_json(closure: Closure) -> dict[str, Any]:
+    return {"episode": closure.episode, "state": closure.state.value, "note": closure.note}
+
+
 def plan_json(plan: Plan, detection: Detection) -> dict[str, Any]:
     return {
         "now": _time(plan.now),
         "actions": [action_json(a) for a in plan.actions],
         "holds": [hold_json(h) for h in plan.holds],
+        "closures": [closure_json(c) for c in plan.closures],
         "health": [health_json(h) for h in sorted(detection.health.values(), key=_order)],
         "signals": [signal_json(s) for s in detection.signals],
     }

@@ -40,7 +40,6 @@ UNSET_TIME_YEAR = 1  # Alertmanager writes "0001-01-01T00:00:00Z" for an unset e
 
 _LABEL = r"[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?"
 _NODE_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")  # a Kubernetes name (RFC 1123 subdomain)
-_VM_NAME = re.compile(r"^(.+)_(\d+)$")  # a scale-set VM's name: "<vmss>_<instanceId>"
 
 
 class AlertSource(StrEnum):
@@ -280,18 +279,16 @@ def _azure_nodes(targets: list[str], items: list[str], dimensions: list[str]) ->
 
 
 def _add_instance(nodes: dict[str, str | None], key: str) -> None:
-    """AKS names a node after its instance: the scale set's name plus the instance id in base 36, 6 digits."""
-    vmss, _, number = key.partition("/")
-    if number.isascii() and number.isdigit():
-        node = _node_name(vmss + _base36(int(number)))
-        if node is not None:
-            nodes.setdefault(node, key)
+    """The node AKS names after the instance (`aks.node_name_of`), remembered with the instance's key."""
+    node = _node_name(aks.node_name_of(key))
+    if node is not None:
+        nodes.setdefault(node, key)
 
 
 def _add_name(nodes: dict[str, str | None], value: str) -> None:
-    match = _VM_NAME.match(value)
-    if match is not None:
-        _add_instance(nodes, aks.instance_key(match.group(1), match.group(2)))
+    key = aks.key_from_vm_name(value)
+    if key is not None:
+        _add_instance(nodes, key)
         return
     node = _node_name(value)
     if node is not None:
@@ -315,15 +312,6 @@ def _dimensions(context: object) -> list[str]:
             if isinstance(name, str) and name.lower() in NODE_DIMENSIONS and isinstance(value, str):
                 values.append(value)
     return values
-
-
-def _base36(number: int, *, width: int = 6) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    text = ""
-    while number:
-        number, remainder = divmod(number, 36)
-        text = digits[remainder] + text
-    return text.rjust(width, "0")
 
 
 # --- shared ---------------------------------------------------------------------------------------
