@@ -31,8 +31,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 
-from nodewarden.act.journal import Journal
 from nodewarden.model.health import HealthState, NodeHealth, Scope, Signal, SignalKind
+from nodewarden.state import Journal
 
 SIGNALS_TARGET = 4.0  # its rows carry nine more columns and JSON evidence, and a conflict rule
 HEALTH_TARGET = 1.0

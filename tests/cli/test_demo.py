@@ -21,10 +21,10 @@ from nodewarden.cli.main import run
 from nodewarden.demo import run as demo_run
 from nodewarden.drill.spec import Drill
 from nodewarden.incidents import figures
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.incident import Incident
 from nodewarden.notify import events, webhook
 from nodewarden.render import postmortem_sections as words
+from nodewarden.state import IncidentStore
 from tests.conftest import Invoke
 from tests.render.test_html import parse
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from nodewarden.incidents import codec
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.incident import Incident
+from nodewarden.state import IncidentStore
 from tests.conftest import Invoke
 from tests.render.test_html import parse
 from tests.render.test_postmortem import HOSTILE_NODE, SECTIONS, hostile, zone_outage

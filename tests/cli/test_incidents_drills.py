@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nodewarden.incidents import codec
-from nodewarden.incidents.store import IncidentStore
+from nodewarden.state import IncidentStore
 from tests.cli.test_incidents_cli import older
 from tests.conftest import Invoke
 from tests.render.test_html import parse

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
-from nodewarden.act.journal import Journal
-from nodewarden.model.remediation import HoldReason
+from nodewarden.model.remediation import Episode, HoldReason
+from nodewarden.state import Journal
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
 
@@ -53,6 +54,23 @@ def test_plan_on_the_twin_proposes_a_cordon_and_changes_nothing(invoke: Invoke, 
     decided = json.loads(planned.out)
     assert [(a["step"], a["subject"]) for a in decided["actions"]] == [("Cordon", node)]
     assert not twin.world.store.get("nodes", None, node).get("spec", {}).get("unschedulable")
+
+
+def test_plan_shows_the_episodes_it_would_close(invoke: Invoke, twin: Twin, tmp_path: Path) -> None:
+    """An open episode whose node left the cluster with no step of ours pending ends now (heal/lifecycle.py):
+    `plan` shows that closure, as `run` would journal it."""
+    with Journal.open(tmp_path) as journal:
+        journal.open_episode(
+            Episode(id="ep-gone", node="aks-apps-gone-vmss000009", opened_at=datetime(2026, 1, 1, tzinfo=UTC))
+        )
+    planned = invoke("plan", "--twin", str(twin.state_dir), "--state-dir", str(tmp_path), "-o", "json")
+    assert planned.code == 0, planned.err
+    assert json.loads(planned.out)["closures"] == [
+        {"episode": "ep-gone", "state": "abandoned", "note": "the node went away"}
+    ]
+    table = invoke("plan", "--twin", str(twin.state_dir), "--state-dir", str(tmp_path)).out
+    [row] = [line.split("│") for line in table.splitlines() if "ep-gone" in line]
+    assert [cell.strip() for cell in row][1:4] == ["ep-gone", "abandoned", "the node went away"]
 
 
 def test_plan_reads_exported_files(invoke: Invoke) -> None:

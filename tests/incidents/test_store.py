@@ -12,10 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nodewarden.act.journal import Journal, JournalError
 from nodewarden.errors import InputError
 from nodewarden.incidents import codec
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.drill import Verdict
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import (
@@ -29,6 +27,7 @@ from nodewarden.model.incident import (
     SignalRecord,
 )
 from nodewarden.model.remediation import Hold, HoldReason, JournalEntry, Outcome, Step
+from nodewarden.state import IncidentStore, Journal, JournalError
 
 T0 = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
 NODE = "aks-apps-12345678-vmss000001"

@@ -36,7 +36,6 @@ import yaml
 
 from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.events import NODE_EVENT_NAMESPACE, EventRecorder
-from nodewarden.act.journal import correlation_id_for
 from nodewarden.act.results import NodeAction
 from nodewarden.connection import Connection
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, PlannedAction, Step
@@ -44,6 +43,7 @@ from nodewarden.observe import collect
 from nodewarden.observe.activity import activity_since
 from nodewarden.observe.cache import NODE_LEASE_NAMESPACE
 from nodewarden.runtime import leader
+from nodewarden.state import correlation_id_for
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
 from tests.scenarios.harness import Harness, harness

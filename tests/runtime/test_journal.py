@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from nodewarden.act import journal as journals
-from nodewarden.act.journal import Journal, JournalError, correlation_id_for
 from nodewarden.errors import InputError
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import ChangeOrigin, ChangeRecord
@@ -28,6 +26,7 @@ from nodewarden.model.remediation import (
     Outcome,
     Step,
 )
+from nodewarden.state import Journal, JournalError, correlation_id_for, database, steps
 
 T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
 NODE = "aks-user-12345678-vmss000001"
@@ -86,7 +85,7 @@ def test_the_journal_file_and_its_directory_are_private(tmp_path: Path) -> None:
     with Journal.open(tmp_path / "state"):
         pass
     assert stat.S_IMODE((tmp_path / "state").stat().st_mode) == 0o700
-    assert stat.S_IMODE((tmp_path / "state" / journals.FILE_NAME).stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "state" / database.FILE_NAME).stat().st_mode) == 0o600
 
 
 def test_the_journal_runs_in_wal_mode_with_full_sync(journal: Journal) -> None:
@@ -142,7 +141,7 @@ def test_an_intent_survives_the_process_being_killed_right_after_it(tmp_path: Pa
         import os, signal
         from datetime import datetime, UTC
         from pathlib import Path
-        from nodewarden.act.journal import Journal
+        from nodewarden.state import Journal
         from nodewarden.model.remediation import Episode, JournalEntry, Step
         journal = Journal.open(Path({str(tmp_path)!r}))
         now = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
@@ -205,7 +204,7 @@ def test_a_scale_out_is_outstanding_until_a_later_scale_in_its_episode_succeeds(
 def test_a_failed_scale_out_is_not_a_compensation_to_undo() -> None:
     failed = JournalEntry(key="scale/p/z/scale/1", episode="scale/p/z", step=Step.SCALE, subject="p",
                           intent_at=T0, outcome=Outcome.FAILED, count=5)  # fmt: skip
-    assert journals.outstanding_scale([failed]) == ()
+    assert steps.outstanding_scale([failed]) == ()
 
 
 def test_a_hold_is_new_once_per_ten_minutes_for_the_same_subject_reason_and_step(journal: Journal) -> None:
@@ -237,14 +236,14 @@ def test_entries_since_filters_by_intent_time(journal: Journal) -> None:
 
 
 def test_a_corrupt_file_is_an_input_error_naming_it(tmp_path: Path) -> None:
-    path = tmp_path / journals.FILE_NAME
+    path = tmp_path / database.FILE_NAME
     path.write_bytes(b"this is not SQLite, it is a shopping list\n" * 100)
     with pytest.raises(InputError, match=rf"journal {path}: not a nodewarden journal or corrupt"):
         Journal.open(tmp_path)
 
 
 def test_another_sqlite_file_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / journals.FILE_NAME
+    path = tmp_path / database.FILE_NAME
     with sqlite3.connect(path) as conn:
         conn.execute("CREATE TABLE groceries (item TEXT)")
     conn.close()
@@ -254,8 +253,8 @@ def test_another_sqlite_file_is_refused(tmp_path: Path) -> None:
 
 def test_a_journal_from_a_newer_nodewarden_is_refused(tmp_path: Path) -> None:
     with Journal.open(tmp_path) as journal, journal._conn:
-        journal._conn.execute("INSERT INTO schema_version VALUES (?)", (journals.SCHEMA_VERSION + 1,))
-    newer, current = journals.SCHEMA_VERSION + 1, journals.SCHEMA_VERSION
+        journal._conn.execute("INSERT INTO schema_version VALUES (?)", (database.SCHEMA_VERSION + 1,))
+    newer, current = database.SCHEMA_VERSION + 1, database.SCHEMA_VERSION
     with pytest.raises(JournalError, match=rf"newer nodewarden \(schema {newer}; this one reads up to {current}\)"):
         Journal.open(tmp_path)
 

@@ -22,11 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from nodewarden.act import journal as journals
-from nodewarden.act.journal import Journal, JournalError
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.health import HealthState, NodeHealth, Scope, Signal, SignalKind
 from nodewarden.model.incident import ChangeRecord
+from nodewarden.state import IncidentStore, Journal, JournalError, database, node_health
 from tests.conftest import Invoke
 
 T0 = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
@@ -82,9 +80,9 @@ def test_opening_the_journal_again_in_the_writers_process_keeps_the_writers_lock
         with other_open(state):
             pass
         # With its locks gone, the writer looks absent: this close would checkpoint and delete -wal and -shm.
-        open_and_close_elsewhere(state / journals.FILE_NAME)
+        open_and_close_elsewhere(state / database.FILE_NAME)
         assert deleted_links(state) == []
-        assert (state / f"{journals.FILE_NAME}-wal").exists()
+        assert (state / f"{database.FILE_NAME}-wal").exists()
         writer.record_changes([change(2)])
         with Journal.open_readonly(state) as reader:
             assert [c.correlation_id for c in reader.changes()] == ["c-1", "c-2"], "the writer's rows are in the file"
@@ -110,9 +108,9 @@ def test_a_reader_never_creates_a_journal(state: Path) -> None:
 def journal_at(state: Path, version: int) -> Path:
     """A journal file as an older nodewarden left it."""
     state.mkdir(mode=0o700)
-    path = state / journals.FILE_NAME
+    path = state / database.FILE_NAME
     with sqlite3.connect(path) as conn:
-        conn.executescript("".join(journals._MIGRATIONS[:version]) + f"INSERT INTO schema_version VALUES ({version});")
+        conn.executescript("".join(database._MIGRATIONS[:version]) + f"INSERT INTO schema_version VALUES ({version});")
     conn.close()
     return path
 
@@ -131,7 +129,7 @@ def test_a_reader_refuses_an_older_journal_and_leaves_it_as_it_was(state: Path) 
 
 def test_a_reader_refuses_a_newer_journal(state: Path) -> None:
     with Journal.open(state) as journal, journal._conn:
-        journal._conn.execute("INSERT INTO schema_version VALUES (?)", (journals.SCHEMA_VERSION + 1,))
+        journal._conn.execute("INSERT INTO schema_version VALUES (?)", (database.SCHEMA_VERSION + 1,))
     with pytest.raises(JournalError, match=r"newer nodewarden"):
         Journal.open_readonly(state)
 
@@ -164,7 +162,7 @@ def test_writers_that_start_at_once_migrate_the_file_once(state: Path) -> None:
     assert errors == []
     with Journal.open_readonly(state) as reader, reader.connection() as conn:
         versions = [row[0] for row in conn.execute("SELECT version FROM schema_version ORDER BY version")]
-    assert versions == [2, journals.SCHEMA_VERSION]
+    assert versions == [2, database.SCHEMA_VERSION]
 
 
 # -- node health ------------------------------------------------------------------------------------------
@@ -221,8 +219,8 @@ def test_a_restarted_writer_writes_only_what_changed_since_the_file(journal: Jou
 
 def test_health_saved_long_ago_is_not_carried_on(journal: Journal) -> None:
     journal.save_health({"a": health("a")}, now=T0)
-    assert journal.node_health(now=T0 + journals.HEALTH_FRESH) == {"a": health("a")}
-    assert journal.node_health(now=T0 + journals.HEALTH_FRESH + timedelta(seconds=1)) == {}
+    assert journal.node_health(now=T0 + node_health.HEALTH_FRESH) == {"a": health("a")}
+    assert journal.node_health(now=T0 + node_health.HEALTH_FRESH + timedelta(seconds=1)) == {}
 
 
 def test_no_health_before_the_first_save(journal: Journal) -> None:

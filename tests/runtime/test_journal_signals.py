@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nodewarden.act import journal as journals
-from nodewarden.act.journal import Journal
 from nodewarden.model.health import Scope, Signal, SignalKind
 from nodewarden.model.incident import ChangeRecord, SignalRecord
 from nodewarden.model.remediation import Episode
+from nodewarden.state import Journal, database
 
 T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
 NODE = "aks-user-12345678-vmss000001"
@@ -129,9 +128,9 @@ def test_five_thousand_signals_seen_again_are_upserted_in_one_transaction(journa
 
 
 def test_a_version_1_journal_is_migrated_and_keeps_its_episodes(tmp_path: Path) -> None:
-    path = tmp_path / journals.FILE_NAME
+    path = tmp_path / database.FILE_NAME
     with sqlite3.connect(path) as conn:
-        conn.executescript(journals._SCHEMA_1 + "INSERT INTO schema_version VALUES (1);")
+        conn.executescript(database._SCHEMA_1 + "INSERT INTO schema_version VALUES (1);")
         conn.execute(
             "INSERT INTO episodes (id, node, opened_at, causes, state) VALUES ('e1', ?, ?, '[]', 'open')",
             (NODE, T0.isoformat(timespec="microseconds")),
@@ -142,7 +141,7 @@ def test_a_version_1_journal_is_migrated_and_keeps_its_episodes(tmp_path: Path) 
         journal.record_signals([signal()], at(60))
         assert len(journal.signal_records()) == 1
         version = journal._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
-    assert version == journals.SCHEMA_VERSION == len(journals._MIGRATIONS)
+    assert version == database.SCHEMA_VERSION == len(database._MIGRATIONS)
 
 
 def test_a_new_journal_is_created_at_the_current_version(tmp_path: Path) -> None:

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from nodewarden.act.journal import Journal, correlation_id_for
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, Step
 from nodewarden.runtime.executor import FAILPOINT_VARIABLE
+from nodewarden.state import Journal, correlation_id_for
 from nodewarden.twin.azure.activity import ActivityFilter
 from nodewarden.twin.service import Twin
 from tests.scenarios.harness import harness

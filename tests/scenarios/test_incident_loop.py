@@ -10,7 +10,6 @@ from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import IncidentState, SignalRecord
 from nodewarden.model.remediation import EpisodeState
@@ -19,6 +18,7 @@ from nodewarden.notify.notifier import Notifier
 from nodewarden.notify.transport import Outbound, Reply
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.clock import DrivenClock
+from nodewarden.state import IncidentStore
 from nodewarden.twin.service import Twin
 from tests.scenarios.harness import harness
 

@@ -7,10 +7,10 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.health import HealthState
 from nodewarden.model.incident import CauseKind
 from nodewarden.model.remediation import EpisodeState, Outcome, Step
+from nodewarden.state import IncidentStore
 from tests.scenarios.harness import harness
 
 

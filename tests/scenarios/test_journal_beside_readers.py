@@ -30,9 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from nodewarden.act.journal import Journal, JournalError
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.remediation import Outcome, Step
+from nodewarden.state import IncidentStore, Journal, JournalError
 from nodewarden.twin.service import Twin
 from tests.cli.test_incidents_cli import older
 from tests.conftest import Invoke

@@ -13,11 +13,11 @@ from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model import operator_mark
 from nodewarden.model.incident import ChangeOrigin
 from nodewarden.model.remediation import EpisodeState, HoldReason
 from nodewarden.render import postmortem
+from nodewarden.state import IncidentStore
 from tests.conftest import Invoke
 from tests.scenarios.harness import Harness, harness, iterate
 

@@ -26,11 +26,11 @@ from lightkube.models.coordination_v1 import LeaseSpec
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import Node
 
-from nodewarden.act.journal import Journal
 from nodewarden.connection import Connection, connect
 from nodewarden.observe.activity import activity_since
 from nodewarden.runtime.clock import ServerClock
 from nodewarden.runtime.leader import LEASE_DURATION
+from nodewarden.state import Journal
 from tests.conftest import Invoke
 
 SPEED = 10.0  # twin seconds per real second

@@ -36,9 +36,9 @@ from nodewarden.drill.probes import ControllerProbe, RealTime
 from nodewarden.drill.runner import DrillRun, Probe, Ticker, run_drill
 from nodewarden.drill.spec import load_drill
 from nodewarden.errors import InputError
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.render.drill import verdict_json, verdict_table
 from nodewarden.runtime.assemble import Options, controller_for
+from nodewarden.state import IncidentStore
 
 app = typer.Typer(help="Drills: inject a failure, verify detection and recovery against targets, undo it.")
 

@@ -21,12 +21,12 @@ from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
 from nodewarden.errors import NotFoundError
 from nodewarden.incidents import actions, codec, figures
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.findings import Finding
 from nodewarden.model.incident import Incident
 from nodewarden.observe import load
 from nodewarden.output import write_atomically
 from nodewarden.render import postmortem, postmortem_sections
+from nodewarden.state import IncidentStore
 
 app = typer.Typer(
     help="Incidents nodewarden recorded: list them, show one, write its postmortem.", no_args_is_help=True

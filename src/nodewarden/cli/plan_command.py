@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from nodewarden.act.journal import Journal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
     ConnectionFlags,
@@ -25,6 +24,7 @@ from nodewarden.observe.load import load_paths
 from nodewarden.render.remediation import health_table, plan_json, plan_tables, render, wide_signals_table
 from nodewarden.runtime.clock import ServerClock
 from nodewarden.runtime.observer import observe_once
+from nodewarden.state import Journal
 
 
 @with_connection_flags

@@ -10,18 +10,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from nodewarden.act.journal import FILE_NAME, Journal
 from nodewarden.connection import Connection, connect
 from nodewarden.demo.twin_host import SteppedTwin
 from nodewarden.drill.inject import Injector, injector_for
 from nodewarden.drill.probes import ControllerProbe
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Policy
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.runtime.assemble import Options, controller_for
 from nodewarden.runtime.clock import DrivenClock
 from nodewarden.runtime.controller import Controller
 from nodewarden.runtime.observer import LiveObserver
+from nodewarden.state import FILE_NAME, IncidentStore, Journal
 from nodewarden.twin.scenario import ScenarioError
 from nodewarden.twin.service import TwinService
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nodewarden.act.journal import FILE_NAME
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
@@ -33,6 +32,7 @@ from nodewarden.model.remediation import HoldReason
 from nodewarden.observe import collect
 from nodewarden.output import write_atomically
 from nodewarden.render import html, postmortem
+from nodewarden.state import FILE_NAME
 
 SCENARIO = "prod-3az"
 DRILLS = ("single-instance-crash.yaml", "zone-outage.yaml")

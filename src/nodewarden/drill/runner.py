@@ -20,12 +20,12 @@ from nodewarden.drill import faults, measure, steady, verdict
 from nodewarden.drill.inject import Injector
 from nodewarden.drill.spec import Drill, Rollback
 from nodewarden.incidents import figures
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model.drill import CheckPhase, Verdict
 from nodewarden.model.health import HealthState
 from nodewarden.model.incident import Incident, IncidentState
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.runtime.controller import CycleReport
+from nodewarden.state import IncidentStore
 
 log = logging.getLogger(__name__)
 

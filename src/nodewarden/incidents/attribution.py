@@ -29,7 +29,7 @@ NODE_PATH = "/api/v1/nodes/"  # a mark's resource: the Node, by its Kubernetes A
 class Attribution:
     """What tells the origins apart: the journal's correlation ids, operators' marks, and known principals."""
 
-    ours: frozenset[str] = frozenset()  # correlation ids of the journal's entries (act.journal.correlation_id_for)
+    ours: frozenset[str] = frozenset()  # correlation ids of the journal's entries (state/steps.py `correlation_id_for`)
     marks: Mapping[str, Sequence[tuple[str, OperatorMark]]] | None = None  # (node, mark) by the mark's correlation id
     own_callers: frozenset[str] = frozenset()  # nodewarden's own principal(s), as configured (lower case)
     aks_callers: frozenset[str] = frozenset({AUTO_REPAIR_CALLER})  # AKS's own callers (lower case)

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodewarden.act.events import EventRecorder
-from nodewarden.act.journal import Journal
 from nodewarden.connection import Connection, fenced
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Policy
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.cache import Caches
 from nodewarden.runtime.alerts import AlertInbox
@@ -25,6 +23,7 @@ from nodewarden.runtime.incident_keeper import IncidentKeeper
 from nodewarden.runtime.leader import LeaderElector, Renewer, fence
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
+from nodewarden.state import IncidentStore, Journal
 
 SYNC_TIMEOUT = 60.0
 

@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Protocol
 
 from nodewarden.act.events import EventRecorder
-from nodewarden.act.journal import Journal
 from nodewarden.act.results import STEP_ACTIONS
 from nodewarden.detect.engine import detect
 from nodewarden.detect.metrics import NodeMetrics
@@ -44,6 +43,7 @@ from nodewarden.runtime.executor import Executor
 from nodewarden.runtime.leader import LeaderElector
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import Observation
+from nodewarden.state import Journal
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 
 from nodewarden.act import azure_actions, kube_actions
 from nodewarden.act.events import EventRecorder
-from nodewarden.act.journal import Journal, correlation_id_for
 from nodewarden.act.results import STEP_ACTIONS, EventReason
 from nodewarden.connection import Connection
 from nodewarden.errors import ActionError, ActionTimedOutError, InputError, LeaseLostError, NodewardenError
@@ -33,6 +32,7 @@ from nodewarden.model.remediation import Episode, JournalEntry, Outcome, Planned
 from nodewarden.observe.activity import activity_by_correlation
 from nodewarden.runtime.clock import Clock
 from nodewarden.runtime.leader import LeaderElector
+from nodewarden.state import Journal, correlation_id_for
 
 log = logging.getLogger(__name__)
 
@@ -179,9 +179,7 @@ class Executor:
         raise AssertionError(f"{step.value} is not a Kubernetes step")  # model/remediation.py STEP_SPECS
 
     def _azure_step(self, action: PlannedAction, entry: JournalEntry, recorder: EventRecorder | None) -> Done:
-        kube, azure = self.connection.kube, self.connection.azure
-        assert kube is not None
-        node = action.node or ""
+        azure = self.connection.azure
         step = action.step
         if azure is None:
             return Done(Outcome.FAILED, f"{step.value} needs Azure access; none configured")
@@ -194,7 +192,7 @@ class Executor:
             # not waited for: a pool scale takes minutes, and the loop must keep watching meanwhile (the
             # pool's provisioning state holds other steps in it until the scale is done)
             return Done(Outcome.SUCCEEDED, "; ".join(result.steps))
-        ref = azure_actions.instance_of(kube_actions.get_node(kube, node))
+        ref = self._instance_now(action.node or "")
         if step is Step.REPLACE:
             result = azure_actions.replace(
                 azure, ref, timeout=timeout, recorder=recorder, progress=self.progress,
@@ -206,6 +204,15 @@ class Executor:
             correlation_id=entry.correlation_id,
         )  # fmt: skip
         return Done(Outcome.SUCCEEDED, f"operation {', '.join(result.operation_ids)}")
+
+    def _instance_now(self, node: str) -> azure_actions.InstanceRef:
+        """The node's scale-set instance, read from the Node now rather than from the plan's `instance`: ARM needs
+        the subscription and node resource group its providerID names, which the instance key ("<vmss>/<id>")
+        lacks, and a node gone since the plan fails the step here instead of an operation going to a VM that has
+        left the cluster."""
+        kube = self.connection.kube
+        assert kube is not None
+        return azure_actions.instance_of(kube_actions.get_node(kube, node))
 
     def _drain(self, action: PlannedAction, recorder: EventRecorder | None) -> Done:
         kube = self.connection.kube
@@ -221,6 +228,8 @@ class Executor:
             progress=self.progress,
             wait=self.clock.sleep,
             monotonic=lambda: (self.clock.now() - started).total_seconds(),
+            # pods Terminating on a node whose kubelet is gone never finish: the plan's causes say whether it was,
+            # the node's readiness now whether it has gone since the plan
             skip_terminating=bool(NODE_DOWN & set(action.causes)) or not kube_actions.read_node(kube, node).ready,
         )
         if result.ok:
@@ -285,11 +294,11 @@ class Executor:
 
     def _wait_idle(self, entry: JournalEntry) -> str:
         """Wait for an operation Azure already started on the node's instance, so the next step sees it done."""
-        kube, azure = self.connection.kube, self.connection.azure
-        if kube is None or azure is None or not entry.node or entry.step in (Step.SCALE, Step.REPLACE):
+        azure = self.connection.azure
+        if self.connection.kube is None or azure is None or not entry.node or entry.step in (Step.SCALE, Step.REPLACE):
             return ""
         try:
-            ref = azure_actions.instance_of(kube_actions.get_node(kube, entry.node))
+            ref = self._instance_now(entry.node)
             waited, limit = 0.0, _seconds(entry.step)
             while azure_actions.in_flight(azure, ref) is not None and waited < limit:
                 self.clock.sleep(10.0)

@@ -18,12 +18,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from nodewarden.act.journal import Journal
 from nodewarden.incidents import attribution
 from nodewarden.incidents.affected import affected
 from nodewarden.incidents.group import group
 from nodewarden.incidents.rank import RankContext, rank
-from nodewarden.incidents.store import IncidentStore
 from nodewarden.model import operator_mark
 from nodewarden.model.azure import ActivityLogEntry
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState
@@ -34,6 +32,7 @@ from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.controller import CycleReport
+from nodewarden.state import IncidentStore, Journal
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
-"""Where incidents are kept: a table in the journal's SQLite file (`journal.sqlite3`, WAL) under the state dir.
+"""Where incidents are kept: a table in the state file (`journal.sqlite3`, WAL) under the state dir.
 
 `nodewarden run` saves the incidents each cycle builds; `nodewarden incidents list|show|report` reads them
-while it runs, read-only (WAL lets one writer and many readers share the file). The journal owns the file's schema and
-migrations; an incident is one row holding its JSON document (`codec`), keyed by id.
+while it runs, read-only (WAL lets one writer and many readers share the file). `state/database.py` owns the
+file's schema and migrations; an incident is one row holding its JSON document (`incidents/codec.py`), keyed
+by id.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import builtins
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from nodewarden.act.journal import Journal
 from nodewarden.incidents import codec
 from nodewarden.model.incident import Incident
+from nodewarden.state import columns
+from nodewarden.state.journal import Journal
 
 
 class IncidentStore:
@@ -53,7 +54,7 @@ class IncidentStore:
             try:
                 if incident.verdict is None:
                     row = conn.execute("SELECT document FROM incidents WHERE id = ?", (incident.id,)).fetchone()
-                    stored = None if row is None else codec.incident_from_dict(json.loads(row[0]))
+                    stored = None if row is None else _incident(row[0])
                     if stored is not None and stored.verdict is not None:
                         incident = replace(incident, drill=stored.drill, verdict=stored.verdict)
                 document = json.dumps(codec.incident_to_dict(incident), sort_keys=True)
@@ -61,7 +62,7 @@ class IncidentStore:
                     "INSERT INTO incidents (id, impact_start, state, document) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (id) DO UPDATE SET impact_start = excluded.impact_start, state = excluded.state, "
                     "document = excluded.document",
-                    (incident.id, _sortable(incident.impact_start), incident.state.value, document),
+                    (incident.id, columns.text(incident.impact_start), incident.state.value, document),
                 )
             except BaseException:
                 conn.rollback()
@@ -76,13 +77,13 @@ class IncidentStore:
     def get(self, incident_id: str) -> Incident | None:
         with self.journal.connection() as conn:
             row = conn.execute("SELECT document FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        return None if row is None else codec.incident_from_dict(json.loads(row[0]))
+        return None if row is None else _incident(row[0])
 
     def list(self) -> builtins.list[Incident]:
         """Every incident, the newest impact first."""
         with self.journal.connection() as conn:
             rows = conn.execute("SELECT document FROM incidents ORDER BY impact_start DESC, id DESC").fetchall()
-        return [codec.incident_from_dict(json.loads(row[0])) for row in rows]
+        return [_incident(row[0]) for row in rows]
 
     def close(self) -> None:
         """Close the journal if the store opened it; one it was given stays open for its owner."""
@@ -98,6 +99,5 @@ class IncidentStore:
         self.close()
 
 
-def _sortable(moment: datetime) -> str:
-    """ISO-8601 UTC with microseconds: one fixed width, so text order is time order in SQL."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+def _incident(document: str) -> Incident:
+    return codec.incident_from_dict(json.loads(document))
