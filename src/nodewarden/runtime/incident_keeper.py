@@ -26,7 +26,7 @@ from nodewarden.model import operator_mark
 from nodewarden.model.azure import ActivityLogEntry
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState
 from nodewarden.model.operator_mark import OperatorMark
-from nodewarden.model.remediation import Step
+from nodewarden.model.remediation import JournalEntry, Step
 from nodewarden.model.timestamps import parse_time
 from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
@@ -71,7 +71,10 @@ class IncidentKeeper:
         self.journal.record_signals(report.detection.signals, now)
         marks = operator_mark.marks_on(snapshot.nodes)
         self.journal.record_changes([attribution.mark_change(mark, node=node) for node, mark in marks])
-        whose = self._attribution(marks, since=since - timedelta(hours=1))
+        # one read of the steps serves both: their correlation ids (a change an hour before the look-back may
+        # still be ours) and the grouping, which takes those within the look-back
+        entries = self.journal.entries(since - timedelta(hours=1))
+        whose = self._attribution(marks, entries, since=since - timedelta(hours=1))
         self.journal.record_changes(whose.classify(changes_in(snapshot.activity_log)))
         if self.inbox is not None:
             self.journal.record_signal_records(self.inbox.drain())
@@ -82,7 +85,7 @@ class IncidentKeeper:
         }
         incidents = group(
             attribution.excuse_operator_downtime(self.journal.signal_records(since), whose.windows()),
-            self.journal.entries(since),
+            [entry for entry in entries if entry.intent_at >= since],
             [HoldRecord(at, hold) for at, hold in self.journal.holds(since)],
             whose.classify(self.journal.changes(since - timedelta(hours=1))),
             list(existing.values()),
@@ -105,13 +108,15 @@ class IncidentKeeper:
             self._announce(before, incident)
         return tuple(changed)
 
-    def _attribution(self, marks: list[tuple[str, OperatorMark]], *, since: datetime) -> attribution.Attribution:
+    def _attribution(
+        self, marks: list[tuple[str, OperatorMark]], entries: list[JournalEntry], *, since: datetime
+    ) -> attribution.Attribution:
         """What tells origins apart this cycle: the journal's correlation ids, the marks on the nodes now and
         those kept from earlier cycles (a node's current mark wins over the kept copy of the same mark)."""
         kept = attribution.recorded_marks(self.journal.changes(since))
         for node, mark in marks:
             kept[mark.correlation_id] = [(node, mark)]
-        ours = frozenset(entry.correlation_id for entry in self.journal.entries(since) if entry.correlation_id)
+        ours = frozenset(entry.correlation_id for entry in entries if entry.correlation_id)
         return attribution.Attribution(ours=ours, marks=kept, own_callers=self.own_principals)
 
     def _announce(self, before: Incident | None, incident: Incident) -> None:
