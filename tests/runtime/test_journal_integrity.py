@@ -217,6 +217,20 @@ def test_a_restarted_writer_writes_only_what_changed_since_the_file(journal: Jou
         assert again._conn.total_changes - before == 1, "only the save time"
 
 
+def test_a_replica_leading_again_rereads_the_health_another_replica_saved_meanwhile(
+    journal: Journal, state: Path
+) -> None:
+    """Two replicas share the state dir and only the leader saves health. When a leads again after b led, its
+    memory of what it saved last is stale: compared with it, a's unchanged rows would not be written and the
+    file would keep b's; `reread` compares with the file instead."""
+    mine = {"n1": health("n1"), "n2": health("n2")}
+    journal.save_health(mine, now=at(10))
+    with Journal.open(state) as other:
+        other.save_health({**mine, "n2": health("n2", state=HealthState.UNHEALTHY, since=at(15))}, now=at(20))
+    journal.save_health(mine, now=at(30), reread=True)
+    assert journal.node_health(now=at(30)) == mine
+
+
 def test_health_saved_long_ago_is_not_carried_on(journal: Journal) -> None:
     journal.save_health({"a": health("a")}, now=T0)
     assert journal.node_health(now=T0 + node_health.HEALTH_FRESH) == {"a": health("a")}

@@ -119,6 +119,23 @@ def test_only_the_leader_acts_and_the_follower_takes_over_when_it_dies(pair: Pai
     assert all(e.step not in (Step.CORDON, Step.DRAIN) for r in b.reports for e in r.executed), "b repeated a's steps"
 
 
+def test_only_the_leader_saves_node_health_for_plan_to_carry_on_from(pair: Pair) -> None:
+    """The follower runs detection too, from its own, older memory; were it to save its health into the shared
+    journal after the leader, `plan --state-dir` would start from the follower's state machine, not the one the
+    next acting cycle carries on from."""
+    twin, a, b = pair.twin, pair.a, pair.b
+    pair.round(a, b, seconds=0)
+    node = a.nodes("apps")[0]
+    twin.inject("instance-crash", target=node)
+    for _ in range(4):  # b cycles every other round (busy elsewhere): its memory falls behind a's
+        pair.round(a)
+        ra, rb = pair.round(a, b)
+    assert ra.leader
+    assert not rb.leader
+    assert rb.detection.health[node] != ra.detection.health[node], "the two memories differ"
+    assert b.controller.journal.node_health(now=ra.now) == ra.detection.health
+
+
 def test_a_clean_shutdown_hands_over_at_the_next_cycle(pair: Pair) -> None:
     twin, a, b = pair.twin, pair.a, pair.b
     ra, rb = pair.round(a, b, seconds=0)

@@ -100,6 +100,7 @@ class Controller:
         self.planning = planning  # False: detect and keep incidents only (a drill beside a deployed controller)
         self.health: dict[str, NodeHealth] | None = None  # None: not read from the journal yet
         self._resumed = False
+        self._saved_as_leader = False  # saved node health last cycle, as the leader
 
     def cycle(self) -> CycleReport:
         started = time.monotonic()
@@ -118,6 +119,11 @@ class Controller:
         observation = self.observer.observe(now)
         history = self.journal.history(now)
         detection = self._detect(observation.snapshot, history, now)
+        # the leader's memory is the one the next acting cycle carries on from; a follower sharing the state dir,
+        # or a detect-only controller (a drill's), leaves it alone
+        if leader and self.planning:
+            self.journal.save_health(detection.health, now=now, reread=not self._saved_as_leader)
+        self._saved_as_leader = leader and self.planning
         plan = make_plan(
             observation.snapshot, detection, history, self.policy, now,
             synced=observation.synced, observed_at=observation.observed_at,
@@ -161,8 +167,6 @@ class Controller:
             snapshot, previous, now, self.settings, remediating=remediating, failed=failed, metrics=metrics
         )
         self.health = detection.health
-        if self.planning:  # a detect-only controller (a drill's) leaves the deployed controller's memory alone
-            self.journal.save_health(detection.health, now=now)
         if self.metrics is not None:
             for name, health in detection.health.items():
                 before = previous.get(name)

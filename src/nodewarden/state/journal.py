@@ -132,12 +132,14 @@ class Journal:
 
     # -- node health ----------------------------------------------------------------------------------
 
-    def save_health(self, health: Mapping[str, NodeHealth], *, now: datetime) -> None:
-        """Keep this cycle's node health (the controller's, each cycle), writing only what changed. One writer
-        per state directory saves health (the controller), so what this process saved last is what the file
-        holds."""
+    def save_health(self, health: Mapping[str, NodeHealth], *, now: datetime, reread: bool = False) -> None:
+        """Keep this cycle's node health (the leader's, each cycle), writing only what changed. One writer at a
+        time saves health (the leader), so what this process saved last is what the file holds, except just
+        after it became the writer: `reread` then compares with the file, which another replica may have written
+        meanwhile."""
         with self._lock:
-            saved = self._saved_health if self._saved_health is not None else node_health.stored(self._conn)
+            cached = None if reread else self._saved_health
+            saved = cached if cached is not None else node_health.stored(self._conn)
             node_health.save(self._conn, health, saved=saved, now=now)
             self._saved_health = dict(health)
 
