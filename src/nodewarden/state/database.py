@@ -233,8 +233,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     (Not `executescript`: it commits any open transaction before it runs.)"""
     if _version(conn, path) == SCHEMA_VERSION:
         return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         found = _version(conn, path)
         for script in _MIGRATIONS[found:]:
             for statement in script.split(";"):
@@ -242,10 +241,19 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
                     conn.execute(statement)
         if found < SCHEMA_VERSION:
             conn.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-        conn.execute("COMMIT")
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """One transaction that takes the write lock at its start (BEGIN IMMEDIATE), for a read whose answer the
+    write depends on: another writer cannot commit in between. Committed at the end, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
     except BaseException:
-        conn.execute("ROLLBACK")
+        conn.rollback()
         raise
+    conn.commit()
 
 
 @contextmanager

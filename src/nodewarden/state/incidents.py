@@ -16,7 +16,7 @@ from types import TracebackType
 
 from nodewarden.incidents import codec
 from nodewarden.model.incident import Incident
-from nodewarden.state import columns
+from nodewarden.state import columns, database
 from nodewarden.state.journal import Journal
 
 
@@ -49,25 +49,19 @@ class IncidentStore:
         of the incidents and its save of what it regrouped; so a save without a verdict keeps the one already
         stored (and the drill's name), read and written in one IMMEDIATE transaction. Only another verdict
         replaces a verdict."""
-        with self.journal.connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                if incident.verdict is None:
-                    row = conn.execute("SELECT document FROM incidents WHERE id = ?", (incident.id,)).fetchone()
-                    stored = None if row is None else _incident(row[0])
-                    if stored is not None and stored.verdict is not None:
-                        incident = replace(incident, drill=stored.drill, verdict=stored.verdict)
-                document = json.dumps(codec.incident_to_dict(incident), sort_keys=True)
-                conn.execute(
-                    "INSERT INTO incidents (id, impact_start, state, document) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET impact_start = excluded.impact_start, state = excluded.state, "
-                    "document = excluded.document",
-                    (incident.id, columns.text(incident.impact_start), incident.state.value, document),
-                )
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
+        with self.journal.connection() as conn, database.immediate(conn):
+            if incident.verdict is None:
+                row = conn.execute("SELECT document FROM incidents WHERE id = ?", (incident.id,)).fetchone()
+                stored = None if row is None else _incident(row[0])
+                if stored is not None and stored.verdict is not None:
+                    incident = replace(incident, drill=stored.drill, verdict=stored.verdict)
+            document = json.dumps(codec.incident_to_dict(incident), sort_keys=True)
+            conn.execute(
+                "INSERT INTO incidents (id, impact_start, state, document) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET impact_start = excluded.impact_start, state = excluded.state, "
+                "document = excluded.document",
+                (incident.id, columns.text(incident.impact_start), incident.state.value, document),
+            )
 
     def delete(self, incident_id: str) -> None:
         """Forget an incident (one that grouping merged into another); an unknown id changes nothing."""
