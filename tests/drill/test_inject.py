@@ -73,7 +73,7 @@ def resolve(connection: Connection, fault: str, target: dict[str, str] | None, *
 
 
 def power(connection: Connection, node: str) -> str:
-    ref = azure_actions.instance_of(kube_actions.get_node(_kube(connection), node))
+    ref = azure_actions.instance_of(kube_actions.read_node(_kube(connection), node))
     view = _azure(connection).compute.virtual_machine_scale_set_vms.get_instance_view(
         ref.resource_group, ref.vmss, ref.instance_id
     )
@@ -158,7 +158,7 @@ def test_node_drain_cordons_and_evicts_through_the_eviction_api_and_its_undo_unc
     assert evictable
     twin.record_requests = True
     injector.inject(resolved, {})
-    assert kube_actions.is_cordoned(kube.get(KubeNode, node))
+    assert kube_actions.read_node(kube, node).cordoned
     evictions = {path.rsplit("/", 2)[-2] for method, path, _ in twin.requests if path.endswith("/eviction")}
     assert evictions == evictable
     assert not [path for method, path, _ in twin.requests if method == "DELETE"]
@@ -169,7 +169,7 @@ def test_node_drain_cordons_and_evicts_through_the_eviction_api_and_its_undo_unc
         if p.metadata and p.metadata.name in evictable
     ]
     assert injector.undo(resolved, {}, snapshot(connection)) == f"uncordoned {node}"
-    assert not kube_actions.is_cordoned(kube.get(KubeNode, node))
+    assert not kube_actions.read_node(kube, node).cordoned
     fresh = inject.injector_for(connection, twin_dir=twin.state_dir)
     assert fresh.undo(resolved, {}, snapshot(connection)) == f"nothing to undo: {node} is schedulable"
 

@@ -34,7 +34,7 @@ def _reasons(kube: Client, node: str) -> list[str]:
 
 def test_a_node_maps_to_its_instance_through_its_provider_id(connection: Connection) -> None:
     kube, _ = _clients(connection)
-    ref = azure_actions.instance_of(kube_actions.get_node(kube, NODE))
+    ref = azure_actions.instance_of(kube_actions.read_node(kube, NODE))
     assert (ref.vmss, ref.instance_id, ref.pool) == ("aks-apps-84805669-vmss", "3", "apps")
     assert ref.resource_group == "mc_rg-twin_aks-small_westeurope"  # cloud-provider lower-cases it
 
@@ -48,14 +48,16 @@ def test_a_node_maps_to_its_instance_through_its_provider_id(connection: Connect
     ],
 )
 def test_a_node_without_a_vmss_provider_id_is_refused(provider_id: str) -> None:
-    node = Node(metadata=ObjectMeta(name="n1"), spec=NodeSpec(providerID=provider_id or None))
+    node = kube_actions.as_model_node(
+        Node(metadata=ObjectMeta(name="n1"), spec=NodeSpec(providerID=provider_id or None))
+    )
     with pytest.raises(MappingError, match="node n1"):
         azure_actions.instance_of(node)
 
 
 def test_restart_completes_and_shows_in_the_instance_view_and_activity_log(twin: Twin, connection: Connection) -> None:
     kube, azure = _clients(connection)
-    ref = azure_actions.instance_of(kube_actions.get_node(kube, NODE))
+    ref = azure_actions.instance_of(kube_actions.read_node(kube, NODE))
     lines: list[str] = []
     result = azure_actions.run_instance_action(
         azure, ref, NodeAction.RESTART, timeout=60, recorder=EventRecorder(kube), progress=lines.append
@@ -77,8 +79,8 @@ def test_restart_completes_and_shows_in_the_instance_view_and_activity_log(twin:
 
 def test_a_reimage_in_a_zone_that_is_down_surfaces_the_arm_error(twin: Twin, connection: Connection) -> None:
     kube, azure = _clients(connection)
-    node = kube_actions.get_node(kube, NODE)
-    zone = (node.metadata.labels or {})["topology.kubernetes.io/zone"]  # type: ignore[union-attr]
+    node = kube_actions.read_node(kube, NODE)
+    zone = node.metadata.label_map["topology.kubernetes.io/zone"]
     twin.inject("zone-outage", target=zone)
     ref = azure_actions.instance_of(node)
     with pytest.raises(ArmOperationError, match="ZonalAllocationFailed") as failed:
@@ -91,7 +93,7 @@ def test_a_reimage_in_a_zone_that_is_down_surfaces_the_arm_error(twin: Twin, con
 def test_a_second_action_on_a_busy_instance_is_refused(twin: Twin, connection: Connection) -> None:
     kube, azure = _clients(connection)
     twin.azure.act("restart", NODE)  # someone else's restart, still in flight
-    ref = azure_actions.instance_of(kube_actions.get_node(kube, NODE))
+    ref = azure_actions.instance_of(kube_actions.read_node(kube, NODE))
     with pytest.raises(ActionRefusedError, match=r"busy \(ProvisioningState/updating\)"):
         azure_actions.run_instance_action(azure, ref, NodeAction.REIMAGE, timeout=60, recorder=EventRecorder(kube))
     assert _reasons(kube, NODE) == ["RefusedBusy"]
@@ -101,7 +103,7 @@ def test_a_second_action_on_a_busy_instance_is_refused(twin: Twin, connection: C
 def test_replace_deletes_the_machine_and_restores_the_pool_count(twin: Twin, connection: Connection) -> None:
     kube, azure = _clients(connection)
     name = "aks-system-84805669-vmss000002"  # the system pool has a fixed count of 3
-    ref = azure_actions.instance_of(kube_actions.get_node(kube, name))
+    ref = azure_actions.instance_of(kube_actions.read_node(kube, name))
     result = azure_actions.replace(azure, ref, timeout=60, recorder=EventRecorder(kube))
     assert result.succeeded
     assert len(result.operation_ids) == 2
@@ -121,7 +123,7 @@ def test_replace_deletes_the_machine_and_restores_the_pool_count(twin: Twin, con
 
 def test_replace_leaves_an_autoscaled_pool_to_the_autoscaler(twin: Twin, connection: Connection) -> None:
     kube, azure = _clients(connection)
-    ref = azure_actions.instance_of(kube_actions.get_node(kube, NODE))
+    ref = azure_actions.instance_of(kube_actions.read_node(kube, NODE))
     result = azure_actions.replace(azure, ref, timeout=60)
     assert len(result.operation_ids) == 1
     assert "autoscaler" in result.steps[-1]

@@ -19,7 +19,7 @@ def test_an_instance_action_shows_in_the_activity_log_with_who_and_when(twin: Tw
     assert connection.azure is not None
     node = next(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"])
     start = twin.clock.now()
-    ref = azure_actions.instance_of(kube_actions.get_node(connection.kube, node))
+    ref = azure_actions.instance_of(kube_actions.read_node(connection.kube, node))
     result = azure_actions.run_instance_action(connection.azure, ref, NodeAction.RESTART, timeout=600)
     entries = activity_since(
         connection.azure,

@@ -272,7 +272,7 @@ def _exercise_adapters(twin: Twin, connection: Connection) -> None:
     twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
     kube_actions.preview_drain(kube, blocked)
     kube_actions.drain(kube, blocked, timeout=60, recorder=recorder, wait=twin.advance, monotonic=twin.clock.elapsed)
-    ref = azure_actions.instance_of(kube_actions.get_node(kube, node))
+    ref = azure_actions.instance_of(kube_actions.read_node(kube, node))
     for action in (
         NodeAction.RESTART,
         NodeAction.REIMAGE,
@@ -283,7 +283,7 @@ def _exercise_adapters(twin: Twin, connection: Connection) -> None:
         azure_actions.run_instance_action(azure, ref, action, timeout=900, recorder=recorder)
     system = next(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-system-" in n["metadata"]["name"])
     azure_actions.replace(
-        azure, azure_actions.instance_of(kube_actions.get_node(kube, system)), timeout=900, recorder=recorder
+        azure, azure_actions.instance_of(kube_actions.read_node(kube, system)), timeout=900, recorder=recorder
     )
     kube_actions.delete_node(kube, node, recorder=recorder, force=True)
 

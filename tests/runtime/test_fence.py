@@ -46,7 +46,7 @@ def test_a_follower_reads_but_its_kubernetes_changes_are_refused_before_they_are
     follower.tick(twin.clock.now())
     node = apps_node(twin)
     assert acting.kube is not None
-    assert not kube_actions.is_cordoned(kube_actions.get_node(acting.kube, node))  # a read passes
+    assert not kube_actions.read_node(acting.kube, node).cordoned  # a read passes
     with pytest.raises(LeaseLostError, match="replica-b does not hold the Lease"):
         kube_actions.cordon(acting.kube, node)
     assert not twin.world.store.get("nodes", None, node).get("spec", {}).get("unschedulable")
@@ -61,7 +61,7 @@ def test_a_follower_sends_no_arm_operation(twin: Twin) -> None:
     follower.tick(twin.clock.now())
     assert acting.kube is not None
     assert acting.azure is not None
-    ref = azure_actions.instance_of(kube_actions.get_node(acting.kube, apps_node(twin)))
+    ref = azure_actions.instance_of(kube_actions.read_node(acting.kube, apps_node(twin)))
     with pytest.raises(LeaseLostError):
         azure_actions.run_instance_action(acting.azure, ref, NodeAction.RESTART, correlation_id="fenced-restart")
     assert [e for e in twin.azure.activity.query(ActivityFilter()) if e["correlationId"] == "fenced-restart"] == []
@@ -73,7 +73,7 @@ def test_the_leader_acts_through_the_fence_and_renews_on_the_way(twin: Twin) -> 
     assert acting.kube is not None
     assert acting.azure is not None
     node = apps_node(twin)
-    ref = azure_actions.instance_of(kube_actions.get_node(acting.kube, node))
+    ref = azure_actions.instance_of(kube_actions.read_node(acting.kube, node))
     # each poll of the restart moves the twin 30 s: the Lease would lapse twice over without renewals on the way
     result = azure_actions.run_instance_action(acting.azure, ref, NodeAction.RESTART, correlation_id="leader-restart")
     assert result.succeeded

@@ -26,7 +26,6 @@ from azure.core.exceptions import (
     ServiceRequestError,
 )
 from azure.core.polling import LROPoller
-from lightkube.resources.core_v1 import Node
 
 from nodewarden.act.events import EventRecorder
 from nodewarden.act.results import ActionResult, EventReason, NodeAction
@@ -42,6 +41,7 @@ from nodewarden.errors import (
     PermissionDeniedError,
 )
 from nodewarden.model import aks
+from nodewarden.model import kube as model
 
 DEFAULT_TIMEOUT = 1800.0  # seconds; reimage and redeploy take minutes, AKS auto-repair allows up to an hour
 
@@ -83,11 +83,10 @@ class InstanceRef:
         )
 
 
-def instance_of(node: Node) -> InstanceRef:
+def instance_of(node: model.Node) -> InstanceRef:
     """Map a Node to its scale-set instance; MappingError says why it cannot be mapped."""
-    assert node.metadata is not None
     name = node.metadata.name or ""
-    provider_id = (node.spec.providerID if node.spec else None) or ""
+    provider_id = node.spec.provider_id or ""
     if not provider_id:
         raise MappingError(f"node {name}: no spec.providerID, so no Azure instance to act on")
     parsed = aks.parse_provider_id(provider_id)
@@ -96,7 +95,7 @@ def instance_of(node: Node) -> InstanceRef:
             f"node {name}: spec.providerID {provider_id!r} is not a VMSS instance "
             "(expected azure:///subscriptions/…/virtualMachineScaleSets/<vmss>/virtualMachines/<id>)"
         )
-    pool = aks.pool_of(node.metadata.labels or {}) or aks.pool_from_vmss(parsed.vmss)
+    pool = aks.pool_of(node.metadata.label_map) or aks.pool_from_vmss(parsed.vmss)
     return InstanceRef(node=name, pool=pool, **asdict(parsed))
 
 

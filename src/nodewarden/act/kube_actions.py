@@ -69,7 +69,7 @@ def translate(exc: Exception, *, verb: str, resource: str, name: str = "") -> Ex
     return exc
 
 
-def get_node(kube: Client, name: str) -> Node:
+def _get_node(kube: Client, name: str) -> Node:
     try:
         return kube.get(Node, name)
     except (ApiError, httpx2.TransportError) as exc:
@@ -78,7 +78,7 @@ def get_node(kube: Client, name: str) -> Node:
 
 def read_node(kube: Client, name: str) -> model.Node:
     """The Node as the model sees it (its readiness, labels, providerID)."""
-    return as_model_node(get_node(kube, name))
+    return as_model_node(_get_node(kube, name))
 
 
 def as_model_node(node: Node) -> model.Node:
@@ -147,7 +147,7 @@ def _patch_node(kube: Client, name: str, patch: Mapping[str, Any]) -> Node:
 # -- cordon, taints, annotations ---------------------------------------------------------------------
 
 
-def is_cordoned(node: Node) -> bool:
+def _is_cordoned(node: Node) -> bool:
     return bool(node.spec and node.spec.unschedulable)
 
 
@@ -162,8 +162,8 @@ def uncordon(kube: Client, name: str, *, recorder: EventRecorder | None = None, 
 
 
 def _set_unschedulable(kube: Client, name: str, value: bool, *, recorder: EventRecorder | None, note: str) -> bool:
-    node = get_node(kube, name)
-    if is_cordoned(node) == value:
+    node = _get_node(kube, name)
+    if _is_cordoned(node) == value:
         return False
     # `null` removes the field, as kubectl uncordon does (an absent field and false mean the same).
     patched = _patch_node(kube, name, {"spec": {"unschedulable": True if value else None}})
@@ -225,7 +225,7 @@ def _change_taints(
     attempts = 0
     while True:
         attempts += 1
-        node = get_node(kube, name)
+        node = _get_node(kube, name)
         current = [t.to_dict() for t in (node.spec.taints if node.spec and node.spec.taints else [])]
         taints = change(current)
         if taints is None:
@@ -259,7 +259,7 @@ def delete_node(kube: Client, name: str, *, recorder: EventRecorder | None = Non
     Refused while pods other than DaemonSet and mirror pods are still bound to it (drain first), unless
     `force`; the refusal and the deletion are both recorded on the node.
     """
-    node = get_node(kube, name)
+    node = _get_node(kube, name)
     workloads = [_ref(p) for p in pods_on_node(kube, name) if not as_model_pod(p).belongs_to_node]
     if workloads and not force:
         note = f"refusing to delete node {name}: {len(workloads)} pod(s) still on it (drain first): " + ", ".join(
@@ -387,7 +387,7 @@ def drain(
       to evict a pod which is already down protects nothing.
     """
     started = monotonic()
-    node = get_node(kube, name)
+    node = _get_node(kube, name)
     if cordon(kube, name, recorder=recorder, note="before drain"):
         progress(f"cordoned {name}")
     state = _DrainState()
@@ -534,7 +534,7 @@ class DrainPreview:
 
 
 def preview_drain(kube: Client, name: str) -> DrainPreview:
-    node = get_node(kube, name)
+    node = _get_node(kube, name)
     evict: list[Pod] = []
     skip: list[PodRef] = []
     for pod in pods_on_node(kube, name):
@@ -568,7 +568,7 @@ def preview_drain(kube: Client, name: str) -> DrainPreview:
                 )
     return DrainPreview(
         node=name,
-        cordoned=is_cordoned(node),
+        cordoned=_is_cordoned(node),
         evict=tuple(_ref(pod) for pod in evict),
         skip=tuple(skip),
         blockers=tuple(blockers),

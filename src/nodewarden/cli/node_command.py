@@ -136,7 +136,7 @@ def _fail(exc: ActionError) -> typer.Exit:
 
 def _cordon(node: str, target: ConnectionFlags, *, dry_run: bool, on: bool) -> None:
     kube = target.kube()
-    current = kube_actions.is_cordoned(kube_actions.get_node(kube, node))
+    current = kube_actions.read_node(kube, node).cordoned
     verb = "cordon" if on else "uncordon"
     if current == on:
         _say(f"{node} is already {'cordoned' if on else 'schedulable'}; nothing to do")
@@ -193,7 +193,7 @@ def delete(
     """Delete the Node object (drain it first; a running kubelet would register it again)."""
     kube = flags.kube()
     if dry_run:
-        kube_actions.get_node(kube, node)
+        kube_actions.read_node(kube, node)
         _say(f"would delete node {node} (dry run: nothing changed)")
         return
     try:
@@ -237,7 +237,7 @@ def drain(
         _say("dry run: nothing changed")
         return
     limit = timeout or DRAIN_TIMEOUT
-    kube_actions.get_node(kube, node)  # an unknown node is a usage error, before anything is written
+    kube_actions.read_node(kube, node)  # an unknown node is a usage error, before anything is written
     mark = _mark(conn, node, NodeAction.DRAIN, actor=actor, reason=reason, timeout=limit)
     try:
         result = kube_actions.drain(
@@ -278,7 +278,7 @@ def _instance_action(
     conn = target.connect(need_azure=True)
     assert conn.kube is not None
     assert conn.azure is not None
-    ref = azure_actions.instance_of(kube_actions.get_node(conn.kube, node))
+    ref = azure_actions.instance_of(kube_actions.read_node(conn.kube, node))
     _say(f"{node} is instance {ref.instance_id} of scale set {ref.vmss} (pool {ref.pool or '?'})")
     recorder = None if dry_run else EventRecorder(conn.kube)
     try:

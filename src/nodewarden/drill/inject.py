@@ -135,7 +135,7 @@ class ClusterInjector:
     def instance(self, kind: FaultKind, node: str) -> InstanceRef:
         """The node's instance, as seen when the fault went in, else read now (NotFoundError: node gone)."""
         if node not in self._instances:
-            self._instances[node] = azure_actions.instance_of(kube_actions.get_node(self.kube(kind), node))
+            self._instances[node] = azure_actions.instance_of(kube_actions.read_node(self.kube(kind), node))
         return self._instances[node]
 
 

@@ -507,6 +507,11 @@ class Node:
         condition = self.ready_condition
         return condition is not None and condition.status == "True"
 
+    @property
+    def cordoned(self) -> bool:
+        """spec.unschedulable: cordoned, by nodewarden, a person or AKS."""
+        return bool(self.spec.unschedulable)
+
 
 @dataclass(frozen=True, slots=True, config=KUBE)
 class VeleroScheduleTemplate:

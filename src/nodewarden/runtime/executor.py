@@ -212,7 +212,7 @@ class Executor:
         left the cluster."""
         kube = self.connection.kube
         assert kube is not None
-        return azure_actions.instance_of(kube_actions.get_node(kube, node))
+        return azure_actions.instance_of(kube_actions.read_node(kube, node))
 
     def _drain(self, action: PlannedAction, recorder: EventRecorder | None) -> Done:
         kube = self.connection.kube
