@@ -1,15 +1,14 @@
-"""The incident store beside the journal, and the incident's JSON shape (round trip, errors naming the field)."""
+"""The incident's JSON shape (round trip, errors naming the field) and the SQLite store's own guarantees; what
+it shares with the cluster's store is in tests/state/test_incidents_contract.py."""
 
 from __future__ import annotations
 
 import json
-import tempfile
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nodewarden.errors import InputError
@@ -142,32 +141,6 @@ def test_an_incident_survives_a_round_trip_through_json(original: Incident) -> N
 # -- store ---------------------------------------------------------------------------------------------
 
 
-def test_an_incident_is_saved_and_read_back_by_id(tmp_path: Path) -> None:
-    with IncidentStore.open(tmp_path / "state") as store:
-        store.save(incident())
-    with IncidentStore.open(tmp_path / "state") as store:
-        assert store.get("inc-20261126T080000Z-apps") == incident()
-        assert store.get("inc-nope") is None
-
-
-def test_saving_again_replaces_the_incident_with_that_id(tmp_path: Path) -> None:
-    with IncidentStore.open(tmp_path) as store:
-        store.save(incident())
-        resolved = replace(incident(), state=IncidentState.RESOLVED, resolved_at=at(931.5))
-        store.save(resolved)
-        assert store.list() == [resolved]
-
-
-def test_the_list_is_newest_impact_first_and_a_merged_incident_can_be_deleted(tmp_path: Path) -> None:
-    with IncidentStore.open(tmp_path) as store:
-        for id_, start in (("a", 0), ("b", 0.5), ("c", 3600), ("d", 1)):
-            store.save(incident(id_, start=start))
-        assert [i.id for i in store.list()] == ["c", "d", "b", "a"]
-        store.delete("d")
-        store.delete("never-there")
-        assert [i.id for i in store.list()] == ["c", "b", "a"]
-
-
 def test_the_store_shares_the_journal_file_while_the_journal_writes(tmp_path: Path) -> None:
     with Journal.open(tmp_path) as journal, IncidentStore.open(tmp_path) as store:
         store.save(incident())
@@ -182,33 +155,7 @@ def verdict(name: str) -> Verdict:
                    fault_at=at(0), ended_at=at(900))  # fmt: skip
 
 
-def test_a_save_without_a_verdict_keeps_the_verdict_a_drill_stored_meanwhile(tmp_path: Path) -> None:
-    """The controller reads incidents, regroups and saves; a drill in another process saves its verdict on the
-    same incident in between. The controller's save must not wipe the verdict (incidents list --drills lost it)."""
-    with IncidentStore.open(tmp_path) as controller, IncidentStore.open(tmp_path) as drill:
-        controller.save(incident())
-        drill.save(replace(incident(), drill="crash", verdict=verdict("crash")))
-        controller.save(replace(incident(), state=IncidentState.RESOLVED, resolved_at=at(931.5)))
-        kept = controller.get("inc-20261126T080000Z-apps")
-        assert kept is not None
-        assert (kept.state, kept.drill, kept.verdict) == (IncidentState.RESOLVED, "crash", verdict("crash"))
-        drill.save(replace(incident(), drill="crash-again", verdict=verdict("crash-again")))
-        again = controller.get("inc-20261126T080000Z-apps")
-        assert again is not None
-        assert again.verdict == verdict("crash-again")
-
-
 def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     (tmp_path / "journal.sqlite3").write_bytes(b"not SQLite at all\n" * 200)
     with pytest.raises(JournalError, match="not a nodewarden journal or corrupt"):
         IncidentStore.open(tmp_path)
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
-@given(incidents)
-def test_any_incident_survives_the_store(tmp_path: Path, original: Incident) -> None:
-    with IncidentStore.open(Path(tempfile.mkdtemp(dir=tmp_path))) as store:  # a fresh store per example
-        store.save(original)
-        assert store.get(original.id) == original

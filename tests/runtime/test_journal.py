@@ -1,4 +1,5 @@
-"""The write-ahead journal: intents before calls, outcomes after, and what survives a crash."""
+"""The SQLite journal's own guarantees: its file, crashes, holds, evidence. What it shares with the cluster's
+record (episodes, intents, outcomes) is in tests/state/test_steps_contract.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import ChangeOrigin, ChangeRecord
 from nodewarden.model.remediation import (
     Episode,
-    EpisodeState,
     Hold,
     HoldReason,
     JournalEntry,
@@ -61,26 +61,6 @@ def journal(tmp_path: Path) -> Iterator[Journal]:
         yield opened
 
 
-def test_an_episode_and_its_steps_round_trip_through_the_file(tmp_path: Path) -> None:
-    ep = episode()
-    with Journal.open(tmp_path) as journal:
-        journal.open_episode(ep)
-        journal.intend(entry(ep, Step.CORDON, when=at(1)))
-        journal.record(f"{ep.id}/cordon/1", Outcome.SUCCEEDED, at(2), "cordoned")
-        journal.intend(entry(ep, Step.DRAIN, when=at(3), detail="timeout=600"))
-        journal.record(f"{ep.id}/drain/1", Outcome.FAILED, at(60), "blocked by PDB web/web-pdb")
-    with Journal.open(tmp_path) as journal:
-        (found,) = journal.history(at(61)).episodes
-    assert found == replace(ep, entries=found.entries)
-    cordon, drain = found.entries
-    assert (cordon.step, cordon.outcome, cordon.outcome_at, cordon.detail) == (
-        Step.CORDON, Outcome.SUCCEEDED, at(2), "cordoned"
-    )  # fmt: skip
-    assert drain.detail == "timeout=600; blocked by PDB web/web-pdb"
-    assert drain.correlation_id == correlation_id_for(drain.key)
-    assert found.rungs_tried == ()
-
-
 def test_the_journal_file_and_its_directory_are_private(tmp_path: Path) -> None:
     with Journal.open(tmp_path / "state"):
         pass
@@ -94,44 +74,10 @@ def test_the_journal_runs_in_wal_mode_with_full_sync(journal: Journal) -> None:
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_intending_the_same_key_twice_returns_the_first_row_and_writes_nothing(journal: Journal) -> None:
-    ep = episode()
-    journal.open_episode(ep)
-    first = journal.intend(entry(ep, Step.RESTART, when=at(1)))
-    journal.record(first.key, Outcome.SUCCEEDED, at(30))
-    again = journal.intend(entry(ep, Step.RESTART, when=at(99)))
-    assert again.intent_at == at(1)
-    assert again.outcome is Outcome.SUCCEEDED
-    assert len(journal.entries()) == 1
-
-
-def test_opening_an_episode_twice_keeps_the_first(journal: Journal) -> None:
-    journal.open_episode(episode())
-    journal.open_episode(episode())
-    assert len(journal.history(at(1)).episodes) == 1
-
-
 def test_correlation_ids_are_deterministic_uuids_per_key() -> None:
     assert correlation_id_for("n@1/restart/1") == correlation_id_for("n@1/restart/1")
     assert correlation_id_for("n@1/restart/1") != correlation_id_for("n@1/restart/2")
     assert len(correlation_id_for("x")) == 36
-
-
-def test_pending_lists_intents_without_outcome_and_backlog_counts_them(journal: Journal) -> None:
-    ep = episode()
-    journal.open_episode(ep)
-    journal.intend(entry(ep, Step.CORDON))
-    journal.intend(entry(ep, Step.DRAIN))
-    journal.record(f"{ep.id}/cordon/1", Outcome.SUCCEEDED, at(1))
-    assert [e.step for e in journal.pending()] == [Step.DRAIN]
-    assert journal.backlog() == 1
-
-
-def test_recording_an_unknown_key_or_closing_an_unknown_episode_is_a_bug(journal: Journal) -> None:
-    with pytest.raises(LookupError, match="no intent"):
-        journal.record("nope", Outcome.SUCCEEDED, T0)
-    with pytest.raises(LookupError, match="no episode"):
-        journal.close_episode("nope", EpisodeState.RECOVERED, T0, "")
 
 
 def test_an_intent_survives_the_process_being_killed_right_after_it(tmp_path: Path) -> None:
@@ -159,48 +105,6 @@ def test_an_intent_survives_the_process_being_killed_right_after_it(tmp_path: Pa
         assert [e.id for e in journal.history(T0).open] == ["n@1"]
 
 
-def test_history_keeps_open_episodes_and_those_closed_within_the_look_back(journal: Journal) -> None:
-    old, recent, still_open = (episode(f"node-{i}", opened=at(i)) for i in range(3))
-    for ep in (old, recent, still_open):
-        journal.open_episode(ep)
-        journal.intend(entry(ep, Step.CORDON, when=ep.opened_at))
-    journal.close_episode(old.id, EpisodeState.RECOVERED, at(10), "node Ready again")
-    journal.close_episode(recent.id, EpisodeState.FAILED, at(3600), "ladder exhausted")
-    now = at(10) + timedelta(hours=24, seconds=1)
-    history = journal.history(now)
-    assert [e.node for e in history.episodes] == ["node-1", "node-2"]
-    failed = history.episodes[0]
-    assert (failed.state, failed.closed_at, failed.note) == (EpisodeState.FAILED, at(3600), "ladder exhausted")
-    assert [e.node for e in history.open] == ["node-2"]
-    assert history.open_for("node-2") is not None
-    assert history.episodes[1].entries[0].step is Step.CORDON
-    assert [e.node for e in journal.history(now, lookback=timedelta(hours=48)).episodes] == [
-        "node-0", "node-1", "node-2"
-    ]  # fmt: skip
-
-
-def test_a_scale_out_is_outstanding_until_a_later_scale_in_its_episode_succeeds(journal: Journal) -> None:
-    ep = Episode(id="scale/user/eastus-1@20261126T080010Z", node="user", opened_at=T0, pool="user")
-    journal.open_episode(ep)
-    out = JournalEntry(key=f"{ep.id}/scale/1", episode=ep.id, step=Step.SCALE, subject="user", intent_at=at(1),
-                       pool="user", count=5, detail="from=3")  # fmt: skip
-    journal.intend(out)
-    assert [e.key for e in journal.history(at(2)).scale_entries] == [out.key]
-    journal.record(out.key, Outcome.SUCCEEDED, at(60), "provisioned")
-    (outstanding,) = journal.history(at(61)).scale_entries
-    assert (outstanding.count, outstanding.detail) == (5, "from=3; provisioned")
-
-    back = JournalEntry(key=f"{ep.id}/scale/2", episode=ep.id, step=Step.SCALE, subject="user",
-                        intent_at=at(3600), pool="user", count=3)  # fmt: skip
-    journal.intend(back)
-    journal.record(back.key, Outcome.FAILED, at(3601), "OperationNotAllowed")
-    assert [e.key for e in journal.history(at(3602)).scale_entries] == [out.key]  # a failed undo undoes nothing
-    retry = JournalEntry(key=f"{ep.id}/scale/3", episode=ep.id, step=Step.SCALE, subject="user",
-                         intent_at=at(3700), pool="user", count=3)  # fmt: skip
-    journal.intend(retry)
-    assert journal.history(at(3701)).scale_entries == ()
-
-
 def test_a_failed_scale_out_is_not_a_compensation_to_undo() -> None:
     failed = JournalEntry(key="scale/p/z/scale/1", episode="scale/p/z", step=Step.SCALE, subject="p",
                           intent_at=T0, outcome=Outcome.FAILED, count=5)  # fmt: skip
@@ -225,14 +129,6 @@ def test_a_hold_is_new_once_per_ten_minutes_for_the_same_subject_reason_and_step
     ]
     assert holds[0][1] == storm
     assert [h.reason for _, h in journal.holds(since=at(600))] == [HoldReason.STORM]
-
-
-def test_entries_since_filters_by_intent_time(journal: Journal) -> None:
-    ep = episode()
-    journal.open_episode(ep)
-    journal.intend(entry(ep, Step.CORDON, when=at(0)))
-    journal.intend(entry(ep, Step.DRAIN, when=at(10)))
-    assert [e.step for e in journal.entries(since=at(5))] == [Step.DRAIN]
 
 
 def test_a_corrupt_file_is_an_input_error_naming_it(tmp_path: Path) -> None:

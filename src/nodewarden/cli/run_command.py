@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -26,9 +26,9 @@ from nodewarden.notify.config import load_notify_config
 from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.prometheus import PrometheusClient
 from nodewarden.runtime.alerts import AlertInbox
-from nodewarden.runtime.assemble import Options, controller_for
+from nodewarden.runtime.assemble import STATES, Options, controller_for
 from nodewarden.runtime.clock import SystemClock
-from nodewarden.runtime.controller import Controller, CycleReport
+from nodewarden.runtime.controller import RETENTION, Controller, CycleReport
 from nodewarden.runtime.logs import logging_configured
 from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
 from nodewarden.runtime.node_metrics import metrics_reader
@@ -57,9 +57,26 @@ def run_command(
         bool, typer.Option("--apply", help="Act. Without it (and without mode: enforce) only plan.")
     ] = False,
     policy: PolicyOption = None,
-    state_dir: Annotated[Path, typer.Option("--state-dir", help="Where the journal lives (created if needed).")] = Path(
-        "nodewarden-state"
-    ),
+    state_dir: Annotated[
+        Path,
+        typer.Option(
+            "--state-dir",
+            help="The journal's directory (created if needed); with --state cluster, the "
+            "local part: signal log, Activity Log changes, node health, holds.",
+        ),
+    ] = Path("nodewarden-state"),
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state",
+            help="Where episodes, intents and incidents live: cluster (NodeRemediation and "
+            "Incident objects; deploy/crds/), dir (--state-dir), or auto: the cluster when running in a pod "
+            "and the CRDs are installed, else dir.",
+        ),
+    ] = "auto",
+    retention_days: Annotated[
+        int, typer.Option("--retention-days", min=1, help="Days closed episodes are kept.")
+    ] = RETENTION.days,
     listen: Annotated[str, typer.Option("--listen", help="host:port for /metrics and /healthz.")] = "127.0.0.1:9464",
     log_format: LogFormatOption = "text",
     interval: IntervalOption = 10.0,
@@ -99,8 +116,11 @@ def run_command(
     token = _alert_token(alert_token_file)
     inbox = AlertInbox() if token else None
     metrics = ControllerMetrics()
+    if state not in STATES:
+        raise InputError(f"--state: expected one of {', '.join(STATES)}, found {state!r}")
     options = Options(apply=applying, state_dir=state_dir, leader_election=leader_election,
-                      lease_namespace=lease_namespace, identity=identity)  # fmt: skip
+                      lease_namespace=lease_namespace, identity=identity, state=state,
+                      retention=timedelta(days=retention_days))  # fmt: skip
     last: list[datetime] = []
     with (
         logging_configured("json" if log_format == "json" else "text"),

@@ -25,7 +25,7 @@ from nodewarden.model.health import HealthState
 from nodewarden.model.incident import Incident, IncidentState
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.runtime.controller import CycleReport
-from nodewarden.state import IncidentStore
+from nodewarden.state import IncidentRecord
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def run_drill(
     probe: Probe,
     ticker: Ticker,
     injector: Injector,
-    store: IncidentStore | None,
+    store: IncidentRecord | None,
     step: float = 5.0,
     dry_run: bool = False,
     on_progress: Callable[[Progress], object] | None = None,
@@ -239,7 +239,7 @@ class _Run:
 
 
 def _caused(
-    store: IncidentStore, drill: str, fault_at: datetime, ended_at: datetime, nodes: tuple[str, ...]
+    store: IncidentRecord, drill: str, fault_at: datetime, ended_at: datetime, nodes: tuple[str, ...]
 ) -> Incident | None:
     """The incident the fault caused: the earliest detected between the fault and the end on its nodes, and
     not one that already carries another drill's verdict (saving over it would lose that verdict)."""
@@ -257,7 +257,7 @@ def _caused(
 
 
 def _save(
-    store: IncidentStore,
+    store: IncidentRecord,
     outcome: Verdict,
     nodes: tuple[str, ...],
     measurement: measure.Measurement | None,

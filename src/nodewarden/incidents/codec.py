@@ -44,11 +44,11 @@ def incident_to_dict(incident: Incident) -> Document:
         "id": incident.id,
         "title": incident.title,
         "state": incident.state.value,
-        "impactStart": _time(incident.impact_start),
-        "detectedAt": _time(incident.detected_at),
-        "mitigationStartedAt": _maybe_time(incident.mitigation_started_at),
-        "mitigatedAt": _maybe_time(incident.mitigated_at),
-        "resolvedAt": _maybe_time(incident.resolved_at),
+        "impactStart": time_text(incident.impact_start),
+        "detectedAt": time_text(incident.detected_at),
+        "mitigationStartedAt": maybe_time_text(incident.mitigation_started_at),
+        "mitigatedAt": maybe_time_text(incident.mitigated_at),
+        "resolvedAt": maybe_time_text(incident.resolved_at),
         "mttdSeconds": incident.mttd,
         "mttrSeconds": incident.mttr,
         "pool": incident.pool,
@@ -59,7 +59,7 @@ def incident_to_dict(incident: Incident) -> Document:
         "pods": list(incident.pods),
         "workloads": list(incident.workloads),
         "signals": [_signal_to_dict(s) for s in incident.signals],
-        "actions": [_action_to_dict(a) for a in incident.actions],
+        "actions": [entry_to_dict(a) for a in incident.actions],
         "holds": [_hold_to_dict(h) for h in incident.holds],
         "changes": [_change_to_dict(c) for c in incident.changes],
         "hypotheses": [_hypothesis_to_dict(h) for h in incident.hypotheses],
@@ -72,7 +72,7 @@ def incident_to_dict(incident: Incident) -> Document:
 def incident_from_dict(document: Mapping[str, Any]) -> Incident:
     """The incident a document describes; IncidentFormatError names the first field that is wrong."""
     where = f"incident {document.get('id', '?')!s}" if isinstance(document, Mapping) else "incident"
-    doc = _Reader(document, where)
+    doc = Reader(document, where)
     return Incident(
         id=doc.text("id"),
         title=doc.text("title"),
@@ -105,9 +105,9 @@ def _signal_to_dict(s: SignalRecord) -> Document:
     return {
         "kind": s.kind.value,
         "subject": s.subject,
-        "since": _time(s.since),
-        "firstSeen": _time(s.first_seen),
-        "lastSeen": _time(s.last_seen),
+        "since": time_text(s.since),
+        "firstSeen": time_text(s.first_seen),
+        "lastSeen": time_text(s.last_seen),
         "message": s.message,
         "evidence": list(s.evidence),
         "node": s.node,
@@ -120,15 +120,16 @@ def _signal_to_dict(s: SignalRecord) -> Document:
     }
 
 
-def _action_to_dict(a: JournalEntry) -> Document:
+def entry_to_dict(a: JournalEntry) -> Document:
+    """A journal entry (an incident's action, a NodeRemediation's intent) as JSON."""
     return {
         "key": a.key,
         "episode": a.episode,
         "step": a.step.value,
         "subject": a.subject,
-        "intentAt": _time(a.intent_at),
+        "intentAt": time_text(a.intent_at),
         "outcome": a.outcome.value,
-        "outcomeAt": _maybe_time(a.outcome_at),
+        "outcomeAt": maybe_time_text(a.outcome_at),
         "detail": a.detail,
         "correlationId": a.correlation_id,
         "node": a.node,
@@ -141,7 +142,7 @@ def _action_to_dict(a: JournalEntry) -> Document:
 
 def _hold_to_dict(h: HoldRecord) -> Document:
     return {
-        "at": _time(h.at),
+        "at": time_text(h.at),
         "reason": h.hold.reason.value,
         "subject": h.hold.subject,
         "message": h.hold.message,
@@ -154,7 +155,7 @@ def _hold_to_dict(h: HoldRecord) -> Document:
 
 def _change_to_dict(c: ChangeRecord) -> Document:
     return {
-        "at": _time(c.at),
+        "at": time_text(c.at),
         "caller": c.caller,
         "operation": c.operation,
         "resource": c.resource,
@@ -162,7 +163,7 @@ def _change_to_dict(c: ChangeRecord) -> Document:
         "correlationId": c.correlation_id,
         "origin": c.origin.value,
         "actor": c.actor,
-        "until": None if c.until is None else _time(c.until),
+        "until": None if c.until is None else time_text(c.until),
     }
 
 
@@ -177,7 +178,7 @@ def _hypothesis_to_dict(h: Hypothesis) -> Document:
 
 
 def _evidence_to_dict(e: Evidence) -> Document:
-    return {"text": e.text, "at": _maybe_time(e.at), "weight": e.weight}
+    return {"text": e.text, "at": maybe_time_text(e.at), "weight": e.weight}
 
 
 def verdict_to_dict(v: Verdict) -> Document:
@@ -186,11 +187,11 @@ def verdict_to_dict(v: Verdict) -> Document:
         "passed": v.passed,
         "fault": v.fault,
         "targets": list(v.targets),
-        "startedAt": _time(v.started_at),
-        "faultAt": _maybe_time(v.fault_at),
-        "endedAt": _time(v.ended_at),
-        "detectedAt": _maybe_time(v.detected_at),
-        "restoredAt": _maybe_time(v.restored_at),
+        "startedAt": time_text(v.started_at),
+        "faultAt": maybe_time_text(v.fault_at),
+        "endedAt": time_text(v.ended_at),
+        "detectedAt": maybe_time_text(v.detected_at),
+        "restoredAt": maybe_time_text(v.restored_at),
         "aborted": v.aborted,
         "rollback": v.rollback,
         "checks": [_check_to_dict(c) for c in v.checks],
@@ -208,18 +209,23 @@ def _check_to_dict(c: CheckResult) -> Document:
     }
 
 
-def _time(moment: datetime) -> str:
+def time_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _maybe_time(moment: datetime | None) -> str | None:
-    return None if moment is None else _time(moment)
+def maybe_time_text(moment: datetime | None) -> str | None:
+    return None if moment is None else time_text(moment)
 
 
 # -- parts, in ------------------------------------------------------------------------------------------
 
 
-def _signal_from(doc: _Reader) -> SignalRecord:
+def entry_from_dict(document: object, where: str) -> JournalEntry:
+    """The journal entry a document describes; IncidentFormatError names `where` and the field that is wrong."""
+    return _action_from(Reader(document, where))
+
+
+def _signal_from(doc: Reader) -> SignalRecord:
     return SignalRecord(
         kind=doc.enum("kind", SignalKind),
         subject=doc.text("subject"),
@@ -238,7 +244,7 @@ def _signal_from(doc: _Reader) -> SignalRecord:
     )
 
 
-def _action_from(doc: _Reader) -> JournalEntry:
+def _action_from(doc: Reader) -> JournalEntry:
     return JournalEntry(
         key=doc.text("key"),
         episode=doc.text("episode"),
@@ -257,7 +263,7 @@ def _action_from(doc: _Reader) -> JournalEntry:
     )
 
 
-def _hold_from(doc: _Reader) -> HoldRecord:
+def _hold_from(doc: Reader) -> HoldRecord:
     step = doc.maybe_text("step")
     hold = Hold(
         reason=doc.enum("reason", HoldReason),
@@ -271,7 +277,7 @@ def _hold_from(doc: _Reader) -> HoldRecord:
     return HoldRecord(at=doc.time("at"), hold=hold)
 
 
-def _change_from(doc: _Reader) -> ChangeRecord:
+def _change_from(doc: Reader) -> ChangeRecord:
     return ChangeRecord(
         at=doc.time("at"),
         caller=doc.text("caller"),
@@ -286,7 +292,7 @@ def _change_from(doc: _Reader) -> ChangeRecord:
     )
 
 
-def _hypothesis_from(doc: _Reader) -> Hypothesis:
+def _hypothesis_from(doc: Reader) -> Hypothesis:
     return Hypothesis(
         cause=doc.enum("cause", CauseKind),
         score=doc.number("score"),
@@ -296,11 +302,11 @@ def _hypothesis_from(doc: _Reader) -> Hypothesis:
     )
 
 
-def _evidence_from(doc: _Reader) -> Evidence:
+def _evidence_from(doc: Reader) -> Evidence:
     return Evidence(text=doc.text("text"), at=doc.maybe_time("at"), weight=doc.number("weight"))
 
 
-def _verdict_from(doc: _Reader) -> Verdict:
+def _verdict_from(doc: Reader) -> Verdict:
     return Verdict(
         drill=doc.text("drill"),
         passed=doc.flag("passed"),
@@ -317,7 +323,7 @@ def _verdict_from(doc: _Reader) -> Verdict:
     )
 
 
-def _check_from(doc: _Reader) -> CheckResult:
+def _check_from(doc: Reader) -> CheckResult:
     return CheckResult(
         phase=doc.enum("phase", CheckPhase),
         name=doc.text("name"),
@@ -328,7 +334,7 @@ def _check_from(doc: _Reader) -> CheckResult:
     )
 
 
-class _Reader:
+class Reader:
     """Typed access to one JSON object; every failure names the field's path."""
 
     def __init__(self, document: object, where: str) -> None:
@@ -400,11 +406,11 @@ class _Reader:
                 raise IncidentFormatError(f"{self.where}.{key}[{n}]: expected a string, found {value!r}")
         return tuple(values)
 
-    def items(self, key: str, read: Callable[[_Reader], _T]) -> tuple[_T, ...]:
+    def items(self, key: str, read: Callable[[Reader], _T]) -> tuple[_T, ...]:
         values = self._get(key, (list,), "a list of objects")
-        return tuple(read(_Reader(value, f"{self.where}.{key}[{n}]")) for n, value in enumerate(values))
+        return tuple(read(Reader(value, f"{self.where}.{key}[{n}]")) for n, value in enumerate(values))
 
-    def maybe_item(self, key: str, read: Callable[[_Reader], _T]) -> _T | None:
+    def maybe_item(self, key: str, read: Callable[[Reader], _T]) -> _T | None:
         """An optional object: a missing key or null is None."""
         value = self._get(key, (Mapping,), "an object or null", optional=True)
-        return None if value is None else read(_Reader(value, f"{self.where}.{key}"))
+        return None if value is None else read(Reader(value, f"{self.where}.{key}"))

@@ -6,6 +6,7 @@ a human). Each step of it is journaled twice: the intent before the call, the ou
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -230,6 +231,8 @@ class History:
 
     episodes: tuple[Episode, ...] = ()  # open ones plus those closed within the look-back window
     scale_entries: tuple[JournalEntry, ...] = field(default=())  # SCALE steps not yet undone
+    # node → why its stored record cannot be read (a hand-edited NodeRemediation): never act on such a node
+    unreadable: Mapping[str, str] = field(default_factory=dict)
 
     def open_for(self, node: str) -> Episode | None:
         return next((e for e in self.episodes if e.node == node and e.state is EpisodeState.OPEN), None)

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from nodewarden.act.events import EventRecorder
@@ -46,6 +46,9 @@ from nodewarden.runtime.observer import Observation
 from nodewarden.state import Journal
 
 log = logging.getLogger(__name__)
+
+RETENTION = timedelta(days=30)  # closed episodes kept (nodewarden run --retention-days)
+EXPIRE_EVERY = timedelta(hours=1)
 
 
 class Observer(Protocol):
@@ -84,6 +87,7 @@ class Controller:
         on_cycle: Callable[[CycleReport], object] | None = None,
         node_metrics: Callable[[datetime], NodeMetrics | None] | None = None,
         planning: bool = True,
+        retention: timedelta = RETENTION,
     ) -> None:
         self.observer = observer
         self.journal = journal
@@ -101,6 +105,8 @@ class Controller:
         self.health: dict[str, NodeHealth] | None = None  # None: not read from the journal yet
         self._resumed = False
         self._saved_as_leader = False  # saved node health last cycle, as the leader
+        self.retention = retention  # closed episodes are kept this long
+        self._expired_at: datetime | None = None
 
     def cycle(self) -> CycleReport:
         started = time.monotonic()
@@ -108,10 +114,13 @@ class Controller:
         leader = self.elector.tick(now) if self.elector is not None else True
         acting = leader and self.apply
         resumed: tuple[JournalEntry, ...] = ()
+        if not leader:
+            self.journal.refresh()  # a follower's view of a record the leader writes (the cluster's)
         if not acting:
             self._resumed = False  # leading again later, settle what was left pending meanwhile
         elif not self._resumed:
             try:
+                self.journal.refresh()  # what the last leader wrote: its open episodes and pending intents
                 resumed = tuple(self.executor.resume(now))
                 self._resumed = True
             except LeaseLostError as exc:
@@ -142,6 +151,7 @@ class Controller:
             ended = [closure for entry in executed if (closure := lifecycle.closure_after(entry)) is not None]
             self._recovered([c for c in ended if c.state is EpisodeState.RECOVERED], history, now)
             self._apply_closures(plan.closures, history, now)
+            self._expire(now)
         else:
             reason = HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER
             holds += [
@@ -193,6 +203,19 @@ class Controller:
                 except LeaseLostError as exc:
                     self._lease_lost(exc)
                     publish = False
+
+    def _expire(self, now: datetime) -> None:
+        """Forget episodes closed longer ago than the retention, at most once an hour."""
+        if self._expired_at is not None and now - self._expired_at < EXPIRE_EVERY:
+            return
+        self._expired_at = now
+        try:
+            gone = self.journal.expire(now, self.retention)
+        except LeaseLostError as exc:
+            self._lease_lost(exc)
+            return
+        if gone:
+            log.info("record.expired", extra={"episodes": gone, "retention_days": self.retention.days})
 
     def _lease_lost(self, exc: LeaseLostError) -> None:
         """The Lease went while acting: the step stopped before its next change and its intent stays pending."""

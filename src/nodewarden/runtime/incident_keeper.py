@@ -32,7 +32,7 @@ from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.controller import CycleReport
-from nodewarden.state import IncidentStore, Journal
+from nodewarden.state import IncidentRecord, Journal
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class IncidentKeeper:
     def __init__(
         self,
         journal: Journal,
-        store: IncidentStore,
+        store: IncidentRecord,
         *,
         notifier: Notifier | None = None,
         inbox: AlertInbox | None = None,

@@ -62,6 +62,14 @@ class Journal:
             if not steps.close_episode(self._conn, episode_id, state, at, note):
                 raise LookupError(f"journal {self.path}: no episode {episode_id!r}")
 
+    def expire(self, now: datetime, retention: timedelta) -> int:
+        """Forget episodes closed more than `retention` before `now`, with their entries; how many went."""
+        with self._lock:
+            return steps.expire(self._conn, now - retention)
+
+    def refresh(self) -> None:
+        """Read again what another replica may have written: a local file is always read as it is now."""
+
     def intend(self, entry: JournalEntry) -> JournalEntry:
         """Journal a step before it is sent; a key already journaled returns its row (`steps.intend`)."""
         with self._lock:

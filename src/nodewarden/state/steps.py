@@ -80,6 +80,15 @@ def close_episode(conn: sqlite3.Connection, episode_id: str, state: EpisodeState
     return cursor.rowcount > 0
 
 
+def expire(conn: sqlite3.Connection, before: datetime) -> int:
+    """Forget episodes closed before `before`, with their entries; how many went."""
+    with conn:
+        old = "SELECT id FROM episodes WHERE state != ? AND closed_at < ?"
+        params = (EpisodeState.OPEN.value, columns.text(before))
+        conn.execute(f"DELETE FROM entries WHERE episode IN ({old})", params)
+        return conn.execute(f"DELETE FROM episodes WHERE id IN ({old})", params).rowcount
+
+
 # -- entries ------------------------------------------------------------------------------------------
 
 
