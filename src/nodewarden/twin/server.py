@@ -117,13 +117,18 @@ class HttpsServer:
     def base_url(self) -> str:
         return f"https://127.0.0.1:{self.port}"
 
-    def start(self) -> HttpsServer:
+    def start(self, *, listen: bool = True) -> HttpsServer:
+        """Serve on a thread; `listen=False` closes the socket instead, for callers that call the route in-process."""
+        if not listen:
+            self._server.server_close()
+            return self
         self._thread = threading.Thread(target=self._server.serve_forever, name="twin-https", daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever, which a server never started never ran
+            self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,17 @@ class TwinService:
         advance_on_poll: float = 0.0,
         auto_repair: bool | None = None,
         start: datetime | None = None,
+        manifests: Sequence[Path] = (),
     ) -> None:
+        """`manifests`: YAML files applied before the twin serves, as `kubectl apply -f` (deploy/crds/*.yaml: a
+        cluster nodewarden's CRDs are installed in)."""
         self.scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.clock = Clock(speed=speed) if start is None else Clock(start=start, speed=speed)
         self.world = World(self.scenario, clock=self.clock, auto_repair=auto_repair)
+        for path in manifests:
+            for document in yaml.safe_load_all(path.read_text("utf-8")):
+                if document:
+                    self.world.kube.apply(document)
         self.admin_token = secrets.token_urlsafe(24)
         self.read_only_token = secrets.token_urlsafe(24)
         self._twin_token = secrets.token_urlsafe(24)
@@ -132,8 +140,9 @@ class TwinService:
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
-    def start(self) -> TwinService:
-        self._server.start()
+    def start(self, *, listen: bool = True) -> TwinService:
+        """`listen=False` opens no socket: tests call `route` in-process (tests/support/twin_transport.py)."""
+        self._server.start(listen=listen)
         self.clock.start()
         self._write_state()
         return self

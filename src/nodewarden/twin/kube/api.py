@@ -1,7 +1,9 @@
 """The twin's Kubernetes API server: routes HTTP requests onto the store, as kube-apiserver would.
 
-Bearer-token auth (401 without a known token, 403 for writes with a read-only one), discovery,
-namespaced and cluster-scoped paths in every served version, get/list/watch/create/update/patch/
+Bearer-token auth (401 without a known token, 403 for writes with a read-only one, whatever the
+group: custom resources and their `/status` too), discovery and the `/openapi/v3` index kubectl
+validates with, namespaced and cluster-scoped paths in every served version (the built-ins and each
+CustomResourceDefinition's, `crds`), get/list/watch/create/update/patch/
 delete, `/status` subresources, pods `/eviction`, the legacy `/api/v1/watch/...` paths, and a
 Kubernetes `Status` for every error (see `errors`). The `kube-errors` fault answers a share of
 resource calls with 500/503 before they touch the store.
@@ -23,7 +25,7 @@ from nodewarden.twin.kube import discovery, eviction, tables, watchstream
 from nodewarden.twin.kube.convert import from_wire, to_wire
 from nodewarden.twin.kube.errors import ApiError, bad_request, status_body
 from nodewarden.twin.kube.meta import Obj
-from nodewarden.twin.kube.resources import ResourceType, lookup
+from nodewarden.twin.kube.resources import Registry, ResourceType
 from nodewarden.twin.kube.store import KubeStore
 from nodewarden.twin.kube.termination import terminate_pod
 
@@ -88,14 +90,19 @@ class KubeApi:
         parts = path.strip("/").split("/")
         if path == "/api":
             return Response.json(200, discovery.api_versions(request.base_url.split("://")[-1]))
+        registry = self.store.resources
         if path == "/apis":
-            return Response.json(200, discovery.api_group_list())
+            return Response.json(200, discovery.api_group_list(registry))
         if parts[0] == "apis" and len(parts) == 2:
-            return _found(discovery.api_group(parts[1]))
+            return _found(discovery.api_group(registry, parts[1]))
         if (parts[0] == "api" and len(parts) == 2) or (parts[0] == "apis" and len(parts) == 3):
             group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
-            return _found(discovery.resource_list(group, version))
-        target = _parse(parts)
+            return _found(discovery.resource_list(registry, group, version))
+        if path == "/openapi/v3":
+            return Response.json(200, discovery.openapi_paths(registry))
+        if path.startswith("/openapi/v3/"):
+            return _found(discovery.openapi_document(registry, path.removeprefix("/openapi/v3/")))
+        target = _parse(registry, parts)
         if target is None:
             raise _not_found_path()
         if request.method in _WRITES and role != ADMIN:
@@ -130,8 +137,12 @@ class KubeApi:
                 return self._list(request, target)
             obj = self.store.get(rtype.key, target.namespace, target.name, copy=False)
             return self._object(request, 200, rtype, obj)
+        strict = request.arg("fieldValidation") == "Strict"
+        storage = self.store.resources.storage_type(rtype.key)
         if method == "POST" and target.name is None:
-            created = self.store.create(rtype.key, from_wire(rtype, _body(request)), namespace=target.namespace)
+            created = self.store.create(
+                rtype.key, from_wire(rtype, _body(request), storage), namespace=target.namespace, strict=strict
+            )
             return self._object(request, 201, rtype, created)
         if method == "PUT" and target.name is not None:
             body = _body(request)
@@ -139,13 +150,23 @@ class KubeApi:
                 raise bad_request("the name of the object does not match the name on the URL")
             body.setdefault("metadata", {})["name"] = target.name
             replaced = self.store.replace(
-                rtype.key, from_wire(rtype, body), namespace=target.namespace, subresource=target.subresource
+                rtype.key,
+                from_wire(rtype, body, storage),
+                namespace=target.namespace,
+                subresource=target.subresource,
+                strict=strict,
             )
             return self._object(request, 200, rtype, replaced)
         if method == "PATCH" and target.name is not None:
             content_type = request.headers.get("content-type", "")
             patched = self.store.patch(
-                rtype.key, target.namespace, target.name, request.body, content_type, subresource=target.subresource
+                rtype.key,
+                target.namespace,
+                target.name,
+                request.body,
+                content_type,
+                subresource=target.subresource,
+                strict=strict,
             )
             return self._object(request, 200, rtype, patched)
         if method == "DELETE":
@@ -286,7 +307,7 @@ class KubeApi:
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _parse(parts: list[str]) -> Target | None:
+def _parse(registry: Registry, parts: list[str]) -> Target | None:
     """`/api/v1/...` or `/apis/<g>/<v>/...`: [watch/] [namespaces/<ns>/] <plural> [/<name> [/<sub>]]."""
     if parts[0] == "api" and len(parts) > 2:
         group, version, rest = "", parts[1], parts[2:]
@@ -302,7 +323,7 @@ def _parse(parts: list[str]) -> Target | None:
         namespace, rest = rest[1], rest[2:]
     if not rest or len(rest) > 3:
         return None
-    rtype = lookup(group, version, rest[0])
+    rtype = registry.lookup(group, version, rest[0])
     if rtype is None or (namespace is not None and not rtype.namespaced):
         return None
     name = rest[1] if len(rest) > 1 else None

@@ -8,7 +8,7 @@ Objects from the store are read-only: these functions build new dicts and never 
 from __future__ import annotations
 
 from nodewarden.twin.kube.meta import Obj
-from nodewarden.twin.kube.resources import ResourceType, storage_type
+from nodewarden.twin.kube.resources import ResourceType
 
 # core/v1 Event field → events.k8s.io/v1 Event field (k8s.io/kubernetes pkg/apis/events/v1/conversion.go).
 _EVENT_FIELDS = {
@@ -35,9 +35,8 @@ def to_wire(rtype: ResourceType, obj: Obj) -> Obj:
     return out
 
 
-def from_wire(rtype: ResourceType, obj: Obj) -> Obj:
-    """A request body in the requested version, as the store keeps it."""
-    storage = storage_type(rtype.key)
+def from_wire(rtype: ResourceType, obj: Obj, storage: ResourceType) -> Obj:
+    """A request body in the requested version, as the store keeps it (`storage`: the row the store keeps it as)."""
     renames = _EVENT_FIELDS_BACK if rtype.group == "events.k8s.io" else {}
     out = {renames.get(k, k): v for k, v in obj.items()}
     out["apiVersion"], out["kind"] = storage.api_version, storage.kind

@@ -1,14 +1,19 @@
 """Discovery documents: `/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>[/<version>]`.
 
 kr8s, kopf and kubectl read these before anything else; kubectl
-drain looks for `pods/eviction` in `/api/v1` and for the `policy` group in `/apis`.
+drain looks for `pods/eviction` in `/api/v1` and for the `policy` group in `/apis`. They read the
+store's `Registry`, so a CRD's group and resources appear as it is created and go when it is deleted.
+
+`/openapi/v3` is the least kubectl needs to validate and apply: a path per group-version whose
+document names each kind's PATCH operation and its `fieldValidation` parameter, so kubectl leaves
+field validation to the server (`fieldValidation=Strict`) instead of asking for the v2 schema.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from nodewarden.twin.kube.resources import ALL_VERBS, GROUP_VERSIONS, ResourceType, served
+from nodewarden.twin.kube.resources import ALL_VERBS, Registry, ResourceType
 
 _SUBRESOURCES: dict[str, list[dict[str, Any]]] = {
     "pods": [
@@ -50,20 +55,21 @@ def api_versions(server_address: str) -> dict[str, Any]:
     }
 
 
-def _group(name: str) -> dict[str, Any]:
-    versions = [{"groupVersion": f"{name}/{v}", "version": v} for v in GROUP_VERSIONS[name]]
-    return {"name": name, "versions": versions, "preferredVersion": versions[0]}
+def _group(name: str, versions: list[str]) -> dict[str, Any]:
+    entries = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+    return {"name": name, "versions": entries, "preferredVersion": entries[0]}
 
 
-def api_group_list() -> dict[str, Any]:
-    groups = [_group(name) for name in GROUP_VERSIONS if name]
+def api_group_list(registry: Registry) -> dict[str, Any]:
+    groups = [_group(name, versions) for name, versions in registry.group_versions().items() if name]
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
 
 
-def api_group(name: str) -> dict[str, Any] | None:
-    if not name or name not in GROUP_VERSIONS:
+def api_group(registry: Registry, name: str) -> dict[str, Any] | None:
+    versions = registry.group_versions().get(name) if name else None
+    if not versions:
         return None
-    return {"kind": "APIGroup", "apiVersion": "v1", **_group(name)}
+    return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}
 
 
 def _resource(row: ResourceType) -> dict[str, Any]:
@@ -81,8 +87,8 @@ def _resource(row: ResourceType) -> dict[str, Any]:
     return entry
 
 
-def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    rows = served(group, version)
+def resource_list(registry: Registry, group: str, version: str) -> dict[str, Any] | None:
+    rows = registry.served(group, version)
     if not rows:
         return None
     resources: list[dict[str, Any]] = []
@@ -102,3 +108,42 @@ def resource_list(group: str, version: str) -> dict[str, Any] | None:
             resources.extend(_SUBRESOURCES.get(row.plural, []))
     group_version = f"{group}/{version}" if group else version
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
+
+
+def _gv_path(group: str, version: str) -> str:
+    return f"apis/{group}/{version}" if group else f"api/{version}"
+
+
+def openapi_paths(registry: Registry) -> dict[str, Any]:
+    """`/openapi/v3`: where each group-version's document is."""
+    paths = {
+        _gv_path(group, version): {"serverRelativeURL": f"/openapi/v3/{_gv_path(group, version)}"}
+        for group, versions in registry.group_versions().items()
+        for version in versions
+    }
+    return {"paths": paths}
+
+
+def openapi_document(registry: Registry, path: str) -> dict[str, Any] | None:
+    """`/openapi/v3/apis/<g>/<v>`: each kind's item path with a PATCH that takes `fieldValidation`, nothing more."""
+    parts = path.split("/")
+    if parts[0] == "api" and len(parts) == 2:
+        group, version = "", parts[1]
+    elif parts[0] == "apis" and len(parts) == 3:
+        group, version = parts[1], parts[2]
+    else:
+        return None
+    rows = registry.served(group, version)
+    if not rows:
+        return None
+    paths: dict[str, Any] = {}
+    for row in rows:
+        scope = "namespaces/{namespace}/" if row.namespaced else ""
+        patch = {
+            "x-kubernetes-group-version-kind": {"group": row.group, "version": row.version, "kind": row.kind},
+            "parameters": [{"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "OK"}},
+        }
+        paths[f"/{path}/{scope}{row.plural}/{{name}}"] = {"patch": patch}
+    title = f"Kubernetes {group or 'core'}/{version}"
+    return {"openapi": "3.0.0", "info": {"title": title, "version": version}, "paths": paths}

@@ -27,7 +27,7 @@ from nodewarden.twin.kube.kubelet import LEASE_NAMESPACE, Kubelets
 from nodewarden.twin.kube.meta import Obj, clone, controller_of, labels_of
 from nodewarden.twin.kube.nodecontroller import NodeController
 from nodewarden.twin.kube.recorder import Recorder
-from nodewarden.twin.kube.resources import RESOURCES, ResourceType
+from nodewarden.twin.kube.resources import ResourceType
 from nodewarden.twin.kube.scheduler import Scheduler
 from nodewarden.twin.kube.store import KubeStore
 from nodewarden.twin.machines import MachineSpec
@@ -174,8 +174,8 @@ class KubeWorld:
 
     def apply(self, obj: Obj) -> Obj:
         """Create an object from a manifest (or update the existing one's spec and labels), as `kubectl apply`."""
-        rtype = _resource_for(obj)
-        body = clone(from_wire(rtype, obj))  # the store must not share dicts with the caller's manifest
+        rtype = self._resource_for(obj)
+        body = clone(from_wire(rtype, obj, self.store.resources.storage_type(rtype.key)))  # not the caller's dicts
         namespace = body.get("metadata", {}).get("namespace") if rtype.namespaced else None
         with self._lock:
             try:
@@ -196,6 +196,13 @@ class KubeWorld:
             result = self.store.mutate(rtype.key, namespace, name, update)
             assert result is not None
             return dict(result)
+
+    def _resource_for(self, obj: Obj) -> ResourceType:
+        api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        row = self.store.resources.by_kind(api_version, kind)
+        if row is None:
+            raise ValueError(f"the twin does not serve {kind or '<no kind>'} in {api_version or '<no apiVersion>'}")
+        return row
 
     # -- the reconcile pass --------------------------------------------------------------------------
 
@@ -326,12 +333,3 @@ class KubeWorld:
                         "tolerationSeconds": int(self.eviction_timeout),
                     }
                 )
-
-
-def _resource_for(obj: Obj) -> ResourceType:
-    api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
-    group, _, version = api_version.rpartition("/")
-    for row in RESOURCES:
-        if row.kind == kind and row.group == group and row.version == version:
-            return row
-    raise ValueError(f"the twin does not serve {kind or '<no kind>'} in {api_version or '<no apiVersion>'}")

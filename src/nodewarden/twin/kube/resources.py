@@ -2,14 +2,25 @@
 
 One row per (group, version, plural). Rows that share `storage` are two views of the same objects
 (core/v1 and events.k8s.io/v1 Events, policy/v1 and v1beta1 PodDisruptionBudgets), like the real
-apiserver's storage versions.
+apiserver's storage versions. `RESOURCES` are the built-in kinds; a `Registry` (one per store) adds
+the served versions of each CustomResourceDefinition while it exists (`crds.resource_types`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class CustomVersion:
+    """What a served CRD version adds to its row: the structural schema and the printer columns."""
+
+    crd: str  # the CustomResourceDefinition's name, <plural>.<group>
+    schema: dict[str, Any]  # openAPIV3Schema; {} when the version has none
+    printer_columns: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class ResourceType:
     has_status: bool = False  # a /status subresource: the main endpoint ignores status changes
     storage: str = ""  # the store's key; defaults to the plural
     categories: tuple[str, ...] = ()
+    custom: CustomVersion | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -103,36 +115,55 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
 )
 
-# Storage keys the store creates tables for (each once).
-STORAGE_KEYS: tuple[str, ...] = tuple(dict.fromkeys(r.key for r in RESOURCES))
 
-# The version each storage key keeps its objects in (the first row naming it).
-STORAGE_TYPES: dict[str, ResourceType] = {}
-for _row in RESOURCES:
-    STORAGE_TYPES.setdefault(_row.key, _row)
+class Registry:
+    """The kinds one API server serves now: the built-ins, plus each established CRD's served versions."""
 
-# Preferred versions per group, in discovery order.
-GROUP_VERSIONS: dict[str, list[str]] = {}
-for _row in RESOURCES:
-    versions = GROUP_VERSIONS.setdefault(_row.group, [])
-    if _row.version not in versions:
-        versions.append(_row.version)
+    def __init__(self) -> None:
+        self._custom: dict[str, tuple[ResourceType, ...]] = {}
+        self._rows: tuple[ResourceType, ...] = RESOURCES
 
+    @property
+    def rows(self) -> tuple[ResourceType, ...]:
+        return self._rows
 
-def lookup(group: str, version: str, plural: str) -> ResourceType | None:
-    for row in RESOURCES:
-        if row.group == group and row.version == version and row.plural == plural:
-            return row
-    return None
+    def set_custom(self, crd: str, rows: tuple[ResourceType, ...]) -> None:
+        """Serve `rows` for the CRD named `crd` (replacing what it served before)."""
+        self._custom[crd] = rows
+        self._rows = RESOURCES + tuple(row for custom in self._custom.values() for row in custom)
 
+    def drop_custom(self, crd: str) -> None:
+        self._custom.pop(crd, None)
+        self._rows = RESOURCES + tuple(row for custom in self._custom.values() for row in custom)
 
-def storage_type(key: str) -> ResourceType:
-    """The row a store key keeps its objects as; KeyError names the unknown resource."""
-    try:
-        return STORAGE_TYPES[key]
-    except KeyError:
-        raise KeyError(f"unknown resource {key!r}; known: {', '.join(STORAGE_KEYS)}") from None
+    def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
+        for row in self._rows:
+            if row.group == group and row.version == version and row.plural == plural:
+                return row
+        return None
 
+    def by_kind(self, api_version: str, kind: str) -> ResourceType | None:
+        return next((row for row in self._rows if row.api_version == api_version and row.kind == kind), None)
 
-def served(group: str, version: str) -> list[ResourceType]:
-    return [row for row in RESOURCES if row.group == group and row.version == version]
+    def served(self, group: str, version: str) -> list[ResourceType]:
+        return [row for row in self._rows if row.group == group and row.version == version]
+
+    def storage_keys(self) -> tuple[str, ...]:
+        """Each storage key once, in table order."""
+        return tuple(dict.fromkeys(row.key for row in self._rows))
+
+    def storage_type(self, key: str) -> ResourceType:
+        """The row a store key keeps its objects as (the first row naming it); KeyError names the unknown resource."""
+        for row in self._rows:
+            if row.key == key:
+                return row
+        raise KeyError(f"unknown resource {key!r}; known: {', '.join(self.storage_keys())}")
+
+    def group_versions(self) -> dict[str, list[str]]:
+        """Served versions per group, in discovery order (the first is the preferred one)."""
+        groups: dict[str, list[str]] = {}
+        for row in self._rows:
+            versions = groups.setdefault(row.group, [])
+            if row.version not in versions:
+                versions.append(row.version)
+        return groups

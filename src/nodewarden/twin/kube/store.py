@@ -6,6 +6,9 @@ order, paged with an opaque continue token and served at the first page's resour
 per-resource event log compacted after `retain_seconds` of twin time or `retain_events` entries, so a
 watch or continue token older than the window gets 410 Expired, deterministically.
 
+Custom resources live in tables the store adds when their CRD is written and drops, objects first,
+when it is deleted; their writes are pruned and validated against the CRD's schema (`structural`).
+
 Stored objects are never changed in place: every write stores a fresh dict. Callers get deep copies
 (`copy=False` hands out the stored object itself, read-only, for the HTTP layer and the physics).
 """
@@ -25,12 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodewarden.twin.clock import Clock
+from nodewarden.twin.kube import crds, structural
 from nodewarden.twin.kube import patch as patches
 from nodewarden.twin.kube.defaults import apply_defaults
 from nodewarden.twin.kube.errors import ApiError, already_exists, bad_request, conflict, expired, invalid, not_found
 from nodewarden.twin.kube.faults import ApiFaults
 from nodewarden.twin.kube.meta import Obj, clone, rfc3339
-from nodewarden.twin.kube.resources import STORAGE_KEYS, ResourceType, storage_type
+from nodewarden.twin.kube.resources import Registry, ResourceType
 from nodewarden.twin.kube.selectors import object_filter
 
 Key = tuple[str, str]  # (namespace or "", name)
@@ -71,6 +75,7 @@ class _Table:
         self.head = 0  # log[:head] is compacted away (kept until the list is trimmed)
         self.floor = 0  # the newest compacted resourceVersion: watching from before it is 410
         self.last_rv = 0
+        self.dropped = False  # its CRD was deleted: open watches end once they have seen the deletions
         self.indexes: dict[str, tuple[IndexFn, dict[str, set[Key]]]] = {}
         self.changed = threading.Condition(lock)
 
@@ -80,9 +85,10 @@ def _key_of(obj: Obj) -> Key:
     return (metadata.get("namespace") or "", metadata["name"])
 
 
-def _spec_part(obj: Obj) -> dict[str, Any]:
-    """What `metadata.generation` tracks: everything but metadata and status."""
-    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "kind", "apiVersion")}
+def _spec_part(obj: Obj, rtype: ResourceType) -> dict[str, Any]:
+    """What `metadata.generation` tracks: everything but metadata (and status, where it is a subresource)."""
+    skipped = ("metadata", "status", "kind", "apiVersion") if rtype.has_status else ("metadata", "kind", "apiVersion")
+    return {k: v for k, v in obj.items() if k not in skipped}
 
 
 class KubeStore:
@@ -104,7 +110,10 @@ class KubeStore:
         self._lock = threading.RLock()
         self._rv = 0
         self._random = random.Random(seed)
-        self._tables = {key: _Table(storage_type(key), self._lock) for key in STORAGE_KEYS}
+        self.resources = Registry()
+        self._tables = {
+            key: _Table(self.resources.storage_type(key), self._lock) for key in self.resources.storage_keys()
+        }
         self._listeners: list[Listener] = []
         self._admission: list[Admission] = []
         self._watch_epoch = 0
@@ -227,8 +236,13 @@ class KubeStore:
         with self._lock:
             self._admission.append(admission)
 
-    def create(self, resource: str, obj: Obj, *, namespace: str | None = None, copy: bool = True) -> Obj:
-        """Store a new object. `copy=False`: the store takes `obj` itself and returns the stored object (read-only)."""
+    def create(
+        self, resource: str, obj: Obj, *, namespace: str | None = None, copy: bool = True, strict: bool = False
+    ) -> Obj:
+        """Store a new object. `copy=False`: the store takes `obj` itself and returns the stored object (read-only).
+
+        `strict`: fields a custom resource's schema does not declare are a 400 (`fieldValidation=Strict`), not pruned.
+        """
         table = self._table(resource)
         rtype = table.type
         new = clone(obj) if copy else obj
@@ -260,6 +274,12 @@ class KubeStore:
             for field in ("resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"):
                 metadata.pop(field, None)
             apply_defaults(table.type.key, new)
+            if rtype.custom is not None:
+                if rtype.has_status:
+                    new.pop("status", None)  # written through /status only
+                self._admit_custom(rtype, new, strict=strict)
+            elif rtype.key == "customresourcedefinitions":
+                self._admit_crd(new, None)
             if table.type.key == "pods":
                 self._resolve_priority(new)
             for admission in self._admission:
@@ -267,7 +287,15 @@ class KubeStore:
             self._write(table, key, new, None, "ADDED")
             return clone(new) if copy else new
 
-    def replace(self, resource: str, obj: Obj, *, namespace: str | None = None, subresource: str | None = None) -> Obj:
+    def replace(
+        self,
+        resource: str,
+        obj: Obj,
+        *,
+        namespace: str | None = None,
+        subresource: str | None = None,
+        strict: bool = False,
+    ) -> Obj:
         """PUT: 409 if `metadata.resourceVersion` is set and stale; status kept unless `subresource="status"`."""
         table = self._table(resource)
         new = clone(obj)
@@ -280,7 +308,7 @@ class KubeStore:
             current = table.objects.get(key)
             if current is None:
                 raise not_found(table.type.plural, name, group=table.type.group)
-            return clone(self._update(table, key, current, new, subresource))
+            return clone(self._update(table, key, current, new, subresource, strict=strict))
 
     def patch(
         self,
@@ -291,10 +319,20 @@ class KubeStore:
         content_type: str = patches.STRATEGIC,
         *,
         subresource: str | None = None,
+        strict: bool = False,
     ) -> Obj:
-        """PATCH with a strategic-merge, merge, JSON or apply patch; 409 if the patch names a stale RV."""
+        """PATCH with a strategic-merge, merge, JSON or apply patch; 409 if the patch names a stale RV.
+
+        Custom resources have no Go types to take patch strategies from, so a strategic-merge patch is 415.
+        """
         table = self._table(resource)
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if table.type.custom is not None and content_type.split(";")[0].strip().lower() == patches.STRATEGIC:
+            raise ApiError(
+                415,
+                "the body of the request was in an unknown format - accepted media types include: "
+                f"{patches.JSON_PATCH}, {patches.MERGE}, {patches.APPLY}",
+            )
         with self._lock:
             key = self._key(table, namespace, name)
             current = table.objects.get(key)
@@ -302,10 +340,10 @@ class KubeStore:
                 if content_type.startswith(patches.APPLY):
                     fresh = patches.apply_patch({}, raw, content_type)
                     fresh.setdefault("metadata", {})["name"] = name
-                    return self.create(resource, fresh, namespace=namespace)
+                    return self.create(resource, fresh, namespace=namespace, strict=strict)
                 raise not_found(table.type.plural, name, group=table.type.group)
             patched = patches.apply_patch(clone(current), raw, content_type)
-            return clone(self._update(table, key, current, patched, subresource))
+            return clone(self._update(table, key, current, patched, subresource, strict=strict))
 
     def delete(
         self,
@@ -338,6 +376,8 @@ class KubeStore:
                 return clone(marked)
             if table.type.key == "namespaces":
                 self._empty_namespace(name)
+            if table.type.key == "customresourcedefinitions":
+                self._empty_custom_table(crds.storage_key(current))
             return clone(self._remove(table, key, current))
 
     def mutate(
@@ -412,7 +452,8 @@ class KubeStore:
         try:
             return self._tables[resource]
         except KeyError:
-            raise KeyError(f"unknown resource {resource!r}; known: {', '.join(STORAGE_KEYS)}") from None
+            known = ", ".join(self._tables)
+            raise KeyError(f"unknown resource {resource!r}; known: {known}") from None
 
     @staticmethod
     def _key(table: _Table, namespace: str | None, name: str) -> Key:
@@ -451,7 +492,9 @@ class KubeStore:
         else:
             spec.setdefault("priority", 0)
 
-    def _update(self, table: _Table, key: Key, current: Obj, new: Obj, subresource: str | None) -> Obj:
+    def _update(
+        self, table: _Table, key: Key, current: Obj, new: Obj, subresource: str | None, *, strict: bool = False
+    ) -> Obj:
         """Carry the server-owned fields over, bump generation on spec changes, write. `"*"`: the physics."""
         rtype = table.type
         metadata = new.setdefault("metadata", {})
@@ -487,9 +530,13 @@ class KubeStore:
         if rtype.namespaced:
             metadata["namespace"] = key[0]
         new["kind"], new["apiVersion"] = current["kind"], current["apiVersion"]
+        if rtype.custom is not None and subresource != "*":
+            self._admit_custom(rtype, new, strict=strict)
+        elif rtype.key == "customresourcedefinitions" and subresource != "*":
+            self._admit_crd(new, current)
         if new == current:
             return current  # a no-op update does not bump the resourceVersion
-        if _spec_part(new) != _spec_part(current):
+        if _spec_part(new, rtype) != _spec_part(current, rtype):
             metadata["generation"] = int(old_metadata.get("generation", 1)) + 1
         self._write(table, key, new, current, "MODIFIED")
         if metadata.get("deletionTimestamp") and not metadata.get("finalizers") and rtype.key != "pods":
@@ -501,6 +548,47 @@ class KubeStore:
         gone["metadata"] = dict(current["metadata"])
         self._write(table, key, gone, current, "DELETED")
         return gone
+
+    def _admit_custom(self, rtype: ResourceType, obj: Obj, *, strict: bool) -> None:
+        """Prune what the schema does not declare (400 instead when `strict`), then 422 on what breaks it."""
+        assert rtype.custom is not None
+        schema = rtype.custom.schema
+        dropped = structural.prune(obj, schema)
+        if dropped and strict:
+            raise structural.unknown_fields(rtype.kind, rtype.version, dropped)
+        causes = structural.validate(obj, schema)
+        if causes:
+            raise structural.invalid(rtype.kind, rtype.group, obj["metadata"].get("name", ""), causes)
+
+    def _admit_crd(self, crd: Obj, previous: Obj | None) -> None:
+        crds.default(crd)
+        crds.check(crd)
+        crds.set_status(crd, previous, now=rfc3339(self.clock.now()))
+
+    def _serve_crd(self, crd: Obj) -> None:
+        """Serve the CRD's versions, with a table for its objects (kept across updates of the CRD)."""
+        rows = crds.resource_types(crd)
+        self.resources.set_custom(crds.storage_key(crd), rows)
+        key = crds.storage_key(crd)
+        table = self._tables.get(key)
+        if table is None:
+            self._tables[key] = _Table(rows[0], self._lock)
+        else:
+            table.type = rows[0]
+
+    def _unserve_crd(self, crd: Obj) -> None:
+        key = crds.storage_key(crd)
+        self.resources.drop_custom(key)
+        table = self._tables.pop(key, None)
+        if table is not None:
+            table.dropped = True
+            table.changed.notify_all()
+
+    def _empty_custom_table(self, key: str) -> None:
+        table = self._tables.get(key)
+        if table is not None:
+            for object_key in sorted(table.objects):
+                self._remove(table, object_key, table.objects[object_key])
 
     def _empty_namespace(self, namespace: str) -> None:
         for table in self._tables.values():
@@ -534,6 +622,11 @@ class KubeStore:
         table.log.append(Change(self._rv, kind, obj, old, self.clock.elapsed()))
         table.last_rv = self._rv
         self._compact(table)
+        if table.type.key == "customresourcedefinitions":
+            if kind == "DELETED":
+                self._unserve_crd(obj)
+            else:
+                self._serve_crd(obj)
         for listener in self._listeners:
             listener(table.type.key, kind, obj, old)
         table.changed.notify_all()
@@ -622,6 +715,8 @@ class Watch:
             if not self._live():
                 return None
             if table.last_rv <= self._rv:
+                if table.dropped:
+                    return None
                 table.changed.wait(timeout)
                 if not self._live():
                     return None

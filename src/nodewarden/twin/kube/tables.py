@@ -1,11 +1,15 @@
 """`Accept: application/json;as=Table`: the server-side columns `kubectl get` prints.
 
 Without it kubectl shows only NAME and AGE (Kubernetes docs, "API concepts", "Receiving resources as
-Tables"). A few kinds get their familiar columns; the rest get NAME and AGE.
+Tables"). A few kinds get their familiar columns; custom resources get Name, then their CRD's
+`additionalPrinterColumns` (apiextensions-apiserver's table convertor: a simple `.a.b.c` jsonPath, a
+`date` cell rendered as an age like "5m", a missing value as null, which kubectl prints as <none>);
+the rest get NAME and AGE.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -22,7 +26,11 @@ def _age(obj: Obj, now: datetime) -> str:
     created = obj.get("metadata", {}).get("creationTimestamp")
     if not created:
         return "<unknown>"
-    seconds = int((now - parse_time(created)).total_seconds())
+    return _since(created, now)
+
+
+def _since(timestamp: str, now: datetime) -> str:
+    seconds = int((now - parse_time(timestamp)).total_seconds())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size * 2 or (unit == "m" and seconds >= 120):
             return f"{seconds // size}{unit}"
@@ -54,14 +62,65 @@ _COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
 }
 
 
+def _json_path(obj: Obj, path: str) -> Any:
+    value: Any = obj
+    for step in path.strip().lstrip(".").split("."):
+        if not isinstance(value, dict) or step not in value:
+            return None
+        value = value[step]
+    return value
+
+
+def _custom_cell(column: Obj, value: Any, now: datetime) -> Any:
+    if value is None:
+        return None
+    kind = column.get("type", "string")
+    if kind == "date":
+        try:
+            return _since(value, now) if isinstance(value, str) else None
+        except ValueError:
+            return "<invalid>"
+    if kind == "string":
+        return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+    return value
+
+
+def _custom_columns(rtype: ResourceType, now: datetime) -> tuple[list[Obj], Callable[[Obj], list[Any]]]:
+    assert rtype.custom is not None
+    printer = rtype.custom.printer_columns
+    columns = [
+        {
+            "name": column["name"],
+            "type": column.get("type", "string"),
+            "format": column.get("format", ""),
+            "description": column.get("description", ""),
+            "priority": column.get("priority", 0),
+        }
+        for column in printer
+    ]
+
+    def cells(obj: Obj) -> list[Any]:
+        return [_custom_cell(column, _json_path(obj, column["jsonPath"]), now) for column in printer]
+
+    return columns, cells
+
+
 def table(rtype: ResourceType, items: list[Obj], metadata: dict[str, Any], *, now: datetime) -> Obj:
-    names, cells = _COLUMNS.get(rtype.key, ([], lambda obj: []))
     columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}]
-    columns += [{"name": name, "type": "string", "format": "", "description": name, "priority": 0} for name in names]
-    columns.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
+    if rtype.custom is not None:
+        extra, cells = _custom_columns(rtype, now)
+        columns += extra
+    else:
+        names, builtin = _COLUMNS.get(rtype.key, ([], lambda obj: []))
+        columns += [{"name": n, "type": "string", "format": "", "description": n, "priority": 0} for n in names]
+        columns.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
+
+        def cells(obj: Obj) -> list[Any]:
+            return [*builtin(obj), _age(obj, now)]
+
     rows = [
         {
-            "cells": [obj["metadata"]["name"], *cells(obj), _age(obj, now)],
+            "cells": [obj["metadata"]["name"], *cells(obj)],
             "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]},
         }
         for obj in items
