@@ -1,7 +1,8 @@
-"""`nodewarden incidents list|show ID|report ID`: read the incidents `nodewarden run` kept in its state dir.
+"""`nodewarden incidents list|show ID|report ID`: read the incidents `nodewarden run` kept, in its state dir or,
+with --kubeconfig or --twin, in the cluster (Incident objects, when it runs there with --state cluster).
 
-Read-only: the store lives in the journal's file (`<state-dir>/journal.sqlite3`), and a missing file is an
-input error rather than a new, empty journal. `report` renders the postmortem; its action items come from
+Read-only: in a state dir the store lives in the journal's file (`<state-dir>/journal.sqlite3`), and a missing
+file is an input error rather than a new, empty journal. `report` renders the postmortem; its action items come from
 the incident's evidence and, with `--audit`, from the audit findings about what the incident hit.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+from contextlib import closing
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +22,7 @@ import typer
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
+from nodewarden.connection import connect
 from nodewarden.errors import NotFoundError
 from nodewarden.incidents import actions, codec, figures
 from nodewarden.model.findings import Finding
@@ -26,7 +30,8 @@ from nodewarden.model.incident import Incident
 from nodewarden.observe import load
 from nodewarden.output import write_atomically
 from nodewarden.render import postmortem, postmortem_sections
-from nodewarden.state import IncidentStore
+from nodewarden.state import IncidentRecord, IncidentStore
+from nodewarden.state.cluster.incidents import ClusterIncidents
 
 app = typer.Typer(
     help="Incidents nodewarden recorded: list them, show one, write its postmortem.", no_args_is_help=True
@@ -47,6 +52,13 @@ class ReportFormat(StrEnum):
 StateDirOption = Annotated[
     Path, typer.Option("--state-dir", help="Where `nodewarden run` keeps its journal and incidents.")
 ]
+KubeconfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--kubeconfig", help="Read the incidents kept in this cluster (Incident objects) instead of a state dir."
+    ),
+]
+TwinOption = Annotated[Path | None, typer.Option("--twin", help="Read the incidents kept in a running twin's cluster.")]
 IdArgument = Annotated[str, typer.Argument(help="The incident's id (see `nodewarden incidents list`).")]
 DEFAULT_STATE_DIR = Path("nodewarden-state")
 
@@ -65,16 +77,19 @@ def list_incidents(
     output_format: Annotated[ListFormat, typer.Option("--format", "-o", help="table or json.")] = ListFormat.TABLE,
     drills: Annotated[bool, typer.Option("--drills", help="Only incidents a drill caused.")] = False,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    kubeconfig: KubeconfigOption = None,
+    twin: TwinOption = None,
 ) -> None:
     """List incidents, the newest first: id, state, impact start, MTTD, MTTR, nodes, drill and result, title."""
-    with _store(state_dir) as store:
+    source = Source(state_dir, kubeconfig, twin)
+    with closing(source.open()) as store:
         incidents = [i for i in store.list() if i.drill or not drills]
     if output_format is ListFormat.JSON:
         typer.echo(json.dumps([_listed(incident) for incident in incidents], indent=2, ensure_ascii=False))
     elif incidents:
         _print_table(incidents)
     else:
-        typer.echo(f"No {'drill ' if drills else ''}incidents in {state_dir}.")
+        typer.echo(f"No {'drill ' if drills else ''}incidents in {source}.")
 
 
 def _listed(incident: Incident) -> dict[str, Any]:
@@ -115,9 +130,14 @@ def _print_table(incidents: list[Incident]) -> None:
 
 
 @app.command("show")
-def show_incident(incident_id: IdArgument, state_dir: StateDirOption = DEFAULT_STATE_DIR) -> None:
+def show_incident(
+    incident_id: IdArgument,
+    state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    kubeconfig: KubeconfigOption = None,
+    twin: TwinOption = None,
+) -> None:
     """Show one incident: times, MTTD/MTTR, what it hit, ranked causes and what was done."""
-    incident = _get(state_dir, incident_id)
+    incident = _get(Source(state_dir, kubeconfig, twin), incident_id)
     for line in _describe(incident):
         typer.echo(_plain(line))
 
@@ -136,9 +156,11 @@ def report_incident(
         ),
     ] = None,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
+    kubeconfig: KubeconfigOption = None,
+    twin: TwinOption = None,
 ) -> None:
     """Write the incident's postmortem: Markdown (GitHub, Azure DevOps), one HTML file, or JSON."""
-    incident = _get(state_dir, incident_id)
+    incident = _get(Source(state_dir, kubeconfig, twin), incident_id)
     items = actions.action_items(incident, _findings(audit or [], incident))
     text = _RENDERERS[output_format](incident, items)
     if output is None:
@@ -154,17 +176,36 @@ _RENDERERS = {
 }
 
 
-def _store(state_dir: Path) -> IncidentStore:
-    """The store, read-only: a read command never creates, migrates or writes the journal (the wrong
-    directory, or one an older nodewarden wrote, is a clear error instead)."""
-    return IncidentStore.open_readonly(state_dir)
+@dataclass(frozen=True)
+class Source:
+    """Where the incidents are read: the cluster when --kubeconfig or --twin is given, else the state dir."""
+
+    state_dir: Path
+    kubeconfig: Path | None = None
+    twin: Path | None = None
+
+    @property
+    def in_cluster(self) -> bool:
+        return self.kubeconfig is not None or self.twin is not None
+
+    def open(self) -> IncidentRecord:
+        """The store, read-only: a read command never creates, migrates or writes the journal (the wrong
+        directory, or one an older nodewarden wrote, is a clear error instead), nor any object in a cluster."""
+        if not self.in_cluster:
+            return IncidentStore.open_readonly(self.state_dir)
+        kube = connect(twin=self.twin, kubeconfig=self.kubeconfig, need_azure=False).kube
+        assert kube is not None
+        return ClusterIncidents(kube)
+
+    def __str__(self) -> str:
+        return "the cluster" if self.in_cluster else str(self.state_dir)
 
 
-def _get(state_dir: Path, incident_id: str) -> Incident:
-    with _store(state_dir) as store:
+def _get(source: Source, incident_id: str) -> Incident:
+    with closing(source.open()) as store:
         incident = store.get(incident_id)
     if incident is None:
-        raise NotFoundError(f"no incident {incident_id} in {state_dir}; `nodewarden incidents list`")
+        raise NotFoundError(f"no incident {incident_id} in {source}; `nodewarden incidents list`")
     return incident
 
 

@@ -25,6 +25,9 @@ from nodewarden.render.remediation import health_table, plan_json, plan_tables, 
 from nodewarden.runtime.clock import ServerClock
 from nodewarden.runtime.observer import observe_once
 from nodewarden.state import Journal
+from nodewarden.state.cluster import resources as cluster_resources
+from nodewarden.state.cluster.remediations import ClusterSteps
+from nodewarden.state.journal import HISTORY_LOOKBACK
 
 
 @with_connection_flags
@@ -46,6 +49,7 @@ def plan_command(
     if output_format not in ("table", "json"):
         raise InputError(f"--output-format: expected table or json, found {output_format!r}")
     chosen = policy_from(policy)
+    kube = None
     if paths:
         moment = parse_now(now)
         snapshot, observed_at, synced = load_paths(paths).snapshot, moment, True
@@ -53,6 +57,7 @@ def plan_command(
         if now is not None:
             raise InputError("--now applies to exported files; a live cluster is planned at the API server's time")
         connection = flags.connect()
+        kube = connection.kube
         assert connection.kube_config is not None
         clock = ServerClock(connection.kube_config)
         moment = clock.sync()
@@ -61,10 +66,15 @@ def plan_command(
         snapshot, observed_at, synced = observation.snapshot, observation.observed_at, observation.synced
     # What the controller's next cycle starts from: the journal's episodes and each node's health as its last
     # cycle left it (without that memory every node's state would start now, and a Recovered node be Healthy).
+    # A live cluster where `nodewarden run --state cluster` keeps its record: its episodes, read (never written).
     history, previous = History(), {}
     if state_dir is not None:
         with Journal.open_readonly(state_dir) as journal:
             history, previous = journal.history(moment), journal.node_health(now=moment)
+    elif kube is not None and cluster_resources.serves(kube):
+        record = ClusterSteps(kube)
+        record.resync()
+        history = record.history(moment, HISTORY_LOOKBACK)
     remediating, failed = journal_states(snapshot, history)
     detection = detect(snapshot, previous, moment, detect_settings(chosen), remediating=remediating, failed=failed)
     decided = plan(snapshot, detection, history, chosen, moment, synced=synced, observed_at=observed_at)

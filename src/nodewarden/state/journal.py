@@ -22,6 +22,8 @@ from nodewarden.model.incident import ChangeRecord, SignalRecord
 from nodewarden.model.remediation import Episode, EpisodeState, History, Hold, JournalEntry, Outcome
 from nodewarden.state import database, evidence, node_health, steps
 
+HISTORY_LOOKBACK = timedelta(hours=24)  # closed episodes the planner still sees (rate budgets, quarantine)
+
 
 class Journal:
     """One SQLite file; safe to share between threads (one connection behind a lock).
@@ -96,7 +98,7 @@ class Journal:
         with self._lock:
             return steps.entries(self._conn, since)
 
-    def history(self, now: datetime, lookback: timedelta = timedelta(hours=24)) -> History:
+    def history(self, now: datetime, lookback: timedelta = HISTORY_LOOKBACK) -> History:
         """What the planner needs (`steps.history`)."""
         with self._lock:
             return steps.history(self._conn, now, lookback)

@@ -18,7 +18,7 @@ from lightkube import Client
 from nodewarden.model.remediation import Episode, EpisodeState, History, JournalEntry, Outcome
 from nodewarden.state import database
 from nodewarden.state.cluster.remediations import ClusterSteps
-from nodewarden.state.journal import Journal
+from nodewarden.state.journal import HISTORY_LOOKBACK, Journal
 
 
 class ClusterJournal(Journal):
@@ -65,5 +65,5 @@ class ClusterJournal(Journal):
     def entries(self, since: datetime | None = None) -> list[JournalEntry]:
         return self.remediations.entries(since)
 
-    def history(self, now: datetime, lookback: timedelta = timedelta(hours=24)) -> History:
+    def history(self, now: datetime, lookback: timedelta = HISTORY_LOOKBACK) -> History:
         return self.remediations.history(now, lookback)
