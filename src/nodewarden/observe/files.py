@@ -12,6 +12,7 @@ import msgspec
 import yaml
 
 from nodewarden.errors import InputError, ParseError
+from nodewarden.model.inputs import Input
 
 INPUT_SUFFIXES = (".json", ".yaml", ".yml")
 DEFAULT_MAX_BYTES = 1 << 30  # 1 GiB: far above a 5,000-node export, far below what would exhaust memory
@@ -55,10 +56,15 @@ _BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """One parsed JSON value or YAML document, and where it came from."""
+    """One parsed JSON value or YAML document, and where it came from.
+
+    `source` names the origin in messages (a file, or "the cluster's nodes"). `kind` is the input every
+    item is, when the reader knows it (a live cache, an ARM read); None for files, recognised by content.
+    """
 
     source: str
     data: Any
+    kind: Input | None = None
 
 
 def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:

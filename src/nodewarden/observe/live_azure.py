@@ -28,15 +28,19 @@ from azure.core.exceptions import (
 
 from nodewarden.connection import AzureClients
 from nodewarden.errors import AuthenticationError, InputError, NotFoundError, PermissionDeniedError, UnreachableError
+from nodewarden.model.inputs import Input
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
 class AzureExport:
-    """One az document: the file name the README gives it and what az would print."""
+    """One az document: the file name the README gives it, the input it holds, what was read (for messages:
+    "agent pools of aks-prod in resource group rg-prod") and what az would print."""
 
     file_name: str
+    kind: Input
+    what: str
     document: Any
 
 
@@ -44,29 +48,25 @@ def list_exports(clients: AzureClients) -> Iterator[AzureExport]:
     """aks.json, nodepools.json, vmss.json and one vmss-instances-<vmss>.json per scale set."""
     target = clients.target
     rg, name = target.resource_group, target.cluster_name
-    cluster = azure_call(
-        lambda: clients.aks.managed_clusters.get(rg, name), what=f"managed cluster {name} in resource group {rg}"
-    )
-    yield AzureExport("aks.json", az_dict(cluster))
-    pools = azure_call(
-        lambda: list(clients.aks.agent_pools.list(rg, name)), what=f"agent pools of {name} in resource group {rg}"
-    )
-    yield AzureExport("nodepools.json", [az_dict(pool) for pool in pools])
+    what = f"managed cluster {name} in resource group {rg}"
+    cluster = azure_call(lambda: clients.aks.managed_clusters.get(rg, name), what=what)
+    yield AzureExport("aks.json", Input.CLUSTER, what, az_dict(cluster))
+    what = f"agent pools of {name} in resource group {rg}"
+    pools = azure_call(lambda: list(clients.aks.agent_pools.list(rg, name)), what=what)
+    yield AzureExport("nodepools.json", Input.NODEPOOLS, what, [az_dict(pool) for pool in pools])
     node_rg = getattr(cluster, "node_resource_group", None) or target.node_resource_group
     if not node_rg:
         raise InputError(f"managed cluster {name}: ARM reports no nodeResourceGroup; cannot find its scale sets")
-    scale_sets = azure_call(
-        lambda: list(clients.compute.virtual_machine_scale_sets.list(node_rg)),
-        what=f"scale sets in node resource group {node_rg}",
-    )
-    yield AzureExport("vmss.json", [az_dict(scale_set) for scale_set in scale_sets])
+    what = f"scale sets in node resource group {node_rg}"
+    scale_sets = azure_call(lambda: list(clients.compute.virtual_machine_scale_sets.list(node_rg)), what=what)
+    yield AzureExport("vmss.json", Input.SCALE_SETS, what, [az_dict(scale_set) for scale_set in scale_sets])
     for scale_set in scale_sets:
         vmss = str(scale_set.name)
-        instances = azure_call(
-            functools.partial(_list_instances, clients, node_rg, vmss),
-            what=f"instances of scale set {vmss} in {node_rg}",
+        what = f"instances of scale set {vmss} in {node_rg}"
+        instances = azure_call(functools.partial(_list_instances, clients, node_rg, vmss), what=what)
+        yield AzureExport(
+            f"vmss-instances-{vmss}.json", Input.INSTANCES, what, [az_dict(instance) for instance in instances]
         )
-        yield AzureExport(f"vmss-instances-{vmss}.json", [az_dict(instance) for instance in instances])
 
 
 def _list_instances(clients: AzureClients, node_rg: str, vmss: str) -> list[Any]:

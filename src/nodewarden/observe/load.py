@@ -1,6 +1,7 @@
-"""Builds a Snapshot from exported files: parse, recognise, validate types, de-duplicate.
+"""Builds a Snapshot from exported files or live documents: parse, recognise, validate types, de-duplicate.
 
-Wrong types are input errors that name the file, the object and the field in the user's own spelling.
+Wrong types are input errors that name the source (a file, or "the cluster's nodes"), the object and the
+field in the user's own spelling.
 """
 
 from __future__ import annotations
@@ -113,17 +114,21 @@ class _Collected:
 def load_documents(documents: Iterable[Document], *, validate: Callable[[Item], Any] | None = None) -> LoadResult:
     """Recognise and validate parsed documents into one Snapshot, one item at a time.
 
-    `validate` turns each recognised item into its model object (default `validate_item`); the live
-    observer passes one that reuses the objects of items unchanged since its last cycle."""
+    A document with a `kind` is taken as that kind, item by item, without recognising it. `validate` turns
+    each item into its model object (default `validate_item`); the live observer passes one that reuses the
+    objects of items unchanged since its last cycle."""
     collected = _Collected(validate or validate_item)
     present: set[Input] = set()
     notes: list[str] = []
     ignored: dict[str, int] = defaultdict(int)
     sources: list[str] = []
     for document in documents:
-        recognition = Recognition(document.data, source=document.source)
+        recognition = Recognition(document.data, source=document.source, kind=document.kind)
         for item in recognition.items():
             collected.add(item)
+        if recognition.mismatched and document.kind is not None:
+            listed = ", ".join(f"{count} {what}" for what, count in sorted(recognition.mismatched.items()))
+            notes.append(f"{document.source}: skipped {listed}: expected only {document.kind.value} output")
         if recognition.unrecognised:
             notes.append(f"{document.source}: not recognised as az or kubectl output; skipped")
             continue

@@ -2,7 +2,8 @@
 
 Kubernetes objects carry `apiVersion` and `kind`; Azure resources carry an ARM `type`, or failing that
 the keys their az command prints. Top-level lists (az's usual output, ARM's `{"value": [...]}` pages,
-kubectl's `List`) are opened and each item recognised on its own.
+kubectl's `List`) are opened and each item recognised on its own. A document whose reader already knew
+its kind (a live watch cache or ARM read, `Document.kind`) is not guessed at: every item is that kind.
 """
 
 from __future__ import annotations
@@ -105,6 +106,16 @@ _EMPTY_LIST_HINTS: tuple[tuple[str, Input], ...] = (
 )
 
 
+KUBE_INPUTS: frozenset[Input] = frozenset(KUBE_KINDS.values())
+
+# The kind name an item of a declared Kubernetes input is given when it carries none; workloads have two
+# (Deployment, StatefulSet), so theirs must say which.
+_ONLY_KIND_NAME: dict[Input, str] = {
+    kind: name for name, kind in KUBE_KINDS.items() if list(KUBE_KINDS.values()).count(kind) == 1
+}
+WITHOUT_KIND = "object without a kind"
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One recognised object: its kind of input, the data (folded if Azure) and the original."""
@@ -118,14 +129,20 @@ class Item:
 class Recognition:
     """Recognises one parsed document item by item, so a large list is never held twice.
 
-    Iterate `items()`; afterwards `present`, `ignored_kinds` and `unrecognised` describe the document.
+    With a declared `kind` every item is taken as that kind, and the kind is present even when the document
+    is empty; an item that says it is something else (its own Kubernetes `kind`, or an ARM `type` of another
+    input) is skipped and counted in `mismatched` rather than validated as what it is not. Without one, each
+    item is recognised by its content. Iterate `items()`; afterwards `present`, `ignored_kinds`,
+    `mismatched` and `unrecognised` describe the document.
     """
 
-    def __init__(self, data: Any, *, source: str) -> None:
+    def __init__(self, data: Any, *, source: str, kind: Input | None = None) -> None:
         self.data = data
         self.source = source
+        self.kind = kind
         self.present: set[Input] = set()
         self.ignored_kinds: dict[str, int] = {}
+        self.mismatched: dict[str, int] = {}
         self._known = False
 
     @property
@@ -133,6 +150,9 @@ class Recognition:
         return not (self._known or self.present)
 
     def items(self) -> Iterator[Item]:
+        if self.kind is not None:
+            yield from self._declared(self.kind)
+            return
         for entry in _entries(self.data, source=self.source, present=self.present):
             if entry is _EMPTY:
                 self._known = True
@@ -155,6 +175,48 @@ class Recognition:
                 self._known = True
                 self.present.add(azure_kind)
                 yield Item(azure_kind, folded, entry, self.source)
+
+    def _declared(self, kind: Input) -> Iterator[Item]:
+        self.present.add(kind)
+        # The envelopes (lists, kubectl's List, ARM pages, IMDS) are opened as usual; what they would tell of
+        # the kind is dropped, since the reader said it (a name like "the cluster's pods" is no hint either).
+        for entry in _entries(self.data, source=self.source, present=set()):
+            if not isinstance(entry, dict):
+                continue
+            if kind in KUBE_INPUTS:
+                item = _declared_kube(entry, kind)
+                if isinstance(item, str):
+                    self.mismatched[item] = self.mismatched.get(item, 0) + 1
+                    continue
+                yield Item(kind, item, item, self.source)
+                continue
+            folded = fold(entry)
+            other = _other_azure_kind(entry, folded, kind)
+            if other is not None:
+                self.mismatched[other] = self.mismatched.get(other, 0) + 1
+                continue
+            yield Item(kind, folded, entry, self.source)
+
+
+def _declared_kube(entry: dict[str, Any], kind: Input) -> dict[str, Any] | str:
+    """The entry as an object of `kind` (given the kind name if it has none), or what it says it is instead."""
+    stated = entry.get("kind")
+    if isinstance(stated, str) and stated:
+        return entry if KUBE_KINDS.get(stated) is kind else stated
+    name = _ONLY_KIND_NAME.get(kind)
+    return {**entry, "kind": name} if name is not None else WITHOUT_KIND
+
+
+def _other_azure_kind(entry: dict[str, Any], folded: dict[str, Any], kind: Input) -> str | None:
+    """What an item of a declared Azure input says it is instead: a Kubernetes kind, or the ARM type of
+    another input; None when it says nothing against `kind` (ARM_TYPES does not list every type)."""
+    stated = entry.get("kind")
+    if isinstance(stated, str) and "apiVersion" in entry:
+        return stated
+    arm_type = folded.get("type")
+    if isinstance(arm_type, str) and ARM_TYPES.get(arm_type.lower(), kind) is not kind:
+        return arm_type
+    return None
 
 
 _EMPTY: Any = object()

@@ -3,7 +3,10 @@
 The Kubernetes side comes from the list+watch caches (no API call per cycle); the Azure side is read
 each cycle: the cluster, its pools, the scale sets with every instance view (one paged call per scale
 set), the Activity Log of the last hour and, where an IMDS endpoint is configured, Scheduled Events.
-Both go through the same loader as exported files, so `plan` on files and `run` see the same shapes.
+Both go through the same loader as exported files, so `plan` on files and `run` see the same shapes; each
+document declares the kind it holds (the observer knows it: a cache's kind, the ARM call it made), so the
+loader takes its items as that kind rather than recognising them by content, and messages name their origin
+("the cluster's nodes") rather than a file that never was.
 
 Validating every cached object each cycle would cost seconds at 5,000 nodes and 50,000 pods, so the
 observer keeps the model objects it validated last cycle by (kind, namespace, name, resourceVersion) and
@@ -21,12 +24,12 @@ from typing import Any
 from nodewarden import http
 from nodewarden.connection import AzureClients, Connection
 from nodewarden.errors import InputError, NodewardenError
+from nodewarden.model.inputs import Input
 from nodewarden.model.snapshot import Snapshot
-from nodewarden.observe import live_azure, load
+from nodewarden.observe import live_azure, load, recognise
 from nodewarden.observe.activity import activity_since
-from nodewarden.observe.cache import Caches
+from nodewarden.observe.cache import Caches, KubeCache
 from nodewarden.observe.files import Document
-from nodewarden.observe.live_kube import kubectl_list
 from nodewarden.observe.recognise import Item
 
 # What the controller watches: the node and everything that decides whether touching it is safe.
@@ -79,8 +82,10 @@ class LiveObserver:
         documents: list[Document] = []
         notes: list[str] = []
         synced = self.caches.synced
-        for name, cache in self.caches.caches.items():
-            documents.append(Document(source=f"k8s-{name}.json", data=kubectl_list(cache.items())))
+        for cache in self.caches.caches.values():
+            documents.append(
+                Document(source=f"the cluster's {cache.name}", data=cache.items(), kind=cache_input(cache))
+            )
         azure = self.connection.azure
         if azure is not None:
             last = self._azure_at
@@ -94,7 +99,8 @@ class LiveObserver:
             documents += self._azure
             if azure.target.imds_url:  # IMDS is local and not rate limited; Preempt gives only 30 s notice
                 try:
-                    documents.append(Document(source="scheduled-events.json", data=scheduled_events(azure)))
+                    events = scheduled_events(azure)
+                    documents.append(Document(source="IMDS Scheduled Events", data=events, kind=Input.SCHEDULED_EVENTS))
                 except NodewardenError as exc:
                     notes.append(f"Scheduled Events not read this cycle: {exc}")
         return documents, synced, tuple(notes)
@@ -137,10 +143,15 @@ class IncrementalValidator:
         return loaded
 
 
+def cache_input(cache: KubeCache) -> Input:
+    """The input a watch cache holds, known from the kind it lists (`Caches.KINDS` in observe/cache.py)."""
+    return recognise.KUBE_KINDS[cache.export.kind]
+
+
 def version_key(item: Item) -> VersionKey | None:
     """A Kubernetes object's (kind, namespace, name, resourceVersion); None without a resourceVersion."""
     data = item.data
-    metadata = data.get("metadata") if "apiVersion" in data else None  # Kubernetes objects; Azure has no versions
+    metadata = data.get("metadata") if item.kind in recognise.KUBE_INPUTS else None  # Azure has no versions
     if not isinstance(metadata, dict):
         return None
     name, version, namespace = metadata.get("name"), metadata.get("resourceVersion"), metadata.get("namespace")
@@ -150,16 +161,20 @@ def version_key(item: Item) -> VersionKey | None:
 
 
 def _azure_documents(azure: AzureClients, since: datetime, until: datetime) -> list[Document]:
-    documents = [Document(source=export.file_name, data=export.document) for export in live_azure.list_exports(azure)]
-    node_rg = azure.target.node_resource_group or _node_rg(documents)
+    documents = [
+        Document(source=export.what, data=export.document, kind=export.kind)
+        for export in live_azure.list_exports(azure)
+    ]
+    node_rg = azure.target.node_resource_group or node_resource_group(documents)
     if node_rg:
         entries = activity_since(azure, since, until, resource_group=node_rg)
-        documents.append(Document(source="activity-log.json", data=entries))
+        documents.append(Document(source=f"the Activity Log of {node_rg}", data=entries, kind=Input.ACTIVITY_LOG))
     return documents
 
 
-def _node_rg(documents: list[Document]) -> str | None:
-    cluster: Any = next((d.data for d in documents if d.source == "aks.json"), None)
+def node_resource_group(documents: list[Document]) -> str | None:
+    """The node resource group the cluster document names (found by its kind), or None."""
+    cluster: Any = next((d.data for d in documents if d.kind is Input.CLUSTER), None)
     return cluster.get("nodeResourceGroup") if isinstance(cluster, dict) else None
 
 
