@@ -82,11 +82,11 @@ def main() -> int:
 
         twin.record_requests = True
         _episode(cluster, 0, close=True)
-        writes = [(method, path) for method, path, _ in twin.requests if method in WRITING]
+        writes = [(method, url) for method, url, _ in twin.requests if method in WRITING]
         twin.record_requests = False
         print(f"API writes per episode ({len(STEPS)} steps, closed): {len(writes)}")
-        for method, path in writes:
-            print(f"  {method} {path.split('?')[0]}")
+        for method, url in writes:
+            print(f"  {method} {url.split('?')[0]}")
 
         for n in range(1, args.episodes + 1):
             _episode(cluster, n, close=False)

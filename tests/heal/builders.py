@@ -137,7 +137,7 @@ def health(
 ) -> NodeHealth:
     labels = on.metadata.label_map
     signals = tuple(signal(kind, on, since=since) for kind in kinds)
-    return NodeHealth(  # placed as detect/inventory.py places a node
+    return NodeHealth(  # placed as model/node_place.py places a node with a providerID
         node=on.metadata.name,
         state=state,
         since=since,

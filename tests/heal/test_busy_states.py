@@ -7,6 +7,8 @@ Canceled as settled. A Failed resource has no operation running that ours would 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from nodewarden.heal import plan
@@ -77,3 +79,18 @@ def test_the_cluster_holds_remediation_only_while_an_operation_runs_on_it(desc: 
 )
 def test_an_instance_holds_its_rung_only_while_an_operation_runs_on_it(desc: str, state: str, busy: bool) -> None:
     assert (HoldReason.OPERATION_IN_FLIGHT in _holds(_plan(instance=state))) is busy, desc
+
+
+def test_an_instance_listed_by_name_only_holds_its_rung_while_an_operation_runs_on_it() -> None:
+    # Detection keys an instance by its resource id, else by its name "<vmss>_<instanceId>" (aks.key_of_instance);
+    # the guards keyed busy instances by the resource id alone, so one listed without an id was never busy.
+    listed = b.instance("nodepool1", 0, provisioning="updating")
+    by_name = replace(listed, id=None, name="aks-nodepool1-vmss_0")
+    nodes = [b.node("nodepool1", i, zone=ZONES[i % 3]) for i in range(6)]
+    snapshot = Snapshot(pools=(b.pool("nodepool1", 6),), nodes=tuple(nodes), instances=(by_name,))
+    healths = [b.health(nodes[0], HealthState.UNHEALTHY, SignalKind.HEARTBEAT_STALE)]
+    healths += [b.health(n, HealthState.HEALTHY) for n in nodes[1:]]
+    history = History(episodes=(b.episode(nodes[0], Step.CORDON, Step.DRAIN),))
+    result = plan(snapshot, b.detection(*healths), history, POLICY, NOW)
+    assert HoldReason.OPERATION_IN_FLIGHT in _holds(result)
+    assert not any(action.step.is_rung for action in result.actions)

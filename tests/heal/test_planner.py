@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -398,10 +399,25 @@ def test_a_busy_instance_holds_its_rung() -> None:
 
 def test_a_node_without_an_instance_is_cordoned_but_gets_no_rung() -> None:
     ns = nodes()
-    ns[0] = b.node("nodepool1", 0, mapped=False)
-    assert [a.step for a in run(ns, {0: (STALE,)}).actions] == [Step.CORDON]
+    ns[0] = b.node("nodepool1", 0, mapped=False)  # no providerID, and no VM carries its name
+    snap = replace(snapshot(ns), instances=tuple(b.instance("nodepool1", i) for i in range(1, 6)))
+    assert [a.step for a in run(ns, {0: (STALE,)}, snap=snap).actions] == [Step.CORDON]
     ep = b.episode(ns[0], Step.CORDON, Step.DRAIN)
-    assert reasons(run(ns, {0: (STALE,)}, History(episodes=(ep,))), ns[0]) == {HoldReason.NO_INSTANCE}
+    assert reasons(run(ns, {0: (STALE,)}, History(episodes=(ep,)), snap=snap), ns[0]) == {HoldReason.NO_INSTANCE}
+
+
+def test_a_node_the_detection_did_not_see_is_placed_on_the_vm_named_after_it() -> None:
+    # The planner used to place a node missing from the detection itself, from its providerID alone: a node
+    # without one got no instance and every rung was held NoInstance, while detection maps such a node to
+    # the VM whose computer name is the node's (detect/instance_signals.py). Both now read the Snapshot's
+    # NodePlace (model/node_place.py), which does that match once.
+    ns = nodes()
+    ns[0] = b.node("nodepool1", 0, mapped=False)
+    ep = b.episode(ns[0], Step.CORDON, Step.DRAIN)
+    seen = b.detection(*(b.health(n, H) for n in ns[1:]))  # a detection of another snapshot, without node 0
+    (action,) = plan(snapshot(ns), seen, History(episodes=(ep,)), policy(), NOW).actions
+    assert (action.node, action.instance) == (ns[0].metadata.name, "aks-nodepool1-vmss/0")
+    assert action.step.is_rung
 
 
 def test_a_busy_cluster_holds_destructive_steps_only() -> None:
@@ -455,7 +471,7 @@ def test_autoscaling_pools_are_left_to_the_autoscaler() -> None:
 def test_a_node_of_a_pool_without_zones_is_planned_with_no_zone() -> None:
     # AKS labels such a node's zone "0". Detection places it in no zone (detect/inventory.py); the planner
     # read the raw label instead, so the zone breaker and the holds saw a zone "0" holding every non-zonal
-    # node. Targets now take the placement detection recorded in NodeHealth.
+    # node. Targets now read the same NodePlace as detection (model/node_place.py).
     ns = [b.node("nodepool1", i, zone="0") for i in range(6)]
     (action,) = run(ns, {0: (STALE,)}).actions
     assert action.step is Step.CORDON

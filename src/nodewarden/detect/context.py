@@ -35,7 +35,7 @@ def context_signals(
     remediator = _remediator_activity(snapshot)
     for node in facts.values():
         node_events = events.get(node.name, ())
-        if node_events or node.instance in remediator:
+        if node_events or node.place.instance in remediator:
             yield from _auto_repair(node, node_events, remediator, now=now, settings=settings)
         if node_events or node.node.spec.taints:
             yield from _autoscaler(node, node_events, now=now, settings=settings)
@@ -103,7 +103,7 @@ def _auto_repair(
         for at, event in events
         if event.reporter == aks.AUTO_REPAIR_COMPONENT
     ]
-    signs += list(remediator.get(node.instance or "", ()))
+    signs += list(remediator.get(node.place.instance or "", ()))
     recent = sorted(sign for sign in signs if (now - sign[0]).total_seconds() <= settings.auto_repair_window)
     if not recent:
         return

@@ -41,7 +41,7 @@ def correlated_signals(
 ) -> Iterator[Signal]:
     """ZoneFailure per zone, PoolFailure and Storm per pool, ImageFailure per image, Storm for the cluster."""
     yield from _zones(facts, onsets, settings=settings)
-    for pool, members in _group(facts, lambda node: node.pool).items():
+    for pool, members in _group(facts, lambda node: node.place.pool).items():
         failing = [name for name in members if name in onsets]
         if _storm(len(failing), len(members), settings):
             for kind in (SignalKind.POOL_FAILURE, SignalKind.STORM):
@@ -60,7 +60,7 @@ def _zones(
     facts: Mapping[str, NodeFacts], onsets: Mapping[str, datetime], *, settings: DetectSettings
 ) -> Iterator[Signal]:
     window = timedelta(seconds=settings.zone_window)
-    for zone, members in _group(facts, lambda node: node.zone).items():
+    for zone, members in _group(facts, lambda node: node.place.zone).items():
         together = _clustered_in_time(sorted((onsets[n], n) for n in members if n in onsets), window)
         if len(together) >= MIN_FAILING and len(together) >= settings.zone_share * len(members):
             yield _group_signal(SignalKind.ZONE_FAILURE, Scope.ZONE, zone, together, len(members), onsets, zone=zone)
@@ -80,7 +80,7 @@ def _clustered_in_time(timed: list[tuple[datetime, str]], window: timedelta) -> 
 
 def _images(facts: Mapping[str, NodeFacts], onsets: Mapping[str, datetime]) -> Iterator[Signal]:
     """ImageFailure: ≥ 2 nodes of one image fail while nodes on every other image are fine."""
-    by_image = _group(facts, lambda node: node.image)
+    by_image = _group(facts, lambda node: node.place.image)
     failing_images = {image for image, members in by_image.items() if any(n in onsets for n in members)}
     if len(by_image) < 2 or len(failing_images) != 1:
         return

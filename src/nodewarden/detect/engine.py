@@ -2,14 +2,14 @@
 
 Pure: `now` is an argument, and so is what the journal knows (`remediating`, `failed`: node names with
 an open episode, and those handed to a human). The order of work follows the data: who is who
-(inventory), node and instance signals, Scheduled Events, metrics, context, then correlation over the
-node problems found, and last the state machine.
+(inventory, on the Snapshot's node places, which the planner reads too), node and instance signals,
+Scheduled Events, metrics, context, then correlation over the node problems found, and last the state
+machine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 from itertools import chain
 
@@ -38,11 +38,8 @@ def detect(
     facts: dict[str, inventory.NodeFacts] = {}
     instances: dict[str, tuple[str, ScaleSetInstance] | None] = {}  # each node's instance, looked up once
     flips: dict[str, tuple[datetime, ...]] = {}
-    for name, node in inventory.node_facts(snapshot.nodes, previous).items():
-        found = fleet.instance_of(node)
-        if node.instance is None and found is not None:
-            node = replace(node, instance=found[0])  # no providerID: matched by the instance's computer name
-        facts[name], instances[name] = node, found
+    for name, node in inventory.node_facts(snapshot, previous).items():
+        facts[name], instances[name] = node, fleet.instance_of(node)
         flips[name] = health.record_flips(node.previous, node.ready, now=now, settings=settings)
     per_node = node_signals.node_signals(facts, snapshot.lease_by_node, flips, now=now, settings=settings)
     for name, node in facts.items():

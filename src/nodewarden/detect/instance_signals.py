@@ -12,6 +12,7 @@ from datetime import datetime
 
 from nodewarden.detect.inventory import NodeFacts
 from nodewarden.detect.settings import DetectSettings
+from nodewarden.model import node_place
 from nodewarden.model.aks import key_of_instance
 from nodewarden.model.azure import InstanceStatus, ScaleSetInstance
 from nodewarden.model.health import Scope, Signal, SignalKind
@@ -38,7 +39,10 @@ class Fleet:
     statuses: Mapping[str, Mapping[str, InstanceStatus]]  # key → lower-case prefix → first instance-view status
 
     def instance_of(self, facts: NodeFacts) -> tuple[str, ScaleSetInstance] | None:
-        key = facts.instance if facts.instance in self.by_key else self.by_computer.get(facts.name)
+        """The node's instance: the one its place names, else the one with its computer name (its place names
+        an instance that is gone)."""
+        instance = facts.place.instance
+        key = instance if instance in self.by_key else self.by_computer.get(facts.name)
         return (key, self.by_key[key]) if key is not None and key in self.by_key else None
 
     def status(self, key: str, prefix: str) -> InstanceStatus | None:
@@ -48,7 +52,6 @@ class Fleet:
 
 def fleet_of(snapshot: Snapshot) -> Fleet:
     by_key: dict[str, ScaleSetInstance] = {}
-    by_computer: dict[str, str] = {}
     statuses: dict[str, dict[str, InstanceStatus]] = {}
     for instance in snapshot.instances:
         key = key_of_instance(instance)
@@ -56,9 +59,7 @@ def fleet_of(snapshot: Snapshot) -> Fleet:
             continue
         by_key[key] = instance
         statuses[key] = _statuses_by_prefix(instance)
-        computer = instance.instance_view.computer_name if instance.instance_view else None
-        if computer:
-            by_computer[computer] = key
+    by_computer = node_place.instance_keys_by_computer(snapshot.instances)
     listed = {key.partition("/")[0] for key in by_key}
     if Input.INSTANCES in snapshot.inputs:  # listed and found empty is still listed
         listed |= {scale_set.name.lower() for scale_set in snapshot.scale_sets}
@@ -83,12 +84,12 @@ def node_instance_signals(
 
     `found` is `fleet.instance_of(facts)`, looked up once per pass by the caller."""
     if found is None:
-        if facts.instance is not None and facts.instance.partition("/")[0] in fleet.listed:
+        if facts.place.instance is not None and facts.place.instance.partition("/")[0] in fleet.listed:
             return [
                 facts.signal(
                     SignalKind.INSTANCE_MISSING,
                     since=facts.seen_since(SignalKind.INSTANCE_MISSING, None, now=now),
-                    message=f"instance {facts.instance} named by the providerID no longer exists",
+                    message=f"instance {facts.place.instance} named by the providerID no longer exists",
                     evidence=(
                         f"Node {facts.name} providerID {facts.node.spec.provider_id}; not in the scale set's instances",
                     ),
@@ -179,8 +180,8 @@ def claimed_keys(
         instance = found[name]
         if instance is not None:
             keys.add(instance[0])
-        if node.instance is not None:
-            keys.add(node.instance)
+        if node.place.instance is not None:
+            keys.add(node.place.instance)
     return frozenset(keys)
 
 

@@ -1,8 +1,8 @@
-"""Who is who: each node with its pool, zone, image and scale-set instance, read once per cycle.
+"""Who is who: each node with its place in the fleet and what only detection asks about it.
 
-The node's `spec.providerID` names its scale set and instance id, its labels name the pool, zone and
-node image (model/aks.py holds that vocabulary). Detectors read these facts instead of re-parsing the
-objects.
+The place (pool, zone, image, scale-set instance) is the Snapshot's `NodePlace` (model/node_place.py),
+the same object the planner reads; detection adds last cycle's health and the node's conditions.
+Detectors read these facts instead of re-parsing the objects.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from nodewarden.model import aks
 from nodewarden.model.health import NodeHealth, Scope, Signal, SignalKind
 from nodewarden.model.kube import Node, NodeCondition
+from nodewarden.model.node_place import NodePlace
+from nodewarden.model.snapshot import Snapshot
 from nodewarden.model.timestamps import parse_time
 
 
@@ -22,14 +23,14 @@ class NodeFacts:
     """One node as detection sees it, with last cycle's health for continuity."""
 
     node: Node
-    name: str
-    pool: str | None
-    zone: str | None  # None for a node in a non-zonal pool
-    image: str | None
-    instance: str | None  # "<vmss>/<instanceId>" from the providerID
+    place: NodePlace  # the Snapshot's, shared with the planner
     previous: NodeHealth | None
     conditions: tuple[NodeCondition, ...]
     ready_condition: NodeCondition | None  # the first Ready condition
+
+    @property
+    def name(self) -> str:
+        return self.place.name
 
     @property
     def ready(self) -> bool | None:
@@ -62,41 +63,37 @@ class NodeFacts:
         value: float | None = None,
     ) -> Signal:
         """A node-scoped signal with the node's pool, zone, instance and image filled in."""
+        place = self.place
         return Signal(
             kind=kind,
             scope=Scope.NODE,
-            subject=self.name,
+            subject=place.name,
             since=since,
             message=message,
             evidence=tuple(evidence),
-            node=self.name,
-            pool=self.pool,
-            zone=self.zone,
-            instance=self.instance,
-            image=self.image,
+            node=place.name,
+            pool=place.pool,
+            zone=place.zone,
+            instance=place.instance,
+            image=place.image,
             condition=condition,
             value=value,
         )
 
 
-def node_facts(nodes: Iterable[Node], previous: Mapping[str, NodeHealth]) -> dict[str, NodeFacts]:
-    """Facts for every named node, by name."""
+def node_facts(snapshot: Snapshot, previous: Mapping[str, NodeHealth]) -> dict[str, NodeFacts]:
+    """Facts for every named node, by name, each on its place in `snapshot.node_places`."""
+    places = snapshot.node_places
     facts: dict[str, NodeFacts] = {}
-    for node in nodes:
-        name = node.metadata.name
-        if not name:
-            continue
-        labels = node.metadata.label_map
-        conditions = tuple((node.status.conditions if node.status else None) or ())
-        facts[name] = NodeFacts(
+    for node in snapshot.nodes:
+        place = places.get(node.metadata.name)
+        if place is None:
+            continue  # an unnamed node: nothing can refer to it
+        facts[place.name] = NodeFacts(
             node=node,
-            name=name,
-            pool=aks.pool_of(labels),
-            zone=aks.zone_of(labels),
-            image=labels.get(aks.IMAGE_LABEL),
-            instance=aks.key_from_resource_id(node.spec.provider_id),
-            previous=previous.get(name),
-            conditions=conditions,
+            place=place,
+            previous=previous.get(place.name),
+            conditions=tuple((node.status.conditions if node.status else None) or ()),
             ready_condition=node.ready_condition,
         )
     return facts

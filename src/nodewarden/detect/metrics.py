@@ -114,8 +114,8 @@ def _outliers(
         pools: dict[str, dict[str, float]] = {}
         for name, value in values.items():
             node = facts.get(name)
-            if node is not None and node.pool and math.isfinite(value):
-                pools.setdefault(node.pool, {})[name] = value
+            if node is not None and node.place.pool and math.isfinite(value):
+                pools.setdefault(node.place.pool, {})[name] = value
         for pool, members in pools.items():
             if len(members) < settings.outlier_min_pool:
                 continue

@@ -29,8 +29,8 @@ def scheduled_event_signals(
     names: dict[str, NodeFacts] = {}
     for node in facts.values():
         names[node.name.lower()] = node
-        if node.instance is not None:
-            names[vm_name(node.instance).lower()] = node
+        if node.place.instance is not None:
+            names[vm_name(node.place.instance).lower()] = node
     for event in events:
         matched = {names[r.lower()].name: names[r.lower()] for r in event.resources or () if r.lower() in names}
         for node in matched.values():

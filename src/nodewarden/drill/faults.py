@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from nodewarden.detect import inventory
 from nodewarden.drill.spec import DrillError, DrillSpec, Scope, Target, zone_matches
 from nodewarden.model import aks, selectors
+from nodewarden.model.kube import Node
+from nodewarden.model.node_place import NodePlace
 from nodewarden.model.snapshot import Snapshot
 
 TargetKind = Literal["node", "pool", "zone", "none"]
@@ -161,7 +162,7 @@ def resolve(spec: DrillSpec, snapshot: Snapshot) -> Resolved:
     kind = fault_kind(spec.fault.type)
     _check_options(kind, spec.fault.options)
     target = spec.fault.target
-    facts = inventory.node_facts(snapshot.nodes, {})
+    places = snapshot.node_places
     if kind.target == "none":
         if target is not None:
             raise DrillError(f"spec.fault.target: {kind.name} acts on the whole cluster and takes no target")
@@ -170,10 +171,10 @@ def resolve(spec: DrillSpec, snapshot: Snapshot) -> Resolved:
         raise DrillError(f"spec.fault.target: {kind.name} needs a target ({_wanted(kind)})")
     _check_fields(kind, target)
     if kind.target == "pool":
-        return _resolve_pool(kind, spec.scope, target, snapshot, facts)
+        return _resolve_pool(kind, spec.scope, target, snapshot, places)
     if kind.target == "zone":
-        return _resolve_zone(kind, spec.scope, target, facts)
-    return _resolve_node(kind, spec.scope, target, snapshot, facts)
+        return _resolve_zone(kind, spec.scope, target, places)
+    return _resolve_node(kind, spec.scope, target, snapshot, places)
 
 
 def _wanted(kind: FaultKind) -> str:
@@ -219,14 +220,14 @@ def _in_scope_zone(scope: Scope, zone: str | None) -> bool:
     return not scope.zones or any(zone_matches(wanted, zone) for wanted in scope.zones)
 
 
-def _pool_names(snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]) -> list[str]:
-    return sorted({pool.name for pool in snapshot.pools} | {f.pool for f in facts.values() if f.pool})
+def _pool_names(snapshot: Snapshot, places: Mapping[str, NodePlace]) -> list[str]:
+    return sorted({pool.name for pool in snapshot.pools} | {f.pool for f in places.values() if f.pool})
 
 
-def _check_pool(pool: str, scope: Scope, snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]) -> None:
+def _check_pool(pool: str, scope: Scope, snapshot: Snapshot, places: Mapping[str, NodePlace]) -> None:
     if pool not in scope.pools:
         raise DrillError(f"spec.fault.target.pool: pool {pool} is outside the drill's scope ({_scope_text(scope)})")
-    known = _pool_names(snapshot, facts)
+    known = _pool_names(snapshot, places)
     if pool not in known:
         raise DrillError(f"spec.fault.target.pool: no pool {pool} in the cluster (pools: {', '.join(known)})")
 
@@ -235,70 +236,70 @@ def _check_pool(pool: str, scope: Scope, snapshot: Snapshot, facts: Mapping[str,
 
 
 def _resolve_node(
-    kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]
+    kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, places: Mapping[str, NodePlace]
 ) -> Resolved:
     if target.pool:
-        _check_pool(target.pool, scope, snapshot, facts)
+        _check_pool(target.pool, scope, snapshot, places)
     if target.zone and not _in_scope_zone(scope, target.zone):
         raise DrillError(
             f"spec.fault.target.zone: zone {target.zone} is outside the drill's scope ({_scope_text(scope)})"
         )
     hosts = _hosts(target.hosting, snapshot) if target.hosting else None
     if target.node:
-        fact = _named_node(kind, scope, target, facts, snapshot, hosts)
+        place = _named_node(kind, scope, target, places, snapshot, hosts)
     else:
-        fact = _pick_node(kind, scope, target, facts, snapshot, hosts)
-    where = f"{fact.pool}, {_short(fact.zone)}"
-    return Resolved(kind, (fact.name,), fact.pool, fact.zone, fact.name, f"{kind.name} on {fact.name} ({where})")
+        place = _pick_node(kind, scope, target, places, snapshot, hosts)
+    where = f"{place.pool}, {_short(place.zone)}"
+    return Resolved(kind, (place.name,), place.pool, place.zone, place.name, f"{kind.name} on {place.name} ({where})")
 
 
 def _named_node(
-    kind: FaultKind, scope: Scope, target: Target, facts: Mapping[str, inventory.NodeFacts], snapshot: Snapshot,
+    kind: FaultKind, scope: Scope, target: Target, places: Mapping[str, NodePlace], snapshot: Snapshot,
     hosts: frozenset[str] | None,
-) -> inventory.NodeFacts:  # fmt: skip
-    fact = facts.get(target.node or "")
-    if fact is None:
+) -> NodePlace:  # fmt: skip
+    place = places.get(target.node or "")
+    if place is None:
         raise DrillError(f"spec.fault.target.node: no node {target.node} in the cluster")
-    if fact.pool not in scope.pools:
+    if place.pool not in scope.pools:
         raise DrillError(
-            f"spec.fault.target.node: node {fact.name} is in pool {fact.pool}, outside the drill's scope "
+            f"spec.fault.target.node: node {place.name} is in pool {place.pool}, outside the drill's scope "
             f"({_scope_text(scope)})"
         )
-    if not _in_scope_zone(scope, fact.zone):
+    if not _in_scope_zone(scope, place.zone):
         raise DrillError(
-            f"spec.fault.target.node: node {fact.name} is in {_short(fact.zone)}, outside the drill's scope "
+            f"spec.fault.target.node: node {place.name} is in {_short(place.zone)}, outside the drill's scope "
             f"({_scope_text(scope)})"
         )
-    if target.pool and fact.pool != target.pool:
-        raise DrillError(f"spec.fault.target: node {fact.name} is in pool {fact.pool}, not {target.pool}")
-    if target.zone and not zone_matches(target.zone, fact.zone):
-        raise DrillError(f"spec.fault.target: node {fact.name} is in {_short(fact.zone)}, not zone {target.zone}")
-    if hosts is not None and fact.name not in hosts:
-        raise DrillError(f"spec.fault.target: node {fact.name} runs no pod of {target.hosting}")
-    if kind.name == "spot-eviction" and not _is_spot(fact, snapshot):
+    if target.pool and place.pool != target.pool:
+        raise DrillError(f"spec.fault.target: node {place.name} is in pool {place.pool}, not {target.pool}")
+    if target.zone and not zone_matches(target.zone, place.zone):
+        raise DrillError(f"spec.fault.target: node {place.name} is in {_short(place.zone)}, not zone {target.zone}")
+    if hosts is not None and place.name not in hosts:
+        raise DrillError(f"spec.fault.target: node {place.name} runs no pod of {target.hosting}")
+    if kind.name == "spot-eviction" and not _is_spot(place, snapshot):
         raise DrillError(
-            f"spec.fault.target.node: spot-eviction needs a node of a Spot pool; {fact.name} is in pool {fact.pool}, "
+            f"spec.fault.target.node: spot-eviction needs a node of a Spot pool; {place.name} is in pool {place.pool}, "
             "which is not Spot"
         )
-    return fact
+    return place
 
 
 def _pick_node(
-    kind: FaultKind, scope: Scope, target: Target, facts: Mapping[str, inventory.NodeFacts], snapshot: Snapshot,
+    kind: FaultKind, scope: Scope, target: Target, places: Mapping[str, NodePlace], snapshot: Snapshot,
     hosts: frozenset[str] | None,
-) -> inventory.NodeFacts:  # fmt: skip
+) -> NodePlace:  # fmt: skip
     pools = (target.pool,) if target.pool else scope.pools
     spot_only = kind.name == "spot-eviction"
     candidates = sorted(
         (
-            fact for fact in facts.values()
-            if fact.pool in pools and _in_scope_zone(scope, fact.zone)
-            and (not target.zone or zone_matches(target.zone, fact.zone))
-            and (hosts is None or fact.name in hosts)
-            and (not spot_only or _is_spot(fact, snapshot))
-            and fact.ready and not (fact.node.spec.unschedulable)
+            place for place in places.values()
+            if place.pool in pools and _in_scope_zone(scope, place.zone)
+            and (not target.zone or zone_matches(target.zone, place.zone))
+            and (hosts is None or place.name in hosts)
+            and (not spot_only or _is_spot(place, snapshot))
+            and _is_schedulable(snapshot.nodes_by_name[place.name])
         ),
-        key=lambda fact: fact.name,
+        key=lambda place: place.name,
     )  # fmt: skip
     if candidates:
         return candidates[0]
@@ -329,10 +330,15 @@ def _hosts(hosting: str, snapshot: Snapshot) -> frozenset[str]:
     )
 
 
-def _is_spot(fact: inventory.NodeFacts, snapshot: Snapshot) -> bool:
-    if fact.node.metadata.label_map.get(aks.SPOT_LABEL, "").lower() == "spot":
+def _is_schedulable(node: Node) -> bool:
+    """Ready and not cordoned: a node a fault can be shown to take away."""
+    return node.ready and not node.spec.unschedulable
+
+
+def _is_spot(place: NodePlace, snapshot: Snapshot) -> bool:
+    if place.labels.get(aks.SPOT_LABEL, "").lower() == "spot":
         return True
-    pool = snapshot.pool(fact.pool) if fact.pool else None
+    pool = snapshot.pool(place.pool) if place.pool else None
     return pool is not None and (pool.scale_set_priority or "").lower() == "spot"
 
 
@@ -340,12 +346,12 @@ def _is_spot(fact: inventory.NodeFacts, snapshot: Snapshot) -> bool:
 
 
 def _resolve_pool(
-    kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, facts: Mapping[str, inventory.NodeFacts]
+    kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, places: Mapping[str, NodePlace]
 ) -> Resolved:
     pool = target.pool or ""
-    _check_pool(pool, scope, snapshot, facts)
-    members = sorted(f.name for f in facts.values() if f.pool == pool)
-    outside = _zones(f.zone for f in facts.values() if f.pool == pool and not _in_scope_zone(scope, f.zone))
+    _check_pool(pool, scope, snapshot, places)
+    members = sorted(f.name for f in places.values() if f.pool == pool)
+    outside = _zones(f.zone for f in places.values() if f.pool == pool and not _in_scope_zone(scope, f.zone))
     if outside:
         raise DrillError(
             f"spec.fault.target.pool: {kind.name} hits every zone of pool {pool}, and its nodes in {outside} lie "
@@ -355,7 +361,7 @@ def _resolve_pool(
     return Resolved(kind, tuple(members), pool, None, pool, description)
 
 
-def _resolve_zone(kind: FaultKind, scope: Scope, target: Target, facts: Mapping[str, inventory.NodeFacts]) -> Resolved:
+def _resolve_zone(kind: FaultKind, scope: Scope, target: Target, places: Mapping[str, NodePlace]) -> Resolved:
     zone = target.zone or ""
     if not scope.zones:
         raise DrillError(
@@ -364,9 +370,9 @@ def _resolve_zone(kind: FaultKind, scope: Scope, target: Target, facts: Mapping[
         )
     if not _in_scope_zone(scope, zone):
         raise DrillError(f"spec.fault.target.zone: zone {zone} is outside the drill's scope ({_scope_text(scope)})")
-    hit = sorted((f for f in facts.values() if zone_matches(zone, f.zone)), key=lambda f: f.name)
+    hit = sorted((f for f in places.values() if zone_matches(zone, f.zone)), key=lambda f: f.name)
     if not hit:
-        known = _zones(f.zone for f in facts.values())
+        known = _zones(f.zone for f in places.values())
         raise DrillError(f"spec.fault.target.zone: no node in zone {zone} (the nodes are in {known or 'no zone'})")
     outside = sorted({f.pool or "?" for f in hit if f.pool not in scope.pools})
     if outside:

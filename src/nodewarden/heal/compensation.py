@@ -54,8 +54,10 @@ def plan_compensation(
         outstanding = [e for e in history.scale_entries if pool_key(e.pool or e.subject) == pool_key(pool.name)]
         nodes = budgets.pool_nodes(pool.name)
         key = pool_key(pool.name)
-        zones = sorted({f.zone for f in nodes if f.zone and {(key, f.zone), ("", f.zone)} & failing_zones})
-        failed = [f for f in nodes if f.zone in zones and f.is_failing]
+        zones = sorted(
+            {f.place.zone for f in nodes if f.place.zone and {(key, f.place.zone), ("", f.place.zone)} & failing_zones}
+        )
+        failed = [f for f in nodes if f.place.zone in zones and f.is_failing]
         if outstanding and not zones:
             _scale_back(result, pool, outstanding[-1], history, budgets)
         elif failed and not outstanding and policy.for_pool(pool.name).compensation.enabled:

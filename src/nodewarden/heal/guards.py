@@ -28,7 +28,6 @@ from nodewarden.heal.nodes import busy_instances as nodes_busy_instances
 from nodewarden.heal.policy import Guards, Policy, PoolPolicy
 from nodewarden.model import aks, selectors
 from nodewarden.model.health import Detection, Scope, SignalKind
-from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import (
     Episode,
     History,
@@ -79,15 +78,14 @@ def ready_pods_on(snapshot: Snapshot, node: str) -> bool:
     return any(pod.ready and not pod.belongs_to_node for pod in snapshot.pods_by_node.get(node, ()))
 
 
-def operator_action(
-    mark: OperatorMark | None, facts: NodeTarget, *, stable_for: timedelta, now: datetime
-) -> str | None:
+def operator_action(target: NodeTarget, *, stable_for: timedelta, now: datetime) -> str | None:
     """Why a person's mark holds the node, else None: no mark, the mark expired, or the node came back
     (healthy continuously since after the mark, for `stable_for`)."""
+    mark = target.place.mark
     if mark is None or not mark.is_live(now):
         return None
-    clear_since = facts.health.clear_since if facts.health is not None else None
-    if facts.is_healthy and clear_since is not None and clear_since > mark.at and now - clear_since >= stable_for:
+    clear_since = target.health.clear_since if target.health is not None else None
+    if target.is_healthy and clear_since is not None and clear_since > mark.at and now - clear_since >= stable_for:
         return None
     return f"an operator is acting on this node: {mark.describe()}; correlation id {mark.correlation_id}"
 
@@ -118,21 +116,21 @@ class CycleBudgets:
     @cached_property
     def _by_pool(self) -> dict[str, list[NodeTarget]]:
         index: dict[str, list[NodeTarget]] = {}
-        for facts in self.nodes.values():
-            index.setdefault(pool_key(facts.pool), []).append(facts)
+        for target in self.nodes.values():
+            index.setdefault(pool_key(target.place.pool), []).append(target)
         return index
 
     @cached_property
     def _by_zone(self) -> dict[str, list[NodeTarget]]:
         index: dict[str, list[NodeTarget]] = {}
-        for facts in self.nodes.values():
-            if facts.zone is not None:
-                index.setdefault(facts.zone, []).append(facts)
+        for target in self.nodes.values():
+            if target.place.zone is not None:
+                index.setdefault(target.place.zone, []).append(target)
         return index
 
     @cached_property
     def _failing_by_pool(self) -> Counter[str]:
-        return Counter(pool_key(facts.pool) for facts in self.nodes.values() if facts.is_failing)
+        return Counter(pool_key(target.place.pool) for target in self.nodes.values() if target.is_failing)
 
     @cached_property
     def _cluster_storm(self) -> str | None:
@@ -172,51 +170,61 @@ class CycleBudgets:
         return None
 
     def admit(
-        self, step: Step, facts: NodeTarget, episode: str, pool_policy: PoolPolicy, *, attempt: int = 1
+        self, step: Step, target: NodeTarget, episode: str, pool_policy: PoolPolicy, *, attempt: int = 1
     ) -> Hold | None:
-        """A hold when `step` may not run on `facts` now; None admits it and spends the budgets."""
+        """A hold when `step` may not run on `target` now; None admits it and spends the budgets."""
         spends = spends_rate_budget(step, attempt)
-        hold = self._check(step, facts, episode, pool_policy, spends=spends)
+        hold = self._check(step, target, episode, pool_policy, spends=spends)
         if hold is None:
-            key = pool_key(facts.pool)
+            key = pool_key(target.place.pool)
             self.in_flight.setdefault(key, set()).add(episode)
             if spends:
                 self.started[key] += 1
         return hold
 
     def _check(
-        self, step: Step, facts: NodeTarget, episode: str, pool_policy: PoolPolicy, *, spends: bool
+        self, step: Step, target: NodeTarget, episode: str, pool_policy: PoolPolicy, *, spends: bool
     ) -> Hold | None:
         def hold(reason: HoldReason, message: str) -> Hold:
-            return Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
+            return Hold(
+                reason,
+                target.name,
+                message,
+                node=target.name,
+                pool=target.place.pool,
+                zone=target.place.zone,
+                step=step,
+            )
 
-        key = pool_key(facts.pool)
+        key = pool_key(target.place.pool)
         guards = pool_policy.guards
         if self.cluster_busy:
             return hold(HoldReason.CLUSTER_BUSY, self.cluster_busy)
         if key in self.busy_pools:
-            return hold(HoldReason.POOL_BUSY, f"pool {facts.pool} is {self.busy_pools[key]}")
-        storm = self.storm(facts.pool, pool_policy)
+            return hold(HoldReason.POOL_BUSY, f"pool {target.place.pool} is {self.busy_pools[key]}")
+        storm = self.storm(target.place.pool, pool_policy)
         if storm:
             return hold(HoldReason.STORM, f"storm breaker: {storm}; nothing destructive")
-        zone = self.zone_breaker(facts.zone, guards)
+        zone = self.zone_breaker(target.place.zone, guards)
         if zone:
             return hold(HoldReason.ZONE_BREAKER, f"zone breaker: {zone}; no {step.value.lower()} there")
         if step.is_rung:
-            if facts.instance is None:
-                return hold(HoldReason.NO_INSTANCE, f"{facts.name} does not map to a scale-set instance (providerID)")
-            if facts.instance in self.busy_instances:
-                return hold(HoldReason.OPERATION_IN_FLIGHT, f"instance {facts.instance} has an operation running")
-            blocker = pdb_blocker(self.snapshot, facts.name)
+            if target.place.instance is None:
+                return hold(HoldReason.NO_INSTANCE, f"{target.name} does not map to a scale-set instance (providerID)")
+            if target.place.instance in self.busy_instances:
+                return hold(
+                    HoldReason.OPERATION_IN_FLIGHT, f"instance {target.place.instance} has an operation running"
+                )
+            blocker = pdb_blocker(self.snapshot, target.name)
             if blocker:
                 return hold(HoldReason.PDB, blocker)
-        pool_size = len(self.pool_nodes(facts.pool))
+        pool_size = len(self.pool_nodes(target.place.pool))
         limit = guards.in_flight_limit(pool_size)
         flying = self.in_flight.get(key, set())
         if episode not in flying and len(flying) >= limit:
             return hold(
                 HoldReason.MAX_IN_FLIGHT,
-                f"{len(flying)} of pool {facts.pool}'s {pool_size} nodes in remediation (maxInFlight {limit})",
+                f"{len(flying)} of pool {target.place.pool}'s {pool_size} nodes in remediation (maxInFlight {limit})",
             )
         if not spends:
             return None
@@ -224,7 +232,7 @@ class CycleBudgets:
         if self.started[key] >= pool_rate:
             return hold(
                 HoldReason.RATE_LIMIT,
-                f"{self.started[key]} destructive steps in pool {facts.pool} in the last hour "
+                f"{self.started[key]} destructive steps in pool {target.place.pool} in the last hour "
                 f"(ratePerHour.pool {pool_rate})",
             )
         if self.started_cluster >= cluster_rate:
@@ -236,9 +244,9 @@ class CycleBudgets:
         return None
 
 
-def _bout_start(facts: NodeTarget) -> datetime:
-    assert facts.health is not None
-    return facts.health.problem_since or facts.health.since
+def _bout_start(target: NodeTarget) -> datetime:
+    assert target.health is not None
+    return target.health.problem_since or target.health.since
 
 
 def _share_failing(failing: int, total: int, limit: float) -> str | None:

@@ -1,8 +1,8 @@
-"""Each node as a remediation target: what the planner and the guards know of it, read once per cycle.
+"""Each node as a remediation target: its place in the fleet, its health and every signal about it.
 
-Pool, zone, image and instance are what detection recorded in the node's NodeHealth (detect/inventory.py
-read them from the labels and the providerID, or matched the instance by computer name); the target adds
-what only heal asks about (the labels for exclusion, the pause annotation) and every signal about the node.
+The place (pool, zone, image, instance, labels, pause, an operator's mark) is the Snapshot's `NodePlace`
+(model/node_place.py): the same object detection read (detect/inventory.py), built once per snapshot, so
+the planner and the guards never derive it again. The target adds what detection concluded about the node.
 """
 
 from __future__ import annotations
@@ -12,11 +12,9 @@ from dataclasses import dataclass
 from nodewarden.model import aks
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Signal
-from nodewarden.model.kube import Node
+from nodewarden.model.node_place import PAUSE_ANNOTATION, NodePlace, is_true
 from nodewarden.model.snapshot import Snapshot
 
-PAUSE_ANNOTATION = "nodewarden.io/pause"
-TRUE = "true"
 BUSY_HEALTH = frozenset({HealthState.SUSPECT, HealthState.UNHEALTHY})
 
 
@@ -24,15 +22,13 @@ BUSY_HEALTH = frozenset({HealthState.SUSPECT, HealthState.UNHEALTHY})
 class NodeTarget:
     """One node the planner may act on this cycle, with its health and every signal about it."""
 
-    name: str
-    pool: str | None
-    zone: str | None
-    image: str | None
-    instance: str | None  # "<vmss>/<instanceId>", None when the node maps to no scale-set instance
-    labels: dict[str, str]
-    paused: bool  # nodewarden.io/pause=true on the node
-    health: NodeHealth | None
+    place: NodePlace  # the Snapshot's, shared with detection
+    health: NodeHealth | None  # None when the detection did not see the node (a detection of another snapshot)
     signals: tuple[Signal, ...]  # every signal about this node (problems and context)
+
+    @property
+    def name(self) -> str:
+        return self.place.name
 
     @property
     def state(self) -> HealthState | None:
@@ -53,44 +49,32 @@ class NodeTarget:
 
 
 def read_targets(snapshot: Snapshot, detection: Detection) -> dict[str, NodeTarget]:
-    """A target for every node in the snapshot or in the detection, by name."""
-    names = sorted(set(snapshot.nodes_by_name) | set(detection.health))
+    """A target for every node of the snapshot, by name, on its place in `snapshot.node_places`.
+
+    A node only the detection knows (a detection of another snapshot) is gone from this one: it gets no
+    target, as it gets none when detection and planning read the same snapshot; the lifecycle
+    (heal/lifecycle.py) settles its episode.
+    """
     signals: dict[str, list[Signal]] = {}
     for signal in detection.signals:
         if signal.node is not None:
             signals.setdefault(signal.node, []).append(signal)
-    return {name: _target(name, snapshot.nodes_by_name.get(name), detection, signals.get(name, [])) for name in names}
+    return {
+        name: _target(place, detection.health.get(name), signals.get(name, []))
+        for name, place in sorted(snapshot.node_places.items())
+    }
 
 
-def _target(name: str, node: Node | None, detection: Detection, signals: list[Signal]) -> NodeTarget:
-    health = detection.health.get(name)
-    labels = node.metadata.label_map if node else {}
-    annotations = node.metadata.annotation_map if node else {}
+def _target(place: NodePlace, health: NodeHealth | None, signals: list[Signal]) -> NodeTarget:
     own = list(health.signals) if health else []
-    merged = tuple(own + [s for s in signals if s not in own])
-    if health is not None:
-        pool, zone, image, instance = health.pool, health.zone, health.image, health.instance
-    else:  # detection sees every node of its snapshot; this one it did not (a detection of another snapshot)
-        pool, zone, image = aks.pool_of(labels), aks.zone_of(labels), labels.get(aks.IMAGE_LABEL)
-        instance = aks.key_from_resource_id(node.spec.provider_id if node else None)
-    return NodeTarget(
-        name=name,
-        pool=pool,
-        zone=zone,
-        image=image,
-        instance=instance,
-        labels=labels,
-        paused=annotations.get(PAUSE_ANNOTATION, "").lower() == TRUE,
-        health=health,
-        signals=merged,
-    )
+    return NodeTarget(place=place, health=health, signals=tuple(own + [s for s in signals if s not in own]))
 
 
 def busy_instances(snapshot: Snapshot) -> frozenset[str]:
     """Instances with an operation running, from the instance view's ProvisioningState (or the model's)."""
     busy: set[str] = set()
     for instance in snapshot.instances:
-        key = aks.key_from_resource_id(instance.id)
+        key = aks.key_of_instance(instance)
         if key is not None and _is_busy(instance):
             busy.add(key)
     return frozenset(busy)
@@ -104,6 +88,6 @@ def _is_busy(instance: ScaleSetInstance) -> bool:
 def is_paused_namespace(snapshot: Snapshot) -> bool:
     """nodewarden.io/pause=true on the kube-system Namespace: the cluster-wide pause switch."""
     return any(
-        ns.metadata.name == "kube-system" and ns.metadata.annotation_map.get(PAUSE_ANNOTATION, "").lower() == TRUE
+        ns.metadata.name == "kube-system" and is_true(ns.metadata.annotation_map.get(PAUSE_ANNOTATION))
         for ns in snapshot.namespaces
     )

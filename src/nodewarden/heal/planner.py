@@ -27,7 +27,6 @@ from nodewarden.heal import compensation, ladder, lifecycle
 from nodewarden.heal.guards import CycleBudgets, has_pending, operator_action, pool_key, read_budgets, ready_pods_on
 from nodewarden.heal.nodes import NodeTarget, is_paused_namespace, read_targets
 from nodewarden.heal.policy import AutoRepairMode, Policy, PoolPolicy
-from nodewarden.model import operator_mark
 from nodewarden.model.health import Detection, HealthState, SignalKind
 from nodewarden.model.remediation import (
     RUNGS,
@@ -67,12 +66,12 @@ def plan(
     if stop is not None:
         reason, message = stop
         holds = [Hold(reason, "cluster", message)]
-        holds += [Hold(reason, f.name, message, node=f.name, pool=f.pool, zone=f.zone) for f in attention]
+        holds += [Hold(reason, f.name, message, node=f.name, pool=f.place.pool, zone=f.place.zone) for f in attention]
         return Plan(now=now, holds=tuple(holds), closures=closures)
     budgets = read_budgets(snapshot, detection, history, policy, nodes, now)
     cycle = _Cycle(snapshot, history, policy, budgets, now)
-    for facts in attention:
-        cycle.decide(facts)
+    for target in attention:
+        cycle.decide(target)
     extra = compensation.plan_compensation(detection, history, policy, budgets, now)
     return Plan(
         now=now, actions=(*cycle.actions, *extra.actions), holds=(*cycle.holds, *extra.holds), closures=closures
@@ -112,129 +111,137 @@ class _Cycle:
         self.holds: list[Hold] = []
         self.used_instances: set[str] = set()
 
-    def hold(self, facts: NodeTarget, reason: HoldReason, message: str, step: Step | None) -> None:
+    def hold(self, target: NodeTarget, reason: HoldReason, message: str, step: Step | None) -> None:
         self.holds.append(
-            Hold(reason, facts.name, message, node=facts.name, pool=facts.pool, zone=facts.zone, step=step)
+            Hold(
+                reason,
+                target.name,
+                message,
+                node=target.name,
+                pool=target.place.pool,
+                zone=target.place.zone,
+                step=step,
+            )
         )
 
-    def decide(self, facts: NodeTarget) -> None:
-        episode = self.history.open_for(facts.name)
-        pool_policy = self.policy.for_pool(facts.pool or (episode.pool if episode else None))
-        blocked = self._node_hold(facts, episode, pool_policy)
+    def decide(self, target: NodeTarget) -> None:
+        episode = self.history.open_for(target.name)
+        pool_policy = self.policy.for_pool(target.place.pool or (episode.pool if episode else None))
+        blocked = self._node_hold(target, episode, pool_policy)
         if blocked is not None:
-            self.hold(facts, *blocked, step=None if episode else Step.CORDON)
+            self.hold(target, *blocked, step=None if episode else Step.CORDON)
         elif episode is None:
-            self._open(facts, pool_policy)
+            self._open(target, pool_policy)
         else:
-            self._continue(facts, episode, pool_policy)
+            self._continue(target, episode, pool_policy)
 
     def _node_hold(
-        self, facts: NodeTarget, episode: Episode | None, pool_policy: PoolPolicy
+        self, target: NodeTarget, episode: Episode | None, pool_policy: PoolPolicy
     ) -> tuple[HoldReason, str] | None:
         label = self.policy.spec.exclusion_label
-        if facts.labels.get(label, "").lower() == "true":
+        if target.place.is_labelled(label):
             return HoldReason.EXCLUDED, f"node is labelled {label}=true"
-        if facts.paused:
+        if target.place.paused:
             return HoldReason.PAUSED, "node is annotated nodewarden.io/pause=true"
         if pool_policy.paused:
-            return HoldReason.PAUSED, f"policy pauses pool {facts.pool}"
-        node = self.snapshot.nodes_by_name.get(facts.name)
-        mark = operator_mark.mark_of(node) if node is not None else None
-        person = operator_action(mark, facts, stable_for=pool_policy.stable_for, now=self.now)
+            return HoldReason.PAUSED, f"policy pauses pool {target.place.pool}"
+        person = operator_action(target, stable_for=pool_policy.stable_for, now=self.now)
         if person is not None:
             return HoldReason.OPERATOR_ACTION, person
-        kinds = {signal.kind for signal in facts.signals}
+        kinds = {signal.kind for signal in target.signals}
         if SignalKind.AUTOSCALER_DELETING in kinds:
             return HoldReason.AUTOSCALER, "the cluster autoscaler is deleting this node"
         if SignalKind.AUTO_REPAIR in kinds and self.policy.spec.auto_repair is AutoRepairMode.DEFER:
             return HoldReason.AUTO_REPAIR, "AKS auto-repair is working on this node (autoRepair: defer)"
-        others = [e for e in self.history.open if e.node != facts.name and has_pending(e)]
-        if any(e.node == facts.name or (facts.instance and e.instance == facts.instance) for e in others):
+        others = [e for e in self.history.open if e.node != target.name and has_pending(e)]
+        if any(
+            e.node == target.name or (target.place.instance and e.instance == target.place.instance) for e in others
+        ):
             return HoldReason.OPERATION_IN_FLIGHT, "another episode has an operation pending on this node or instance"
         return None
 
-    def _open(self, facts: NodeTarget, pool_policy: PoolPolicy) -> None:
-        trigger = pool_policy.trigger_for(facts.problems)
-        kinds = sorted({signal.kind for signal in facts.problems}, key=lambda k: k.value)
+    def _open(self, target: NodeTarget, pool_policy: PoolPolicy) -> None:
+        trigger = pool_policy.trigger_for(target.problems)
+        kinds = sorted({signal.kind for signal in target.problems}, key=lambda k: k.value)
         if trigger is None:
             found = ", ".join(kinds) or "no problem signal"
-            self.hold(facts, HoldReason.WAITING, f"no trigger matches ({found})", Step.CORDON)
+            self.hold(target, HoldReason.WAITING, f"no trigger matches ({found})", Step.CORDON)
             return
         causes = tuple(kinds)
-        failed = self._quarantined(facts, causes)
+        failed = self._quarantined(target, causes)
         if failed is not None:
-            message = f"episode {failed.id} failed on pool {facts.pool}, image {facts.image} with {_spell(causes)}"
-            self.hold(facts, HoldReason.QUARANTINED, message + " within 24h: a human's turn", Step.CORDON)
+            place = target.place
+            message = f"episode {failed.id} failed on pool {place.pool}, image {place.image} with {_spell(causes)}"
+            self.hold(target, HoldReason.QUARANTINED, message + " within 24h: a human's turn", Step.CORDON)
             return
-        replaced = self._replaced(facts, causes, pool_policy)
+        replaced = self._replaced(target, causes, pool_policy)
         if replaced is not None:
             message = f"replacement failed the same way ({_spell(causes)}) after {replaced.id} replaced a node"
-            self.hold(facts, HoldReason.QUARANTINED, message + ": bad image?", Step.ESCALATE)
-            self._act(facts, Step.ESCALATE, message, _episode_id(facts, self.now), causes, attempt=1)
+            self.hold(target, HoldReason.QUARANTINED, message + ": bad image?", Step.ESCALATE)
+            self._act(target, Step.ESCALATE, message, _episode_id(target, self.now), causes, attempt=1)
             return
-        busy = self.budgets.busy_pools.get(pool_key(facts.pool))
+        busy = self.budgets.busy_pools.get(pool_key(target.place.pool))
         if busy:
-            self.hold(facts, HoldReason.POOL_BUSY, f"pool {facts.pool} is {busy}", Step.CORDON)
+            self.hold(target, HoldReason.POOL_BUSY, f"pool {target.place.pool} is {busy}", Step.CORDON)
             return
-        storm = self.budgets.storm(facts.pool, pool_policy)
+        storm = self.budgets.storm(target.place.pool, pool_policy)
         if storm:
-            self.hold(facts, HoldReason.STORM, f"storm breaker: {storm}; not opening episodes", Step.CORDON)
+            self.hold(target, HoldReason.STORM, f"storm breaker: {storm}; not opening episodes", Step.CORDON)
             return
         reason = f"trigger {trigger.name}: {_spell(causes)}"
-        self._act(facts, Step.CORDON, reason, _episode_id(facts, self.now), causes, attempt=1)
+        self._act(target, Step.CORDON, reason, _episode_id(target, self.now), causes, attempt=1)
 
-    def _continue(self, facts: NodeTarget, episode: Episode, pool_policy: PoolPolicy) -> None:
-        rungs = _ladder(episode, facts, pool_policy)
+    def _continue(self, target: NodeTarget, episode: Episode, pool_policy: PoolPolicy) -> None:
+        rungs = _ladder(episode, target, pool_policy)
         decision = ladder.next_step(
             episode,
-            healthy=facts.is_healthy,
+            healthy=target.is_healthy,
             ladder=rungs,
             policy=pool_policy,
             now=self.now,
-            clear_since=facts.health.clear_since if facts.health else None,
-            ready_pods_left=ready_pods_on(self.snapshot, facts.name),
+            clear_since=target.health.clear_since if target.health else None,
+            ready_pods_left=ready_pods_on(self.snapshot, target.name),
         )
         if decision.hold is not None:
-            self.hold(facts, decision.hold, decision.reason, decision.step)
+            self.hold(target, decision.hold, decision.reason, decision.step)
         step = decision.step
         if step is None:
             return
-        if facts.name not in self.snapshot.nodes_by_name:
-            self.hold(facts, HoldReason.WAITING, "the node object is gone; the episode follows its pool", step)
-            return
         if step.destructive:
-            blocked = self.budgets.admit(step, facts, episode.id, pool_policy, attempt=ladder.attempt(episode, step))
+            blocked = self.budgets.admit(step, target, episode.id, pool_policy, attempt=ladder.attempt(episode, step))
             if blocked is not None:
                 self.holds.append(blocked)
                 return
-        self._act(facts, step, decision.reason, episode.id, episode.causes, attempt=ladder.attempt(episode, step))
+        self._act(target, step, decision.reason, episode.id, episode.causes, attempt=ladder.attempt(episode, step))
 
     def _act(
-        self, facts: NodeTarget, step: Step, reason: str, episode: str, causes: tuple[SignalKind, ...], *, attempt: int
+        self, target: NodeTarget, step: Step, reason: str, episode: str, causes: tuple[SignalKind, ...], *, attempt: int
     ) -> None:
-        if facts.instance is not None and facts.instance in self.used_instances:
-            self.hold(facts, HoldReason.OPERATION_IN_FLIGHT, f"instance {facts.instance} already has an action", step)
+        if target.place.instance is not None and target.place.instance in self.used_instances:
+            self.hold(
+                target, HoldReason.OPERATION_IN_FLIGHT, f"instance {target.place.instance} already has an action", step
+            )
             return
-        if facts.instance is not None:
-            self.used_instances.add(facts.instance)
-        pool_policy = self.policy.for_pool(facts.pool)
+        if target.place.instance is not None:
+            self.used_instances.add(target.place.instance)
+        pool_policy = self.policy.for_pool(target.place.pool)
         timeout = pool_policy.drain.timeout if step is Step.DRAIN else pool_policy.step_timeouts.of(step)
         self.actions.append(
             PlannedAction(
                 step=step,
-                subject=facts.name,
+                subject=target.name,
                 reason=reason,
                 key=f"{episode}/{step.value.lower()}/{attempt}",
                 episode=episode,
-                node=facts.name,
-                pool=facts.pool,
-                zone=facts.zone,
-                instance=facts.instance,
+                node=target.name,
+                pool=target.place.pool,
+                zone=target.place.zone,
+                instance=target.place.instance,
                 causes=causes,
-                image=facts.image,
+                image=target.place.image,
                 timeout=timeout.total_seconds(),
                 force=pool_policy.drain.force if step is Step.DRAIN else False,
-                count=self._pool_count(facts.pool) if step is Step.REPLACE else None,  # capacity to get back
+                count=self._pool_count(target.place.pool) if step is Step.REPLACE else None,  # capacity to get back
             )
         )
 
@@ -242,7 +249,7 @@ class _Cycle:
         found = self.snapshot.pool(pool) if pool else None
         return found.count if found is not None else None
 
-    def _quarantined(self, facts: NodeTarget, causes: tuple[SignalKind, ...]) -> Episode | None:
+    def _quarantined(self, target: NodeTarget, causes: tuple[SignalKind, ...]) -> Episode | None:
         """A FAILED episode within 24 h with this node's fingerprint: same pool, image and a shared cause."""
         since = self.now - QUARANTINE_WINDOW
         return next(
@@ -251,16 +258,16 @@ class _Cycle:
                 for e in self.history.episodes
                 if e.state is EpisodeState.FAILED
                 and (e.closed_at or e.opened_at) >= since
-                and _same_fingerprint(e, facts, causes, self.policy.for_pool(facts.pool))
+                and _same_fingerprint(e, target, causes, self.policy.for_pool(target.place.pool))
             ),
             None,
         )
 
-    def _replaced(self, facts: NodeTarget, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy) -> Episode | None:
+    def _replaced(self, target: NodeTarget, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy) -> Episode | None:
         """An episode that replaced a node of this fingerprint less than stepTimeouts.replace ago."""
         since = self.now - pool_policy.step_timeouts.replace
         for episode in self.history.episodes:
-            if episode.node == facts.name or not _same_fingerprint(episode, facts, causes, pool_policy):
+            if episode.node == target.name or not _same_fingerprint(episode, target, causes, pool_policy):
                 continue
             for entry in episode.entries:
                 done_at = entry.outcome_at or entry.intent_at
@@ -269,19 +276,19 @@ class _Cycle:
         return None
 
 
-def _ladder(episode: Episode, facts: NodeTarget, pool_policy: PoolPolicy) -> tuple[Step, ...]:
+def _ladder(episode: Episode, target: NodeTarget, pool_policy: PoolPolicy) -> tuple[Step, ...]:
     """The episode's trigger's ladder: matched by its causes, else by the node's signals, else every rung."""
     by_cause = next((t for t in pool_policy.triggers if set(t.signals) & set(episode.causes)), None)
-    trigger = by_cause or pool_policy.trigger_for(facts.problems)
+    trigger = by_cause or pool_policy.trigger_for(target.problems)
     return tuple(trigger.ladder) if trigger is not None else RUNGS
 
 
 def _same_fingerprint(
-    episode: Episode, facts: NodeTarget, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy
+    episode: Episode, target: NodeTarget, causes: tuple[SignalKind, ...], pool_policy: PoolPolicy
 ) -> bool:
     """Same pool, same node image, and the same failure: a shared cause, or causes of the same trigger
     (a node seen going down as HeartbeatStale and its replacement seen as NotReady fail the same way)."""
-    if pool_key(episode.pool) != pool_key(facts.pool) or episode.image != facts.image:
+    if pool_key(episode.pool) != pool_key(target.place.pool) or episode.image != target.place.image:
         return False
     if set(episode.causes) & set(causes):
         return True
@@ -293,8 +300,8 @@ def _trigger_name(pool_policy: PoolPolicy, causes: tuple[SignalKind, ...]) -> st
     return next((t.name for t in pool_policy.triggers if set(t.signals) & set(causes)), None)
 
 
-def _episode_id(facts: NodeTarget, now: datetime) -> str:
-    return f"{facts.name}@{now:%Y%m%dT%H%M%SZ}"
+def _episode_id(target: NodeTarget, now: datetime) -> str:
+    return f"{target.name}@{now:%Y%m%dT%H%M%SZ}"
 
 
 def _spell(causes: tuple[SignalKind, ...]) -> str:

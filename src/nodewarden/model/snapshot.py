@@ -42,6 +42,7 @@ from nodewarden.model.kube import (
     Workload,
 )
 from nodewarden.model.kube import NetworkPolicy as KubeNetworkPolicy
+from nodewarden.model.node_place import NodePlace, place_nodes
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,12 @@ class Snapshot:
     @cached_property
     def nodes_by_name(self) -> dict[str, Node]:
         return {node.metadata.name: node for node in self.nodes}
+
+    @cached_property
+    def node_places(self) -> Mapping[str, NodePlace]:
+        """Every named node's place (pool, zone, image, instance, pause), by name: built once and shared by
+        detection, the planner and the drill (model/node_place.py)."""
+        return place_nodes(self.nodes, self.instances)
 
     @cached_property
     def lease_by_node(self) -> dict[str, Lease]:
