@@ -89,6 +89,19 @@ def test_an_unhealthy_node_is_cordoned_and_opens_an_episode() -> None:
     assert action.zone == "eastus-1"
 
 
+def test_a_node_whose_record_cannot_be_read_is_held_not_acted_on() -> None:
+    """A hand-edited NodeRemediation the store cannot read: the node is held, Unhealthy or not, with the reason."""
+    ns = nodes()
+    why = "its NodeRemediation x-1 cannot be read (spec.causes[0]: 'Nope' is not a signal nodewarden knows)"
+    history = History(unreadable={ns[0].metadata.name or "": why, ns[1].metadata.name or "": why})
+    result = run(ns, {0: (STALE,)}, history)
+    assert result.actions == ()
+    held = {h.node: h for h in result.holds}
+    assert {held[n.metadata.name].reason for n in ns[:2]} == {HoldReason.UNREADABLE_RECORD}
+    assert held[ns[0].metadata.name].message == why
+    assert steps(run(ns, {0: (STALE,)})) == [(Step.CORDON, ns[0].metadata.name)]
+
+
 def test_a_healthy_cluster_plans_nothing() -> None:
     assert run(nodes(), {}) == Plan(now=NOW)
 

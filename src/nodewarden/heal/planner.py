@@ -79,10 +79,15 @@ def plan(
 
 
 def _needing_attention(nodes: dict[str, NodeTarget], history: History) -> list[NodeTarget]:
-    """Nodes with an open episode (oldest first: they hold the budgets), then Unhealthy ones by name."""
+    """Nodes with an open episode (oldest first: they hold the budgets), then Unhealthy ones and those whose record
+    cannot be read (they get a hold that says so), by name."""
     open_nodes = {episode.node: episode for episode in history.open}
     ongoing = sorted((f for f in nodes.values() if f.name in open_nodes), key=lambda f: open_nodes[f.name].opened_at)
-    new = [f for f in nodes.values() if f.name not in open_nodes and f.state is HealthState.UNHEALTHY]
+    new = [
+        f
+        for f in nodes.values()
+        if f.name not in open_nodes and (f.state is HealthState.UNHEALTHY or f.name in history.unreadable)
+    ]
     return ongoing + new
 
 
@@ -138,6 +143,9 @@ class _Cycle:
     def _node_hold(
         self, target: NodeTarget, episode: Episode | None, pool_policy: PoolPolicy
     ) -> tuple[HoldReason, str] | None:
+        unreadable = self.history.unreadable.get(target.name)
+        if unreadable is not None:
+            return HoldReason.UNREADABLE_RECORD, unreadable
         label = self.policy.spec.exclusion_label
         if target.place.is_labelled(label):
             return HoldReason.EXCLUDED, f"node is labelled {label}=true"

@@ -113,6 +113,7 @@ class HoldReason(StrEnum):
     AT_LIMIT = "AtPoolLimit"  # compensation would exceed the pool's maximum
     DRY_RUN = "DryRun"  # would act, but the controller only plans
     OPERATOR_ACTION = "OperatorAction"  # a person acted on the node through `nodewarden node …`; wait for it
+    UNREADABLE_RECORD = "UnreadableRecord"  # the node's stored record cannot be read (a hand edit): never act on it
 
 
 @dataclass(frozen=True)

@@ -216,16 +216,13 @@ class ClusterSteps:
         return kept
 
     def _report(self, obj: Mapping[str, Any], message: str, unreadable: dict[str, str]) -> None:
-        metadata = _mapping(obj.get("metadata"))
-        name = str(metadata.get("name", "?"))
-        labels = _mapping(metadata.get("labels"))
+        """`message` names the object and the field (`from_object`); the node, if any can be told, is held."""
+        labels = _mapping(_mapping(obj.get("metadata")).get("labels"))
         spec = _mapping(obj.get("spec"))
         node = spec.get("node") if isinstance(spec.get("node"), str) else labels.get(NODE_LABEL)
         if isinstance(node, str) and node:
-            unreadable[node] = f"its {KIND} {name} cannot be read ({message}); fix or delete it"
-        self._unreadable_report(
-            obj, f"{KIND} {name}: {message}" + (f"; node {node} is held until it is fixed" if node else "")
-        )
+            unreadable[node] = f"its record cannot be read ({message}); fix or delete the object"
+        self._unreadable_report(obj, message + (f"; node {node} is held until it is fixed" if node else ""))
 
 
 # -- the object's shape ---------------------------------------------------------------------------------
