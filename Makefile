@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit docs bench clean
+KUBECTL_120 := .tools/kubectl-1.20/usr/bin/kubectl
+KUBECTL_120_DEB := kubernetes-client=1.20.5+really1.20.2-1.1+deb12u1
+
+.PHONY: demo test lint typecheck unit tools docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +28,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)  ## tests run 4 at a time: most of their time is waiting on twin HTTP round trips, not CPU
+# Real clients the tests drive the twin with: Debian's kubectl 1.20 (package kubernetes-client), unpacked into
+# .tools/ (no root needed; its /usr/bin/kubectl would clash with other kubectl packages). Without apt (not Debian)
+# the kubectl tests skip, unless NODEWARDEN_REQUIRE_TOOLS=1 (as in .ci/run) makes that a failure.
+tools: $(KUBECTL_120)
+
+$(KUBECTL_120):
+	@mkdir -p .tools/download
+	@if command -v apt-get >/dev/null; then \
+		(cd .tools/download && apt-get download -q $(KUBECTL_120_DEB)) && \
+		dpkg -x .tools/download/kubernetes-client_*.deb .tools/kubectl-1.20 && rm -rf .tools/download; \
+	else echo "no apt-get: Debian's kubectl 1.20 not installed, its tests will skip"; fi
+
+unit: $(STAMP) tools  ## tests run 4 at a time: most of their time is waiting on twin HTTP round trips, not CPU
 	$(BIN)/pytest -n 4 --dist loadgroup
 
 docs: $(STAMP)  ## regenerate docs/rules.md from the rule metadata
@@ -39,4 +54,4 @@ bench: $(STAMP)  ## the audit, the twin, the live caches and the journal at 5,00
 	$(BIN)/python bench/demo_time.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache

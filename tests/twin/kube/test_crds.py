@@ -4,7 +4,6 @@ deleted with them; through the API handler, the official client and kubectl."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from nodewarden.twin.service import Twin
+from tests.tools import kubectl_120
 
 from .conftest import Kube, payload
 from .crdkit import (
@@ -174,10 +174,8 @@ def test_the_official_client_creates_lists_and_deletes_crds(bare_served: tuple[K
 
 @pytest.fixture
 def kubectl(bare_served: tuple[Kube, Path], tmp_path: Path) -> Any:
-    """Run kubectl against the served twin: `kubectl("get", "nrem")` → (returncode, stdout, stderr)."""
-    binary = shutil.which("kubectl")
-    if binary is None:
-        pytest.skip("kubectl is not installed")
+    """Run Debian's kubectl 1.20 against the served twin: `kubectl("get", "nrem")` → (returncode, stdout, stderr)."""
+    binary = str(kubectl_120())
     _, kubeconfig = bare_served
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HOME": str(tmp_path)}
 

@@ -98,6 +98,8 @@ class KubeApi:
         if (parts[0] == "api" and len(parts) == 2) or (parts[0] == "apis" and len(parts) == 3):
             group, version = ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
             return _found(discovery.resource_list(registry, group, version))
+        if path == "/openapi/v2":
+            return discovery.openapi_v2(request.headers.get("accept", ""))
         if path == "/openapi/v3":
             return Response.json(200, discovery.openapi_paths(registry))
         if path.startswith("/openapi/v3/"):

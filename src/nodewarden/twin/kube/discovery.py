@@ -7,13 +7,26 @@ store's `Registry`, so a CRD's group and resources appear as it is created and g
 `/openapi/v3` is the least kubectl needs to validate and apply: a path per group-version whose
 document names each kind's PATCH operation and its `fieldValidation` parameter, so kubectl leaves
 field validation to the server (`fieldValidation=Strict`) instead of asking for the v2 schema.
+Older kubectl (1.20, Debian's) reads `/openapi/v2` as protobuf before `apply`: the twin serves an empty
+document, which kubectl's validator takes as "no schema for this kind" and skips, leaving validation to the
+server as the newer path does.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from nodewarden.twin.http import Response
 from nodewarden.twin.kube.resources import ALL_VERBS, Registry, ResourceType
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """One length-delimited protobuf field (payloads here are shorter than 128 bytes)."""
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+# gnostic's openapi_v2.Document: swagger = 1, info = 2 (title = 1, version = 2), paths = 8 (empty)
+_OPENAPI_V2_DOCUMENT = _field(1, b"2.0") + _field(2, _field(1, b"Kubernetes") + _field(2, b"v1")) + _field(8, b"")
 
 _SUBRESOURCES: dict[str, list[dict[str, Any]]] = {
     "pods": [
@@ -147,3 +160,10 @@ def openapi_document(registry: Registry, path: str) -> dict[str, Any] | None:
         paths[f"/{path}/{scope}{row.plural}/{{name}}"] = {"patch": patch}
     title = f"Kubernetes {group or 'core'}/{version}"
     return {"openapi": "3.0.0", "info": {"title": title, "version": version}, "paths": paths}
+
+
+def openapi_v2(accept: str) -> Response:
+    """`/openapi/v2` with no definitions: zero bytes is the protobuf encoding of an empty Document."""
+    if "protobuf" in accept:
+        return Response(200, _OPENAPI_V2_DOCUMENT, {"Content-Type": "application/octet-stream"})
+    return Response.json(200, {"swagger": "2.0", "info": {"title": "Kubernetes", "version": "v1"}, "paths": {}})
