@@ -36,8 +36,9 @@ tools: $(KUBECTL_120)
 $(KUBECTL_120):
 	@mkdir -p .tools/download
 	@if command -v apt-get >/dev/null; then \
-		(cd .tools/download && apt-get download -q $(KUBECTL_120_DEB)) && \
-		dpkg -x .tools/download/kubernetes-client_*.deb .tools/kubectl-1.20 && rm -rf .tools/download; \
+		cd .tools/download && { apt-get download -q $(KUBECTL_120_DEB) || \
+			{ [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get download -q $(KUBECTL_120_DEB); }; } && \
+		cd ../.. && dpkg -x .tools/download/kubernetes-client_*.deb .tools/kubectl-1.20 && rm -rf .tools/download; \
 	else echo "no apt-get: Debian's kubectl 1.20 not installed, its tests will skip"; fi
 
 unit: $(STAMP) tools  ## tests run 4 at a time: most of their time is waiting on twin HTTP round trips, not CPU
