@@ -14,6 +14,7 @@ from nodewarden.model.remediation import Episode, HoldReason
 from nodewarden.state import Journal
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
+from tests.state.conftest import CRDS
 
 
 @pytest.fixture
@@ -114,6 +115,42 @@ def test_run_rejects_a_bad_listen_address(invoke: Invoke, twin: Twin, tmp_path: 
     ran = invoke("run", "--twin", str(twin.state_dir), "--once", "--state-dir", str(tmp_path), "--listen", "nowhere")
     assert ran.code == 2
     assert "--listen" in ran.err
+
+
+def test_run_with_the_state_in_a_cluster_without_the_crds_says_to_install_them(
+    invoke: Invoke, twin: Twin, tmp_path: Path
+) -> None:
+    ran = invoke("run", "--twin", str(twin.state_dir), "--once", "--state", "cluster", "--state-dir", str(tmp_path),
+                 "--listen", "127.0.0.1:0")  # fmt: skip
+    assert ran.code == 2
+    assert "kubectl apply -f deploy/crds/" in ran.err
+    assert "Traceback" not in ran.err
+    wrong = invoke("run", "--twin", str(twin.state_dir), "--once", "--state", "etcd", "--listen", "127.0.0.1:0")
+    assert wrong.code == 2
+    assert "--state: expected one of auto, cluster, dir, found 'etcd'" in wrong.err
+
+
+def test_run_in_a_cluster_keeps_its_episodes_in_noderemediations_and_incidents_lists_them(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    with Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))) as twin:
+        node = _crash_one(twin)
+        twin.advance(60)
+        target = ("--twin", str(twin.state_dir))
+        for _ in range(3):
+            ran = invoke("run", *target, "--once", "--apply", "--state", "cluster", "--state-dir",
+                         str(tmp_path / "local"), "--listen", "127.0.0.1:0")  # fmt: skip
+            assert ran.code == 0, ran.err
+            twin.advance(10)
+        [remediation] = twin.world.store.items("noderemediations.nodewarden.io")
+        assert remediation["spec"]["node"] == node
+        assert remediation["status"]["intents"][0]["step"] == "Cordon"
+        listed = invoke("incidents", "list", *target, "-o", "json")
+        assert listed.code == 0, listed.err
+        assert [node] in [incident["nodes"] for incident in json.loads(listed.out)]
+        with Journal.open_readonly(tmp_path / "local") as local:  # the steps went to the cluster, not the file
+            assert local.entries() == []
+            assert local.signal_records(), "the signal log stays local"
 
 
 def test_watch_shows_who_is_acting_on_a_node_through_a_node_command(invoke: Invoke, twin: Twin) -> None:
