@@ -1,16 +1,18 @@
 """Run the real console entry point in-process and capture what a user would see; Hypothesis settings for a
-loaded machine."""
+loaded machine; a twin without sockets."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from nodewarden.cli.main import run
+from nodewarden.twin.service import Twin
+from tests.support import twin_transport
 
 # `make test` runs four workers on two cores, often beside other work; wall-clock limits then fail tests whose
 # code is correct. So no per-example deadline, and no "input generation is slow" health check (it times data
@@ -40,3 +42,11 @@ def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
         return Outcome(code=code if isinstance(code, int) else 0, out=captured.out, err=captured.err)
 
     return call
+
+
+@pytest.fixture
+def socketless_twin() -> Iterator[Twin]:
+    """The small twin on a manual clock, without sockets or TLS: every client built meanwhile calls its route
+    in-process (tests/support/twin_transport.py). For tests where the wire is not the subject."""
+    with twin_transport.twin_in_process("small", advance_on_poll=30) as twin:
+        yield twin

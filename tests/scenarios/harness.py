@@ -31,6 +31,7 @@ from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import LiveObserver
 from nodewarden.twin.azure.activity import ActivityFilter
 from nodewarden.twin.service import Twin
+from tests.support import twin_transport
 
 
 def enforce(**spec: Any) -> Policy:
@@ -171,12 +172,14 @@ def manual_count(h: Harness, pool: str) -> None:
 def harness(
     stack: ExitStack, scenario: str, policy: Policy | None = None, *, state_dir: Path, auto_repair: bool | None = None,
     identity: str = "test-controller", twin: Twin | None = None, notifier: Notifier | None = None,
-    inbox: AlertInbox | None = None,
+    inbox: AlertInbox | None = None, state: str = "dir", in_process: bool = False,
 ) -> Harness:  # fmt: skip
+    """`in_process`: the twin opens no socket and every client calls its route (tests/support/twin_transport.py)."""
     if twin is None:
-        twin = stack.enter_context(Twin(scenario, advance_on_poll=30, auto_repair=auto_repair))
+        start = twin_transport.twin_in_process if in_process else Twin
+        twin = stack.enter_context(start(scenario, advance_on_poll=30, auto_repair=auto_repair))
     connection = connect(twin=twin.state_dir)
-    options = Options(apply=True, state_dir=state_dir, identity=identity)
+    options = Options(apply=True, state_dir=state_dir, identity=identity, state=state)
     metrics = ControllerMetrics()
     controller = stack.enter_context(
         controller_for(

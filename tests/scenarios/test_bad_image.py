@@ -15,7 +15,7 @@ REPLACE = "Microsoft.ContainerService/managedClusters/agentPools/deleteMachines/
 
 def test_a_bad_image_is_quarantined_and_escalated_not_looped(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", enforce(stepTimeouts=SHORT), state_dir=tmp_path)
+        h = harness(stack, "small", enforce(stepTimeouts=SHORT), state_dir=tmp_path, in_process=True)
         manual_count(h, "apps")
         h.step(0)
         node = h.nodes("apps")[4]

@@ -14,7 +14,7 @@ REIMAGE = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/reimage/act
 
 def test_a_hung_kubelet_is_fixed_by_a_restart(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         h.step(0)
         node = h.nodes("apps")[1]
         h.twin.inject("kubelet-hang", target=node)
@@ -28,7 +28,7 @@ def test_a_hung_kubelet_is_fixed_by_a_restart(tmp_path: Path) -> None:
 
 def test_when_the_restart_fails_the_ladder_climbs_to_reimage(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         h.step(0)
         node = h.nodes("apps")[1]
         h.twin.inject("kubelet-hang", target=node)
@@ -46,7 +46,7 @@ def test_when_the_restart_fails_the_ladder_climbs_to_reimage(tmp_path: Path) -> 
 def test_when_the_node_stays_down_after_a_restart_it_is_reimaged(tmp_path: Path) -> None:
     policy = enforce(stepTimeouts={"restart": "3m", "reimage": "15m", "redeploy": "20m", "replace": "30m"})
     with ExitStack() as stack:
-        h = harness(stack, "small", policy, state_dir=tmp_path)
+        h = harness(stack, "small", policy, state_dir=tmp_path, in_process=True)
         h.step(0)
         node = h.nodes("apps")[1]
         h.twin.inject("kubelet-hang", target=node)

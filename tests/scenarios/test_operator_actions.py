@@ -35,7 +35,7 @@ def test_an_operators_restart_and_reimage_are_held_for_and_stay_out_of_a_crash_i
     invoke: Invoke, tmp_path: Path
 ) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         h.step(0)
         crashed, restarted, reimaged = h.nodes("apps")[:3]
         start = h.twin.clock.now()
@@ -93,7 +93,7 @@ def test_a_node_an_operator_reimaged_that_does_not_come_back_is_a_failure_listin
     invoke: Invoke, tmp_path: Path
 ) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         h.step(0)
         node = h.nodes("apps")[0]
         h.twin.azure.bad_image("apps")  # reimaged instances of the pool never become Ready

@@ -23,9 +23,9 @@ from typing import Any
 
 from nodewarden.model.remediation import HoldReason, Step
 from nodewarden.runtime.controller import CycleReport
-from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
 from tests.scenarios.harness import Harness, harness, manual_count
+from tests.support import twin_transport
 
 ZONE = "westeurope-1"
 
@@ -64,7 +64,7 @@ def test_plan_shows_the_actions_and_holds_of_the_next_run_cycle_during_a_zone_ou
     tmp_path: Path, invoke: Invoke
 ) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         manual_count(h, "apps")
         # From here only this test moves the clock: the pool scale-out is not waited for, and its poller, left
         # polling in the background, must not move twin time between `plan` and the cycle it is compared with.
@@ -101,7 +101,7 @@ def test_a_restarted_controller_carries_each_nodes_health_on_from_the_journal(tm
     """Before, a new process started every node afresh: each state's clock restarted, a Recovered node was
     Healthy at once (and `run --once` never saw a repaired node stable for `stableFor`)."""
     with ExitStack() as outer:
-        twin = outer.enter_context(Twin("small", advance_on_poll=30))
+        twin = outer.enter_context(twin_transport.twin_in_process("small", advance_on_poll=30))
         with ExitStack() as stack:
             first = harness(stack, "small", state_dir=tmp_path, twin=twin)
             last = [first.step(5) for _ in range(3)][-1]

@@ -14,7 +14,7 @@ from tests.scenarios.harness import enforce, harness
 
 def test_a_storm_holds_every_destructive_action(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         h.step(0)
         failing = h.nodes("apps")[:5]  # 5 of 9: past the 40 % storm breaker
         for node in failing:
@@ -34,7 +34,7 @@ def test_a_storm_holds_every_destructive_action(tmp_path: Path) -> None:
 def test_a_node_aks_auto_repair_is_working_is_left_to_it(tmp_path: Path) -> None:
     policy = enforce()  # autoRepair: defer is the default
     with ExitStack() as stack:
-        h = harness(stack, "small", policy, state_dir=tmp_path, auto_repair=True)
+        h = harness(stack, "small", policy, state_dir=tmp_path, auto_repair=True, in_process=True)
         h.step(0)
         node = h.nodes("apps")[2]
         h.twin.inject("instance-crash", target=node)

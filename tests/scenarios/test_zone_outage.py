@@ -20,7 +20,7 @@ def _zone_of(h: Harness, node: str) -> str:
 
 def test_a_zone_outage_holds_repairs_there_and_scales_out_elsewhere(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=tmp_path)
+        h = harness(stack, "small", state_dir=tmp_path, in_process=True)
         manual_count(h, "apps")
         h.step(0)
         in_zone = [n for n in h.nodes("apps") if _zone_of(h, n) == ZONE]
