@@ -44,9 +44,12 @@ from nodewarden.observe.activity import activity_since
 from nodewarden.observe.cache import NODE_LEASE_NAMESPACE
 from nodewarden.runtime import leader
 from nodewarden.state import correlation_id_for
+from nodewarden.state.cluster.incidents import ClusterIncidents
+from nodewarden.state.cluster.remediations import ClusterSteps
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
 from tests.scenarios.harness import Harness, harness
+from tests.state.conftest import install_crds
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
 SERVICE_ACCOUNT = ("nodewarden", "nodewarden")  # (namespace, name), as deploy/rbac.yaml creates it
@@ -291,7 +294,7 @@ def _exercise_adapters(twin: Twin, connection: Connection) -> None:
 def _exercise_controller(twin: Twin, state_dir: Path) -> None:
     """Scenario 1 end to end, then the steps scenario 1 does not take, through the controller's own executor."""
     with ExitStack() as stack:
-        h = harness(stack, "small", state_dir=state_dir, twin=twin)
+        h = harness(stack, "small", state_dir=state_dir, twin=twin, state="cluster")
         h.step(0)
         crashed = h.nodes("apps")[0]
         twin.inject("instance-crash", target=crashed)
@@ -338,6 +341,14 @@ def _execute_by_hand(h: Harness) -> None:
     )
     [resumed] = executor.resume(h.twin.clock.now())
     assert resumed.outcome is Outcome.SUCCEEDED, resumed.detail
+    # The cluster's record: another replica opening the same episode (409, then a read of what is there),
+    # retention deleting what closed long ago, and an incident merged into another.
+    assert h.connection.kube is not None
+    other = ClusterSteps(h.connection.kube)
+    other.open_episode(Episode(id="lp-resume", node=apps[3], opened_at=h.twin.clock.now(), pool="apps"))
+    h.controller.journal.close_episode("lp-resume", EpisodeState.ABANDONED, h.twin.clock.now(), "test")
+    assert h.controller.journal.expire(h.twin.clock.now() + timedelta(days=31), timedelta(days=30)) >= 1
+    ClusterIncidents(h.connection.kube).delete("lp-merged")
 
 
 @contextmanager
@@ -362,6 +373,7 @@ def _exercise_commands(twin: Twin, invoke: Invoke, state_dir: Path) -> None:
             ("watch", "--once", "-o", "json", *target),
             ("plan", "-o", "json", *target),
             ("run", "--once", "--listen", "127.0.0.1:0", "--state-dir", str(state_dir), "--identity", "lp", *target),
+            ("incidents", "list", *target),
         ):
             outcome = invoke(*args)
             assert outcome.code == 0, f"nodewarden {' '.join(args)}: {outcome.err}"
@@ -372,6 +384,8 @@ def _exercise_commands(twin: Twin, invoke: Invoke, state_dir: Path) -> None:
 
 @pytest.fixture
 def used(twin: Twin, connection: Connection, invoke: Invoke, tmp_path: Path) -> Used:
+    assert connection.kube is not None
+    install_crds(connection.kube)  # as `kubectl apply -f deploy/crds/` by an admin, before nodewarden runs
     twin.record_requests = True
     # Read-only commands first, then the controller, then the adapters (which delete a node and a machine).
     _exercise_commands(twin, invoke, tmp_path / "run")
@@ -507,8 +521,9 @@ def test_the_deployment_runs_two_locked_down_replicas_as_the_rbac_service_accoun
     assert security["capabilities"]["drop"] == ["ALL"]
     mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
     volumes = {v["name"]: v for v in pod["volumes"]}
+    assert "--state=cluster" in args, "the record outlives the pod: NodeRemediation and Incident objects"
     assert "emptyDir" in volumes[mounts[state_dir]], (
-        "the journal lives in an emptyDir (the root filesystem is read-only)"
+        "the local part of the record lives in an emptyDir (the root filesystem is read-only)"
     )
     budget = kinds[("policy/v1", "PodDisruptionBudget")]
     assert budget["spec"]["selector"] == spec["selector"]

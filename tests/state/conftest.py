@@ -41,7 +41,8 @@ def cluster_twin() -> Iterator[Twin]:
 def _empty(kube: Client) -> None:
     for resource in (NodeRemediation, IncidentResource):
         for obj in list(kube.list(resource)):
-            assert obj.metadata is not None and obj.metadata.name is not None
+            assert obj.metadata is not None
+            assert obj.metadata.name is not None
             kube.delete(resource, obj.metadata.name)
 
 

@@ -1,0 +1,61 @@
+"""The leader dies with its zone: the other replica, whose state dir holds nothing of the outage, takes the Lease
+within a Lease duration and one cycle and carries on the outage handling from the cluster's record: the zone
+breaker still holds, the compensation the old leader made is not made again, and when the zone returns it is
+the same compensation episode that scales the pool back."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+from nodewarden.model.remediation import HoldReason, Outcome, Step
+from nodewarden.twin.service import Twin
+from tests.scenarios.harness import harness, manual_count
+from tests.scenarios.test_leader_election import LEASE_DURATION, TICK, Pair, lease_holder, lease_renewed
+from tests.scenarios.test_zone_outage import ZONE, _zone_of
+from tests.state.conftest import CRDS
+
+
+def test_the_other_replica_carries_on_a_zone_outage_when_the_leader_dies_with_the_zone(tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        a_stack = stack.enter_context(ExitStack())
+        a = harness(a_stack, "small", state_dir=tmp_path / "a", identity="a", twin=twin, state="cluster")
+        b = harness(stack, "small", state_dir=tmp_path / "b", identity="b", twin=twin, state="cluster")
+        pair = Pair(twin, a, b, a_stack)
+        manual_count(a, "apps")
+        pair.round(a, b, seconds=0)
+        assert lease_holder(twin) == "a"
+        in_zone = [n for n in a.nodes("apps") if _zone_of(a, n) == ZONE]
+        twin.inject("zone-outage", target=ZONE)
+
+        # a, the leader, handles the outage until it has compensated: one scale-out of the apps pool.
+        for _ in range(60):
+            pair.round(a, b)
+            if any(e.step is Step.SCALE and e.pool == "apps" for e in a.controller.journal.entries()):
+                break
+        [scale_out] = [e for e in a.controller.journal.entries() if e.step is Step.SCALE and e.pool == "apps"]
+        assert scale_out.leader == "a"
+
+        # a dies with its zone: no more cycles, no Lease release. b takes over within a Lease duration + a cycle.
+        last_renewal = lease_renewed(twin)
+        while True:
+            [report] = pair.round(b)
+            if report.leader:
+                break
+        took_over_after = (twin.clock.now() - last_renewal).total_seconds()
+        assert took_over_after <= LEASE_DURATION + TICK, took_over_after
+
+        reports = [pair.round(b)[0] for _ in range(24)]  # two more minutes of the outage, b alone
+        assert {h.node for r in reports for h in r.holds if h.reason is HoldReason.ZONE_BREAKER} >= set(in_zone)
+        assert not [e for r in reports for e in r.executed if e.step is Step.SCALE], "not compensated again"
+        assert not [e for r in reports for e in r.executed if e.node in in_zone and e.step.is_rung]
+
+        twin.inject("zone-restore", target=ZONE)
+        b.run_until(lambda r: any(e.step is Step.SCALE and e.count == 9 for e in r.executed), within=1800, step=10)
+        [scale_back] = [e for e in b.controller.journal.entries() if e.step is Step.SCALE and e.count == 9]
+        assert (scale_back.episode, scale_back.leader, scale_back.outcome) == (
+            scale_out.episode,
+            "b",
+            Outcome.SUCCEEDED,
+        )
