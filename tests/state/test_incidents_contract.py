@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 
 from nodewarden.model.incident import Incident, IncidentState
+from nodewarden.state.record import expire_incidents
 from tests.incidents.test_store import at, incident, incidents, verdict
 from tests.state.conftest import OpenIncidents
 
@@ -61,3 +63,14 @@ def test_any_incident_survives_the_store(open_incidents: OpenIncidents, original
     store.save(original)
     assert store.get(original.id) == original
     store.delete(original.id)
+
+
+def test_incidents_resolved_longer_ago_than_the_retention_are_forgotten(open_incidents: OpenIncidents) -> None:
+    store = open_incidents()
+    old = replace(incident("old"), state=IncidentState.RESOLVED, resolved_at=at(3600))
+    recent = replace(incident("recent", start=86_400 * 20), state=IncidentState.RESOLVED, resolved_at=at(86_400 * 21))
+    still_open = incident("open", start=0)
+    for kept in (old, recent, still_open):
+        store.save(kept)
+    assert expire_incidents(store, at(86_400 * 31) - timedelta(days=30)) == 1
+    assert sorted(i.id for i in open_incidents().list()) == ["open", "recent"]

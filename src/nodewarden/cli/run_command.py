@@ -28,11 +28,12 @@ from nodewarden.observe.prometheus import PrometheusClient
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.assemble import STATES, Options, controller_for
 from nodewarden.runtime.clock import SystemClock
-from nodewarden.runtime.controller import RETENTION, Controller, CycleReport
+from nodewarden.runtime.controller import Controller, CycleReport
 from nodewarden.runtime.logs import logging_configured
 from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
 from nodewarden.runtime.node_metrics import metrics_reader
 from nodewarden.runtime.observer import LiveObserver
+from nodewarden.state.record import RETENTION
 
 log = logging.getLogger("nodewarden.run")
 ALERT_TOKEN_VARIABLE = "NODEWARDEN_ALERT_TOKEN"
@@ -75,7 +76,7 @@ def run_command(
         ),
     ] = "auto",
     retention_days: Annotated[
-        int, typer.Option("--retention-days", min=1, help="Days closed episodes are kept.")
+        int, typer.Option("--retention-days", min=1, help="Days closed episodes and resolved incidents are kept.")
     ] = RETENTION.days,
     listen: Annotated[str, typer.Option("--listen", help="host:port for /metrics and /healthz.")] = "127.0.0.1:9464",
     log_format: LogFormatOption = "text",

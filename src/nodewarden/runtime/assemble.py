@@ -21,7 +21,7 @@ from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.cache import Caches
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.clock import Clock, ServerClock
-from nodewarden.runtime.controller import RETENTION, Controller
+from nodewarden.runtime.controller import Controller
 from nodewarden.runtime.executor import Executor
 from nodewarden.runtime.incident_keeper import IncidentKeeper
 from nodewarden.runtime.leader import LeaderElector, Renewer, fence
@@ -31,6 +31,7 @@ from nodewarden.state import IncidentRecord, IncidentStore, Journal
 from nodewarden.state.cluster import resources as cluster_resources
 from nodewarden.state.cluster.incidents import ClusterIncidents
 from nodewarden.state.cluster.journal import ClusterJournal
+from nodewarden.state.record import RETENTION
 
 SYNC_TIMEOUT = 60.0
 
@@ -106,7 +107,7 @@ def controller_for(
         assert acting.kube is not None
         journal, store = _record(options, kube, acting.kube)
         stack.callback(journal.close)
-        keeper = IncidentKeeper(journal, store, notifier=notifier, inbox=inbox)
+        keeper = IncidentKeeper(journal, store, notifier=notifier, inbox=inbox, retention=options.retention)
         stack.callback(keeper.close)
         recorder = EventRecorder(acting.kube, instance=identity, now=clock.now)
         executor = Executor(acting, journal, clock, recorder=recorder, elector=elector)

@@ -44,11 +44,9 @@ from nodewarden.runtime.leader import LeaderElector
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import Observation
 from nodewarden.state import Journal
+from nodewarden.state.record import EXPIRE_EVERY, RETENTION
 
 log = logging.getLogger(__name__)
-
-RETENTION = timedelta(days=30)  # closed episodes kept (nodewarden run --retention-days)
-EXPIRE_EVERY = timedelta(hours=1)
 
 
 class Observer(Protocol):

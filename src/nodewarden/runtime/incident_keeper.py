@@ -33,6 +33,7 @@ from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.controller import CycleReport
 from nodewarden.state import IncidentRecord, Journal
+from nodewarden.state.record import EXPIRE_EVERY, RETENTION, expire_incidents
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class IncidentKeeper:
         inbox: AlertInbox | None = None,
         lookback: timedelta = LOOKBACK,
         own_principals: frozenset[str] = frozenset(),
+        retention: timedelta = RETENTION,
     ) -> None:
         self.journal = journal
         # nodewarden's own Activity Log caller(s) (its credential's object id), when configured: changes by
@@ -60,6 +62,8 @@ class IncidentKeeper:
         self.inbox = inbox
         self.lookback = lookback
         self.outbox = _Outbox(notifier) if notifier is not None else None
+        self.retention = retention  # resolved incidents are kept this long
+        self._expired_at: datetime | None = None
 
     def update(self, report: CycleReport) -> tuple[Incident, ...]:
         """Fold one cycle's evidence into the incidents; returns the incidents that changed (the leader's only)."""
@@ -94,6 +98,9 @@ class IncidentKeeper:
         )
         for merged in existing.keys() - {incident.id for incident in incidents}:  # folded into an older one
             self.store.delete(merged)
+        if self._expired_at is None or now - self._expired_at >= EXPIRE_EVERY:
+            self._expired_at = now
+            expire_incidents(self.store, now - self.retention)
         context = RankContext.of(report.observation.snapshot)
         changed: list[Incident] = []
         for incident in incidents:

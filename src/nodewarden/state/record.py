@@ -6,9 +6,13 @@ tests/state/test_steps_contract.py."""
 from __future__ import annotations
 
 import builtins
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from nodewarden.model.incident import Incident
+
+RETENTION = timedelta(days=30)  # closed episodes and resolved incidents are kept this long (run --retention-days)
+EXPIRE_EVERY = timedelta(hours=1)  # how often the controller looks for what to forget
 
 
 class IncidentRecord(Protocol):
@@ -21,3 +25,11 @@ class IncidentRecord(Protocol):
     def list(self) -> builtins.list[Incident]: ...
 
     def close(self) -> None: ...
+
+
+def expire_incidents(store: IncidentRecord, before: datetime) -> int:
+    """Forget incidents resolved before `before` (the retention's start); how many went."""
+    gone = [incident for incident in store.list() if incident.resolved_at is not None and incident.resolved_at < before]
+    for incident in gone:
+        store.delete(incident.id)
+    return len(gone)
