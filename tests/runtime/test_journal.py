@@ -10,13 +10,12 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from nodewarden.errors import InputError
-from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import ChangeOrigin, ChangeRecord
 from nodewarden.model.remediation import (
     Episode,
@@ -27,32 +26,7 @@ from nodewarden.model.remediation import (
     Step,
 )
 from nodewarden.state import Journal, JournalError, correlation_id_for, database, steps
-
-T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
-NODE = "aks-user-12345678-vmss000001"
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def episode(node: str = NODE, *, opened: datetime = T0, id_: str | None = None) -> Episode:
-    return Episode(
-        id=id_ or f"{node}@{opened:%Y%m%dT%H%M%SZ}",
-        node=node,
-        opened_at=opened,
-        pool="user",
-        zone="eastus-1",
-        instance="aks-user-12345678-vmss/1",
-        image="AKSUbuntu-2204gen2containerd-202611.01.0",
-        causes=(SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN),
-    )
-
-
-def entry(ep: Episode, step: Step, *, attempt: int = 1, when: datetime = T0, detail: str = "") -> JournalEntry:
-    key = f"{ep.id}/{step.value.lower()}/{attempt}"
-    return JournalEntry(key=key, episode=ep.id, step=step, subject=ep.node, intent_at=when, node=ep.node,
-                        pool=ep.pool, detail=detail)  # fmt: skip
+from tests.state.builders import T0, at
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from nodewarden.state.cluster.remediations import ClusterSteps
 from nodewarden.state.cluster.resources import IncidentResource, NodeRemediation, object_name
 from nodewarden.state.journal import HISTORY_LOOKBACK
 from tests.incidents.test_store import incident
-from tests.state.test_steps_contract import at, entry, episode
+from tests.state.builders import at, entry, episode
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

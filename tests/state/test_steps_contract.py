@@ -4,40 +4,14 @@ what one replica wrote is what the next one reads."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, Step
 from nodewarden.state import Journal, correlation_id_for
+from tests.state.builders import T0, at, entry, episode, opened_with_a_cordon
 from tests.state.conftest import OpenJournal
-
-T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
-NODE = "aks-user-12345678-vmss000001"
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def episode(node: str = NODE, *, opened: datetime = T0) -> Episode:
-    return Episode(
-        id=f"{node}@{opened:%Y%m%dT%H%M%SZ}",
-        node=node,
-        opened_at=opened,
-        pool="user",
-        zone="eastus-1",
-        instance="aks-user-12345678-vmss/1",
-        image="AKSUbuntu-2204gen2containerd-202611.01.0",
-        causes=(SignalKind.HEARTBEAT_STALE, SignalKind.READY_UNKNOWN),
-    )
-
-
-def entry(ep: Episode, step: Step, *, attempt: int = 1, when: datetime = T0, detail: str = "") -> JournalEntry:
-    key = f"{ep.id}/{step.value.lower()}/{attempt}"
-    return JournalEntry(key=key, episode=ep.id, step=step, subject=ep.node, intent_at=when, node=ep.node,
-                        pool=ep.pool, detail=detail, leader="replica-a", lease_transitions=3)  # fmt: skip
 
 
 def test_an_episode_and_its_steps_are_what_the_next_replica_reads(open_journal: OpenJournal) -> None:
@@ -48,7 +22,7 @@ def test_an_episode_and_its_steps_are_what_the_next_replica_reads(open_journal: 
     writer.record(f"{ep.id}/cordon/1", Outcome.SUCCEEDED, at(2), "cordoned")
     writer.intend(entry(ep, Step.DRAIN, when=at(3), detail="timeout=600"))
     writer.record(f"{ep.id}/drain/1", Outcome.FAILED, at(60), "blocked by PDB web/web-pdb")
-    writer.intend(entry(ep, Step.RESTART, when=at(61)))
+    writer.intend(entry(ep, Step.RESTART, when=at(61), leader="replica-a"))
     (found,) = open_journal().history(at(62)).episodes
     assert found == replace(ep, entries=found.entries)
     cordon, drain, restart = found.entries
@@ -110,10 +84,7 @@ def test_recording_an_unknown_key_or_closing_an_unknown_episode_is_a_bug(journal
 
 def test_history_keeps_open_episodes_and_those_closed_within_the_look_back(open_journal: OpenJournal) -> None:
     journal = open_journal()
-    old, recent, still_open = (episode(f"node-{i}", opened=at(i)) for i in range(3))
-    for ep in (old, recent, still_open):
-        journal.open_episode(ep)
-        journal.intend(entry(ep, Step.CORDON, when=ep.opened_at))
+    old, recent, _ = opened_with_a_cordon(journal, 3)
     journal.close_episode(old.id, EpisodeState.RECOVERED, at(10), "node Ready again")
     journal.close_episode(recent.id, EpisodeState.FAILED, at(3600), "ladder exhausted")
     now = at(10) + timedelta(hours=24, seconds=1)
@@ -165,10 +136,7 @@ def test_entries_since_filters_by_intent_time_and_keep_journal_order(journal: Jo
 
 def test_episodes_closed_longer_ago_than_the_retention_are_forgotten(open_journal: OpenJournal) -> None:
     journal = open_journal()
-    done, recent, still_open = (episode(f"node-{i}", opened=at(i)) for i in range(3))
-    for ep in (done, recent, still_open):
-        journal.open_episode(ep)
-        journal.intend(entry(ep, Step.CORDON, when=ep.opened_at))
+    done, recent, _ = opened_with_a_cordon(journal, 3)
     journal.close_episode(done.id, EpisodeState.RECOVERED, at(60), "Ready")
     journal.close_episode(recent.id, EpisodeState.RECOVERED, at(86_400 * 20), "Ready")
     now = at(86_400 * 31)

@@ -186,15 +186,7 @@ class CycleBudgets:
         self, step: Step, target: NodeTarget, episode: str, pool_policy: PoolPolicy, *, spends: bool
     ) -> Hold | None:
         def hold(reason: HoldReason, message: str) -> Hold:
-            return Hold(
-                reason,
-                target.name,
-                message,
-                node=target.name,
-                pool=target.place.pool,
-                zone=target.place.zone,
-                step=step,
-            )
+            return target.hold(reason, message, step)
 
         key = pool_key(target.place.pool)
         guards = pool_policy.guards

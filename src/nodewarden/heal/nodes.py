@@ -13,6 +13,7 @@ from nodewarden.model import aks
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Signal
 from nodewarden.model.node_place import PAUSE_ANNOTATION, NodePlace, is_true
+from nodewarden.model.remediation import Hold, HoldReason, Step
 from nodewarden.model.snapshot import Snapshot
 
 BUSY_HEALTH = frozenset({HealthState.SUSPECT, HealthState.UNHEALTHY})
@@ -46,6 +47,10 @@ class NodeTarget:
     @property
     def is_failing(self) -> bool:
         return self.state in BUSY_HEALTH
+
+    def hold(self, reason: HoldReason, message: str, step: Step | None) -> Hold:
+        """A decision not to act on this node, placed in its pool and zone."""
+        return Hold(reason, self.name, message, node=self.name, pool=self.place.pool, zone=self.place.zone, step=step)
 
 
 def read_targets(snapshot: Snapshot, detection: Detection) -> dict[str, NodeTarget]:

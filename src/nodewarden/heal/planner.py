@@ -117,17 +117,7 @@ class _Cycle:
         self.used_instances: set[str] = set()
 
     def hold(self, target: NodeTarget, reason: HoldReason, message: str, step: Step | None) -> None:
-        self.holds.append(
-            Hold(
-                reason,
-                target.name,
-                message,
-                node=target.name,
-                pool=target.place.pool,
-                zone=target.place.zone,
-                step=step,
-            )
-        )
+        self.holds.append(target.hold(reason, message, step))
 
     def decide(self, target: NodeTarget) -> None:
         episode = self.history.open_for(target.name)

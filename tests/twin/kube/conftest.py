@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,12 +174,19 @@ def write_kubeconfig(path: Path, server: str, ca_path: Path, token: str) -> Path
     return path
 
 
+@contextmanager
+def serving(kube: Kube, tmp_path: Path) -> Iterator[tuple[Kube, Path]]:
+    """`kube` behind the real HTTPS server, with an admin kubeconfig for it."""
+    server = HttpsServer(kube.route, clock=kube.clock, cert_dir=tmp_path / "certs").start()
+    try:
+        yield kube, write_kubeconfig(tmp_path / "kubeconfig", server.base_url, server.ca_path, ADMIN_TOKEN)
+    finally:
+        kube.api.close()
+        server.stop()
+
+
 @pytest.fixture
 def served(shop: Kube, tmp_path: Path) -> Iterator[tuple[Kube, Path]]:
     """The shop twin behind the real HTTPS server, with a kubeconfig for it."""
-    server = HttpsServer(shop.route, clock=shop.clock, cert_dir=tmp_path / "certs").start()
-    try:
-        yield shop, write_kubeconfig(tmp_path / "kubeconfig", server.base_url, server.ca_path, ADMIN_TOKEN)
-    finally:
-        shop.api.close()
-        server.stop()
+    with serving(shop, tmp_path) as pair:
+        yield pair

@@ -11,9 +11,8 @@ import pytest
 import yaml
 
 from nodewarden.twin.http import Response
-from nodewarden.twin.server import HttpsServer
 
-from .conftest import ADMIN_TOKEN, Kube, payload, write_kubeconfig
+from .conftest import Kube, payload, serving
 
 CRD_DIR = Path(__file__).resolve().parents[3] / "deploy" / "crds"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
@@ -70,9 +69,5 @@ def crd_kube(kube: Kube) -> Kube:
 @pytest.fixture
 def bare_served(kube: Kube, tmp_path: Path) -> Iterator[tuple[Kube, Path]]:
     """A twin without nodes behind the real HTTPS server, with an admin kubeconfig for it."""
-    server = HttpsServer(kube.route, clock=kube.clock, cert_dir=tmp_path / "certs").start()
-    try:
-        yield kube, write_kubeconfig(tmp_path / "kubeconfig", server.base_url, server.ca_path, ADMIN_TOKEN)
-    finally:
-        kube.api.close()
-        server.stop()
+    with serving(kube, tmp_path) as pair:
+        yield pair
