@@ -1,14 +1,19 @@
-"""The leader dies with its zone: the other replica, whose state dir holds nothing of the outage, takes the Lease
+"""The record in the cluster when things go wrong around it.
+
+The leader dies with its zone: the other replica, whose state dir holds nothing of the outage, takes the Lease
 within a Lease duration and one cycle and carries on the outage handling from the cluster's record: the zone
 breaker still holds, the compensation the old leader made is not made again, and when the zone returns it is
-the same compensation episode that scales the pool back."""
+the same compensation episode that scales the pool back. And a record a person broke holds its node only."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
 from pathlib import Path
 
-from nodewarden.model.remediation import HoldReason, Outcome, Step
+from lightkube.types import PatchType
+
+from nodewarden.model.remediation import EpisodeState, HoldReason, Outcome, Step
+from nodewarden.state.cluster.resources import NodeRemediation, object_name
 from nodewarden.twin.service import Twin
 from tests.scenarios.harness import harness, manual_count
 from tests.scenarios.test_leader_election import LEASE_DURATION, TICK, Pair, lease_holder, lease_renewed
@@ -59,3 +64,27 @@ def test_the_other_replica_carries_on_a_zone_outage_when_the_leader_dies_with_th
             "b",
             Outcome.SUCCEEDED,
         )
+
+
+def test_a_controller_holds_a_node_whose_record_a_person_broke_and_keeps_running(tmp_path: Path) -> None:
+    """A NodeRemediation edited by hand into something nodewarden cannot read: the controller warns, holds that
+    node (never acts on a record it cannot read) and goes on repairing the others."""
+    with ExitStack() as stack:
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        h = harness(stack, "small", state_dir=tmp_path, twin=twin, state="cluster")
+        h.step(0)
+        broken, other = h.nodes("apps")[:2]
+        twin.inject("instance-crash", target=broken)
+        h.run_until(lambda r: bool(h.episodes(broken)), within=300)
+        [episode] = h.episodes(broken)
+        kube = h.connection.kube
+        assert kube is not None
+        patch = {"spec": {"causes": ["CosmicRay"]}}
+        kube.patch(NodeRemediation, object_name(episode.id), patch, patch_type=PatchType.MERGE)
+        twin.inject("instance-crash", target=other)
+        h.run_until(lambda r: h.closed(other, EpisodeState.RECOVERED), within=900)
+        held = [hold for r in h.reports[-20:] for hold in r.holds if hold.node == broken]
+        assert held
+        assert {hold.reason for hold in held} == {HoldReason.UNREADABLE_RECORD}
+        assert "spec.causes[0]: 'CosmicRay'" in held[-1].message
+        assert not [e for r in h.reports[-20:] for e in r.executed if e.node == broken]

@@ -44,7 +44,7 @@ from nodewarden.runtime.leader import LeaderElector
 from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.runtime.observer import Observation
 from nodewarden.state import Journal
-from nodewarden.state.record import EXPIRE_EVERY, RETENTION
+from nodewarden.state.record import EXPIRE_EVERY, RETENTION, RecordWriteError
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,11 @@ class Controller:
         if acting:
             try:
                 for action in plan.actions:
-                    executed.append(self.executor.execute(action, self.clock.now()))
+                    try:
+                        executed.append(self.executor.execute(action, self.clock.now()))
+                    except RecordWriteError as exc:  # nothing sent for it, or its outcome is settled by resume
+                        log.warning("record.write_failed", extra={"step": action.step.value, "subject": action.subject,
+                                                                  "error": str(exc)})  # fmt: skip
             except LeaseLostError as exc:
                 self._lease_lost(exc)
             if any(entry.step.spec.needs_azure for entry in executed):
@@ -222,7 +226,10 @@ class Controller:
 
     def _apply_closures(self, closures: tuple[Closure, ...], history: History, now: datetime) -> None:
         for closure in closures:
-            self.journal.close_episode(closure.episode, closure.state, now, closure.note)
+            try:
+                self.journal.close_episode(closure.episode, closure.state, now, closure.note)
+            except RecordWriteError as exc:  # the next cycle decides the closure again
+                log.warning("record.write_failed", extra={"episode": closure.episode, "error": str(exc)})
         self._recovered([c for c in closures if c.state is EpisodeState.RECOVERED], history, now)
 
     def _recovered(self, closures: list[Closure], history: History, now: datetime) -> None:

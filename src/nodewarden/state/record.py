@@ -9,10 +9,16 @@ import builtins
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from nodewarden.errors import NodewardenError
 from nodewarden.model.incident import Incident
 
 RETENTION = timedelta(days=30)  # closed episodes and resolved incidents are kept this long (run --retention-days)
 EXPIRE_EVERY = timedelta(hours=1)  # how often the controller looks for what to forget
+
+
+class RecordWriteError(NodewardenError):
+    """The record could not be written this cycle: its object kept changing under us, or a person edited it into
+    something nodewarden cannot read. Nothing was sent for the step; the next cycle decides again."""
 
 
 class IncidentRecord(Protocol):

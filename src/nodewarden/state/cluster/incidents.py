@@ -24,6 +24,7 @@ from nodewarden.incidents import codec
 from nodewarden.model.incident import Incident
 from nodewarden.state.cluster import resources
 from nodewarden.state.cluster.resources import ConflictError, IncidentResource
+from nodewarden.state.record import RecordWriteError
 
 KIND = "Incident"
 PLURAL = "incidents"
@@ -61,7 +62,7 @@ class ClusterIncidents:
             except ConflictError:
                 continue
             return
-        raise ConflictError(f"{KIND} {name}: still changing after {WRITE_ATTEMPTS} attempts; try again next cycle")
+        raise RecordWriteError(f"{KIND} {name}: still changing after {WRITE_ATTEMPTS} attempts; next cycle saves again")
 
     def delete(self, incident_id: str) -> None:
         """Forget an incident (merged into another); an unknown id changes nothing."""

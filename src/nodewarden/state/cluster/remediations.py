@@ -28,6 +28,7 @@ from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import Episode, EpisodeState, History, JournalEntry, Outcome, Step
 from nodewarden.state.cluster import resources
 from nodewarden.state.cluster.resources import NODE_LABEL, ConflictError, NodeRemediation
+from nodewarden.state.record import RecordWriteError
 from nodewarden.state.steps import correlation_id_for, outstanding_scale
 
 KIND = "NodeRemediation"
@@ -202,11 +203,21 @@ class ClusterSteps:
                 kept = self._reread(kept.name)
                 continue
             return self._keep(written)
-        raise ConflictError(f"{KIND} {kept.name}: still changing after {WRITE_ATTEMPTS} attempts; try again next cycle")
+        raise RecordWriteError(
+            f"{KIND} {kept.name}: still changing after {WRITE_ATTEMPTS} attempts; next cycle decides again"
+        )
 
     def _reread(self, name: str) -> Kept:
+        """The object as it is now; one that cannot be read any more is dropped, reported, and its node held."""
         obj = self._objects.get(name)
-        return self._keep(obj)
+        try:
+            return self._keep(obj)
+        except SchemaError as exc:
+            gone = next((k for k in self._kept.values() if k.name == name), None)
+            if gone is not None:
+                del self._kept[gone.episode.id]
+            self._report(obj, str(exc), self._unreadable)
+            raise RecordWriteError(f"{exc}; nothing sent for it") from exc
 
     def _keep(self, obj: Mapping[str, Any]) -> Kept:
         kept = from_object(obj)
