@@ -28,6 +28,7 @@ from nodewarden.runtime.leader import LEASE_DURATION, LeaderElector
 from nodewarden.twin.azure.activity import ActivityFilter
 from nodewarden.twin.service import Twin
 from tests.scenarios.harness import Harness, harness
+from tests.state.conftest import CRDS
 
 TICK = 5.0  # twin seconds between two rounds of cycles
 RESTART = "microsoft.compute/virtualmachinescalesets/virtualmachines/restart/action"
@@ -47,18 +48,28 @@ def started_operations(twin: Twin) -> dict[tuple[str, str], set[str]]:
     return found
 
 
-def replicas(stack: ExitStack, twin: Twin, count: int, state_dir: Path) -> list[Harness]:
-    return [harness(stack, "small", state_dir=state_dir, identity=f"replica-{i}", twin=twin) for i in range(count)]
+def replicas(stack: ExitStack, twin: Twin, count: int, state_dir: Path, *, state: str = "dir") -> list[Harness]:
+    """`count` controllers on one twin: sharing one state dir, or (state "cluster") each with its own local dir and
+    the record in the cluster's NodeRemediation objects."""
+    return [
+        harness(stack, "small", state_dir=state_dir if state == "dir" else state_dir / f"replica-{i}",
+                identity=f"replica-{i}", twin=twin, state=state)
+        for i in range(count)
+    ]  # fmt: skip
 
 
-@pytest.mark.parametrize("count", [2, 3], ids=["two-replicas", "three-replicas"])
-def test_replicas_under_api_errors_repair_each_instance_once_per_step(tmp_path: Path, count: int) -> None:
+@pytest.mark.parametrize(
+    ("count", "state"),
+    [(2, "dir"), (3, "dir"), (3, "cluster")],
+    ids=["two-replicas", "three-replicas", "three-replicas-record-in-the-cluster"],
+)
+def test_replicas_under_api_errors_repair_each_instance_once_per_step(tmp_path: Path, count: int, state: str) -> None:
     """One in five Kubernetes calls fails, Lease reads and writes included: a failed renewal is retried and
     does not cost the leader its Lease, so leadership does not flap, and each instance gets one operation per
     ladder step (a step that failed before its call was sent moves the ladder on: restart, then reimage)."""
     with ExitStack() as stack:
-        twin = stack.enter_context(Twin("small", advance_on_poll=30))
-        group = replicas(stack, twin, count, tmp_path)
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        group = replicas(stack, twin, count, tmp_path, state=state)
         for h in group:
             h.step(0)
         crashed = group[0].nodes("apps")[:2]

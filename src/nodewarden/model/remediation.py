@@ -114,6 +114,7 @@ class HoldReason(StrEnum):
     DRY_RUN = "DryRun"  # would act, but the controller only plans
     OPERATOR_ACTION = "OperatorAction"  # a person acted on the node through `nodewarden node …`; wait for it
     UNREADABLE_RECORD = "UnreadableRecord"  # the node's stored record cannot be read (a hand edit): never act on it
+    RECORD_UNAVAILABLE = "RecordUnavailable"  # a new leader could not read the record the last one wrote: wait
 
 
 @dataclass(frozen=True)

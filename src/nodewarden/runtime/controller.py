@@ -21,7 +21,7 @@ from nodewarden.act.results import STEP_ACTIONS
 from nodewarden.detect.engine import detect
 from nodewarden.detect.metrics import NodeMetrics
 from nodewarden.detect.settings import DetectSettings
-from nodewarden.errors import LeaseLostError
+from nodewarden.errors import LeaseLostError, NodewardenError
 from nodewarden.heal import lifecycle
 from nodewarden.heal.detection import detect_settings, journal_states
 from nodewarden.heal.planner import plan as make_plan
@@ -113,12 +113,13 @@ class Controller:
         acting = leader and self.apply
         resumed: tuple[JournalEntry, ...] = ()
         if not leader:
-            self.journal.refresh()  # a follower's view of a record the leader writes (the cluster's)
+            self._refresh()  # a follower's view of a record the leader writes (the cluster's)
+        unread = acting and not self._resumed and not self._refresh()  # what the last leader wrote, first
+        acting = acting and not unread
         if not acting:
             self._resumed = False  # leading again later, settle what was left pending meanwhile
         elif not self._resumed:
             try:
-                self.journal.refresh()  # what the last leader wrote: its open episodes and pending intents
                 resumed = tuple(self.executor.resume(now))
                 self._resumed = True
             except LeaseLostError as exc:
@@ -142,7 +143,8 @@ class Controller:
                 for action in plan.actions:
                     try:
                         executed.append(self.executor.execute(action, self.clock.now()))
-                    except RecordWriteError as exc:  # nothing sent for it, or its outcome is settled by resume
+                    except RecordWriteError as exc:  # no intent: nothing sent; no outcome: resume settles it next
+                        self._resumed = False
                         log.warning("record.write_failed", extra={"step": action.step.value, "subject": action.subject,
                                                                   "error": str(exc)})  # fmt: skip
             except LeaseLostError as exc:
@@ -155,7 +157,9 @@ class Controller:
             self._apply_closures(plan.closures, history, now)
             self._expire(now)
         else:
-            reason = HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER
+            reason = (
+                HoldReason.RECORD_UNAVAILABLE if unread else HoldReason.DRY_RUN if leader else HoldReason.NOT_LEADER
+            )
             holds += [
                 Hold(reason, a.subject, f"would {a.step.value.lower()} {a.subject}: {a.reason}", node=a.node,
                      pool=a.pool, zone=a.zone, step=a.step)
@@ -166,8 +170,20 @@ class Controller:
         report = CycleReport(now, leader, acting, observation, detection, plan, tuple(executed), tuple(holds), resumed)
         self._observe_metrics(report, time.monotonic() - started)
         if self.on_cycle is not None:
-            self.on_cycle(report)
+            try:
+                self.on_cycle(report)
+            except NodewardenError as exc:  # the incidents are brought up to date at the next cycle
+                log.warning("incidents.not_kept", extra={"error": str(exc)})
         return report
+
+    def _refresh(self) -> bool:
+        """Read the record again where another replica writes it; False (and a warning) when it cannot be read."""
+        try:
+            self.journal.refresh()
+        except NodewardenError as exc:
+            log.warning("record.not_read", extra={"error": str(exc)})
+            return False
+        return True
 
     def _detect(self, snapshot: Snapshot, history: History, now: datetime) -> Detection:
         remediating, failed = journal_states(snapshot, history)

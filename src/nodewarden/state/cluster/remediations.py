@@ -22,7 +22,7 @@ from typing import Any
 
 from lightkube import Client
 
-from nodewarden.errors import SchemaError
+from nodewarden.errors import InputError, SchemaError
 from nodewarden.incidents.codec import Reader, entry_from_dict, entry_to_dict, time_text
 from nodewarden.model.health import SignalKind
 from nodewarden.model.remediation import Episode, EpisodeState, History, JournalEntry, Outcome, Step
@@ -124,6 +124,8 @@ class ClusterSteps:
             except ConflictError:  # AlreadyExists
                 self._reread(name)
                 return
+            except InputError as exc:
+                raise RecordWriteError(f"{KIND} {name}: not created: {exc}") from exc
             self._keep(created)
 
     def intend(self, entry: JournalEntry) -> JournalEntry:
@@ -202,6 +204,8 @@ class ClusterSteps:
             except ConflictError:
                 kept = self._reread(kept.name)
                 continue
+            except InputError as exc:  # the API server failing: nothing written, so nothing may be sent
+                raise RecordWriteError(f"{KIND} {kept.name}: not written: {exc}") from exc
             return self._keep(written)
         raise RecordWriteError(
             f"{KIND} {kept.name}: still changing after {WRITE_ATTEMPTS} attempts; next cycle decides again"
@@ -209,7 +213,10 @@ class ClusterSteps:
 
     def _reread(self, name: str) -> Kept:
         """The object as it is now; one that cannot be read any more is dropped, reported, and its node held."""
-        obj = self._objects.get(name)
+        try:
+            obj = self._objects.get(name)
+        except InputError as exc:
+            raise RecordWriteError(f"{KIND} {name}: not read again after a conflict: {exc}") from exc
         try:
             return self._keep(obj)
         except SchemaError as exc:
