@@ -233,6 +233,19 @@ def test_holds_and_changes_are_attached_by_node_pool_and_time() -> None:
     assert [c.caller for c in incident.changes] == ["alice@example.com"]
 
 
+def test_a_new_leader_keeps_the_holds_and_changes_its_predecessor_attached() -> None:
+    """With the record in the cluster a new leader's own log starts empty; the stored incident still has its holds
+    and changes, and regrouping keeps them (one copy of each, whichever log it came from)."""
+    hold = HoldRecord(at(200), Hold(HoldReason.PDB, NODE, "web-pdb allows 0", node=NODE, step=Step.DRAIN))
+    change = ChangeRecord(at(-1800), "alice@example.com", "Microsoft.Compute/virtualMachineScaleSets/write", "vmss",
+                          "OK", correlation_id="c-1")  # fmt: skip
+    (stored,) = group(CRASH, 300, holds=(hold,), changes=(change,))
+    (regrouped,) = group(CRASH, 400, existing=(stored,))
+    assert (regrouped.holds, regrouped.changes) == ((hold,), (change,))
+    (both,) = group(CRASH, 400, holds=(hold,), changes=(change,), existing=(stored,))
+    assert (both.holds, both.changes) == ((hold,), (change,))
+
+
 def test_actions_on_other_nodes_or_before_the_impact_are_not_attached() -> None:
     entries = (step(Step.CORDON, 120, 121, node="aks-apps-12345678-vmss000009"), step(Step.RESTART, -500, -400))
     (incident,) = group(CRASH, 300, entries=entries)

@@ -25,15 +25,18 @@ a later incident on the same node neither keeps an earlier one open nor lends it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from nodewarden.incidents import figures
 from nodewarden.model.health import NODE_DOWN, PROBLEMS, SignalKind
 from nodewarden.model.incident import ChangeRecord, HoldRecord, Incident, IncidentState, SignalRecord
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome
+
+_R = TypeVar("_R")
 
 WINDOW = timedelta(minutes=10)
 QUIET = timedelta(minutes=10)
@@ -109,11 +112,32 @@ def group(
         for s in incident.signals
     }
     clusters = _cluster(problems, context, window, sealed=sealed)
-    evidence = _Evidence(context, entries, episodes, holds, changes)
+    # what a continuing incident already holds stays in it, whether or not this process's own log still has it
+    # (a new leader's log starts empty: its predecessor's holds and changes are in the stored incidents)
+    kept_holds = _unique([*holds, *(h for incident in continuing for h in incident.holds)], key=_hold_key)
+    kept_changes = _unique([*changes, *(c for incident in continuing for c in incident.changes)], key=_change_key)
+    evidence = _Evidence(context, entries, episodes, kept_holds, kept_changes)
     built: list[Incident] = []
     for cluster, previous, id_ in _name(clusters, continuing, used={incident.id for incident in existing}):
         built.append(_incident(cluster, id_, previous, evidence, now=now, window=window, quiet=quiet))
     return tuple(sorted((*final, *built), key=lambda incident: (incident.impact_start, incident.id)))
+
+
+def _unique(records: Sequence[_R], *, key: Callable[[_R], Hashable]) -> list[_R]:
+    """The first record of each key, in order (this process's own come first, so theirs win)."""
+    first: dict[Hashable, _R] = {}
+    for record in records:
+        first.setdefault(key(record), record)
+    return list(first.values())
+
+
+def _hold_key(record: HoldRecord) -> Hashable:
+    hold = record.hold
+    return (record.at, hold.reason, hold.subject, hold.step)
+
+
+def _change_key(record: ChangeRecord) -> Hashable:
+    return (record.at, record.operation, record.resource, record.correlation_id, record.status)
 
 
 # -- clustering ---------------------------------------------------------------------------------------
