@@ -512,8 +512,9 @@ def test_the_deployment_runs_two_locked_down_replicas_as_the_rbac_service_accoun
     [port] = container["ports"]
     assert (port["name"], port["containerPort"]) == ("metrics", 9464)
     assert "hostPort" not in port
-    for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "metrics"}
+    # readiness follows the API (fails after failing cycles); liveness only the loop, so an API outage restarts nothing
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "metrics"}
     assert {"cpu", "memory"} <= set(container["resources"]["requests"])
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True

@@ -9,7 +9,6 @@ the incident's evidence and, with `--audit`, from the audit findings about what 
 from __future__ import annotations
 
 import json
-import re
 import sys
 from contextlib import closing
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from nodewarden.model.findings import Finding
 from nodewarden.model.incident import Incident
 from nodewarden.observe import load
 from nodewarden.output import write_atomically
-from nodewarden.render import postmortem, postmortem_sections
+from nodewarden.render import postmortem, postmortem_sections, terminal_text
 from nodewarden.state import IncidentRecord, IncidentStore
 from nodewarden.state.cluster.incidents import ClusterIncidents
 
@@ -61,10 +60,6 @@ KubeconfigOption = Annotated[
 TwinOption = Annotated[Path | None, typer.Option("--twin", help="Read the incidents kept in a running twin's cluster.")]
 IdArgument = Annotated[str, typer.Argument(help="The incident's id (see `nodewarden incidents list`).")]
 DEFAULT_STATE_DIR = Path("nodewarden-state")
-
-# Terminal control sequences in a recorded name must not reach the terminal.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
-
 
 # The fields `incidents list -o json` keeps of each incident, as the codec writes them.
 _LISTED = (
@@ -260,4 +255,4 @@ def _describe(incident: Incident) -> list[str]:
 
 
 def _plain(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
+    return terminal_text.printable(text)

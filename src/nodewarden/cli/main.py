@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from typer._click import exceptions as click_errors  # typer 0.29 vendors click; pinned in pyproject.toml
 
 from nodewarden import __version__
 from nodewarden.cli import live_flags
@@ -25,7 +26,7 @@ from nodewarden.cli.twin_command import app as twin_app
 from nodewarden.cli.watch_command import watch_command
 from nodewarden.errors import InputError
 from nodewarden.observe.files import DEFAULT_MAX_BYTES
-from nodewarden.render import Format
+from nodewarden.render import Format, terminal_text
 
 app = typer.Typer(
     name="nodewarden",
@@ -144,18 +145,35 @@ def rules(
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry point: map errors to exit codes, never print a traceback."""
+    """Console-script entry point: map errors to exit codes, one line on stderr, never a traceback or a box."""
     try:
-        app(args=argv, prog_name="nodewarden")
-    except InputError as exc:
-        print(f"nodewarden: {exc}", file=sys.stderr)
+        code = app(args=argv, prog_name="nodewarden", standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as exc:  # `nodewarden` or `nodewarden policy` alone: the help
+        exc.show()
         sys.exit(ExitCode.USAGE)
+    except typer.TyperException as exc:  # a bad flag or argument, an unreadable path click itself opened
+        command, message = usage_line(exc)
+        _fail(message, ExitCode.USAGE, who=command)
+    except typer.Abort:
+        _fail("aborted", 1)
+    except InputError as exc:
+        _fail(str(exc), ExitCode.USAGE)
     except KeyboardInterrupt:
-        print("nodewarden: interrupted", file=sys.stderr)
-        sys.exit(130)
+        _fail("interrupted", 130)
     except Exception as exc:
-        print(
-            f"nodewarden: internal error: {type(exc).__name__}: {exc} (please report it with the command you ran)",
-            file=sys.stderr,
-        )
-        sys.exit(ExitCode.INTERNAL)
+        _fail(f"internal error: {type(exc).__name__}: {exc} (please report it with the command you ran)",
+              ExitCode.INTERNAL)  # fmt: skip
+    sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def usage_line(exc: typer.TyperException) -> tuple[str, str]:
+    """(command, click's error and where to read more): one line instead of typer's boxed usage."""
+    context = exc.ctx if isinstance(exc, click_errors.UsageError) else None
+    command = context.command_path if context is not None else "nodewarden"
+    return command, f"{exc.format_message()} (see {command} --help)"
+
+
+def _fail(message: str, code: int, *, who: str = "nodewarden") -> NoReturn:
+    """`nodewarden: <message>` as one line on stderr, control characters replaced; exit with `code`."""
+    print(terminal_text.printable(f"{who}: {' '.join(message.split())}"), file=sys.stderr)
+    sys.exit(code)

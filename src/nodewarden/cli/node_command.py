@@ -42,6 +42,7 @@ from nodewarden.connection import Connection
 from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError
 from nodewarden.model import operator_mark
 from nodewarden.model.operator_mark import OperatorMark
+from nodewarden.render import terminal_text
 from nodewarden.runtime.clock import ServerClock, SystemClock
 
 app = typer.Typer(help="Runbook actions on one node: cordon, drain, restart, reimage, redeploy, replace, delete.")
@@ -68,7 +69,7 @@ Actor = Annotated[
 
 
 def _say(line: str) -> None:
-    typer.echo(line)
+    typer.echo(terminal_text.printable(line))
 
 
 def default_actor() -> str:

@@ -8,9 +8,10 @@ from contextlib import nullcontext
 from typing import Annotated
 
 import typer
-from rich.console import Console, Group
+from rich.console import Group
 from rich.live import Live
 
+from nodewarden.cli import terminal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
     ConnectionFlags,
@@ -63,7 +64,7 @@ def watch_command(
     with (
         stop_on_signals() as stop,
         Caches(connection.kube, kinds=REMEDIATION_KINDS) as caches,
-        Live(console=Console(), auto_refresh=False) if live else nullcontext() as screen,
+        Live(console=terminal.console(), auto_refresh=False) if live else nullcontext() as screen,
     ):
         if not caches.wait_synced(60.0):
             raise InputError("the Kubernetes caches did not sync within 60s")

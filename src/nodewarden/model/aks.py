@@ -111,7 +111,8 @@ def node_name_of(key: str) -> str | None:
     """The node AKS names after a scale-set instance: the scale set's name and the instance id in base 36, six
     digits ("aks-apps-84805669-vmss/37" → "aks-apps-84805669-vmss000011"); None when the id is not a number."""
     vmss, _, number = key.partition("/")
-    if not (number.isascii() and number.isdigit()):
+    # six base-36 digits hold at most ten decimal ones; a longer "id" (5,000 digits in an alert) is no instance's
+    if not (number.isascii() and number.isdigit()) or len(number) > 10:
         return None
     value, digits = int(number), ""
     while value:

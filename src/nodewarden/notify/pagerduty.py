@@ -16,6 +16,7 @@ from typing import Any
 from nodewarden.notify import events
 from nodewarden.notify.config import PagerDutySink, Severity
 from nodewarden.notify.transport import Outbound
+from nodewarden.render import terminal_text
 
 SUMMARY_LIMIT = 1024
 DEDUP_LIMIT = 255
@@ -37,7 +38,7 @@ def event_body(sink: PagerDutySink, event: events.NotificationEvent) -> dict[str
     if event.kind is events.EventKind.RESOLVED:
         return {**body, "event_action": "resolve"}
     severity = Severity.CRITICAL if event.kind is events.EventKind.ESCALATED else sink.severity
-    summary = f"{events.headline(event)}: {event.text}"
+    summary = terminal_text.printable(f"{events.headline(event)}: {event.text}")  # a plain-text line in PagerDuty
     payload: dict[str, Any] = {
         "summary": summary if len(summary) <= SUMMARY_LIMIT else summary[: SUMMARY_LIMIT - 1] + "…",
         "source": sink.source,

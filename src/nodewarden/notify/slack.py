@@ -1,8 +1,9 @@
 """Slack incoming webhook: a Block Kit message (header, text, facts, context, a button to the incident).
 
-`text` is the fallback Slack shows in notifications. User-controlled strings go into mrkdwn escaped
-(`&`, `<`, `>`), so a node name cannot become a link or an @channel. Limits from Block Kit: header text
-150 characters, section text 3000, at most 10 fields of 2000.
+`text` is the fallback Slack shows in notifications, and Slack reads it as mrkdwn too: it is escaped like
+the blocks. User-controlled strings go into mrkdwn escaped (`&`, `<`, `>`), so a node name cannot become
+a link or an `<!channel>`, and with control characters replaced (`render/terminal_text.py`). Limits
+from Block Kit: header text 150 characters, section text 3000, at most 10 fields of 2000.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from nodewarden.notify import events
 from nodewarden.notify.config import SlackSink
 from nodewarden.notify.transport import Outbound
+from nodewarden.render import terminal_text
 
 HEADER_LIMIT = 150
 TEXT_LIMIT = 3000
@@ -22,7 +24,7 @@ FIELDS_LIMIT = 10
 
 def message(event: events.NotificationEvent) -> dict[str, Any]:
     """The webhook's JSON body."""
-    headline = events.headline(event)
+    headline = terminal_text.printable(events.headline(event))
     fields = [
         {"type": "mrkdwn", "text": f"*{label}*\n{escape(value)}"}
         for label, value in events.incident_facts(event.incident)[:FIELDS_LIMIT]
@@ -36,7 +38,7 @@ def message(event: events.NotificationEvent) -> dict[str, Any]:
     if event.link:
         button = {"type": "button", "text": {"type": "plain_text", "text": "Open incident"}, "url": event.link}
         blocks.append({"type": "actions", "elements": [button]})
-    return {"text": _clip(f"{headline}: {event.text}", TEXT_LIMIT), "blocks": blocks}
+    return {"text": _clip(escape(f"{headline}: {event.text}"), TEXT_LIMIT), "blocks": blocks}
 
 
 def render(sink: SlackSink, event: events.NotificationEvent, *, now: datetime) -> Outbound:
@@ -45,8 +47,8 @@ def render(sink: SlackSink, event: events.NotificationEvent, *, now: datetime) -
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters in mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters in mrkdwn, and the terminal's (`render/terminal_text.py`)."""
+    return terminal_text.printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clip(text: str, limit: int) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from nodewarden.notify import events
 from nodewarden.notify.config import TeamsSink
 from nodewarden.notify.transport import Outbound
+from nodewarden.render import terminal_text
 
 CARD_VERSION = "1.4"
 CARD_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -49,7 +50,8 @@ def card(event: events.NotificationEvent) -> dict[str, Any]:
 
 
 def _run(text: str, **style: str) -> dict[str, Any]:
-    return {"type": "TextRun", "text": text, **style}
+    """Plain text, control characters replaced (`render/terminal_text.py`)."""
+    return {"type": "TextRun", "text": terminal_text.printable(text), **style}
 
 
 def _paragraph(*runs: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,12 @@ import io
 import json
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from nodewarden.audit.catalog import Catalog, RuleMeta
 from nodewarden.audit.params import AuditParams
 from nodewarden.model.findings import Category
+from nodewarden.render import terminal_text
 
 
 def meta_to_dict(meta: RuleMeta) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def render_catalog_table(catalog: Catalog, *, width: int = 120) -> str:
         meta = item.meta
         table.add_row(meta.id, meta.severity.value, meta.profile.value, meta.title)
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None).print(table)
+    terminal_text.SafeConsole(file=buffer, width=width, color_system=None).print(table)
     return buffer.getvalue()
 
 

@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from nodewarden.model.health import Detection, HealthState, NodeHealth, Signal
 from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.model.remediation import Closure, Hold, Plan, PlannedAction
+from nodewarden.render import terminal_text
 
 STATE_STYLES = {
     HealthState.HEALTHY: "green",
@@ -120,7 +121,9 @@ def plan_tables(plan: Plan) -> list[Table | Text]:
 
 def render(*parts: Table | Text | None, width: int = 140, color: bool = False) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system="standard" if color else None, highlight=False)
+    console = terminal_text.SafeConsole(
+        file=buffer, width=width, color_system="standard" if color else None, highlight=False
+    )
     console.print(Group(*(part for part in parts if part is not None)))
     return buffer.getvalue()
 

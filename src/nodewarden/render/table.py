@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console, Group
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from nodewarden.audit.report import AuditReport, RuleReport
 from nodewarden.model.findings import Category, Outcome, Severity
+from nodewarden.render import terminal_text
 
 SEVERITY_STYLES = {
     Severity.CRITICAL: "bold white on red",
@@ -30,7 +31,9 @@ OUTCOME_STYLES = {
 def render_table(report: AuditReport, *, width: int = 120, color: bool = False) -> str:
     """The report as text; `color` adds ANSI styles for a terminal."""
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system="standard" if color else None, highlight=False)
+    console = terminal_text.SafeConsole(
+        file=buffer, width=width, color_system="standard" if color else None, highlight=False
+    )
     console.print(build_table_report(report))
     return buffer.getvalue()
 

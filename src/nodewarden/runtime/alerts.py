@@ -5,6 +5,13 @@ it belongs to. The listener (`runtime/metrics.py`) reads a body with the pure pa
 records in an `AlertInbox`; the controller drains the inbox each cycle. A parser never raises, whatever
 JSON it is given: a payload of the wrong shape is a `PayloadError` whose one line names the field. Alerts
 that name no node (a cluster-wide rule, a probe of a URL) are counted, not kept.
+
+Alert times are the sender's, so they are bounded by the controller's clock (`now`): a time more than
+`MAX_CLOCK_SKEW` ahead of it refuses the payload (a sender whose clock is that wrong, or a made-up
+`9999-12-31`, would keep an incident open for ever), and an alert that started more than `MAX_ALERT_AGE`
+before it is counted as ignored, not kept (too old to be evidence of a current incident, and it would
+stretch the incident's time to detect by its age). Neither is clamped: a moved time would be a new fact
+at every resend (the signal log keeps one row per start, `state/evidence.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from nodewarden.model import aks
@@ -30,6 +37,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024  # 1 MiB: a webhook of hundreds of alerts is far smaller; anything bigger is not an alert
 INBOX_LIMIT = 10_000  # records kept between two cycles; beyond it the oldest go (a cycle is seconds long)
 MAX_TEXT = 300  # characters kept of a summary or description: evidence is one line a human reads
+MAX_CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of the controller's clock a sender's time may be
+MAX_ALERT_AGE = timedelta(hours=24)  # alerts that started longer ago are ignored: incidents group within minutes
 
 ALERTMANAGER_VERSION = "4"  # the webhook payload version every Alertmanager since 0.x sends
 AZURE_SCHEMA = "azureMonitorCommonAlertSchema"
@@ -169,10 +178,10 @@ def _alertmanager(document: object, *, now: datetime) -> Intake:
         status = alert.get("status")
         if status not in ("firing", "resolved"):
             raise _ShapeError(f'{where}.status: expected "firing" or "resolved", found {_show(status)}')
-        since = _time(alert.get("startsAt"), f"{where}.startsAt")
-        ended = _optional_time(alert.get("endsAt"), f"{where}.endsAt") if status == "resolved" else None
+        since = _time(alert.get("startsAt"), f"{where}.startsAt", now=now)
+        ended = _optional_time(alert.get("endsAt"), f"{where}.endsAt", now=now) if status == "resolved" else None
         node = _node_from_labels(labels)
-        if node is None:
+        if node is None or _is_too_old(since, now=now):
             ignored += 1
             continue
         name = labels.get("alertname") or "unnamed"
@@ -230,13 +239,15 @@ def _azure_monitor(document: object, *, now: datetime) -> Intake:
     condition = essentials.get("monitorCondition")
     if condition not in ("Fired", "Resolved"):
         raise _ShapeError(f'{where}.monitorCondition: expected "Fired" or "Resolved", found {_show(condition)}')
-    since = _time(essentials.get("firedDateTime"), f"{where}.firedDateTime")
+    since = _time(essentials.get("firedDateTime"), f"{where}.firedDateTime", now=now)
     resolved = condition == "Resolved"
-    ended = _optional_time(essentials.get("resolvedDateTime"), f"{where}.resolvedDateTime") if resolved else None
+    ended = (
+        _optional_time(essentials.get("resolvedDateTime"), f"{where}.resolvedDateTime", now=now) if resolved else None
+    )
     targets = _string_list(essentials.get("alertTargetIDs"), f"{where}.alertTargetIDs")
     items = _string_list(essentials.get("configurationItems"), f"{where}.configurationItems")
     nodes = _azure_nodes(targets, items, _dimensions(data.get("alertContext")))
-    if not nodes:
+    if not nodes or _is_too_old(since, now=now):
         return Intake(ignored=1)
     severity = _optional_text(essentials.get("severity"))
     description = _optional_text(essentials.get("description"))
@@ -414,16 +425,17 @@ def _optional_text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _time(value: object, where: str) -> datetime:
+def _time(value: object, where: str, *, now: datetime) -> datetime:
     """A required RFC 3339 time."""
-    parsed = _optional_time(value, where)
+    parsed = _optional_time(value, where, now=now)
     if parsed is None:
         raise _ShapeError(f"{where}: expected an RFC 3339 time, found {_show(value)}")
     return parsed
 
 
-def _optional_time(value: object, where: str) -> datetime | None:
-    """An RFC 3339 time, or None when absent, null or Alertmanager's "unset" (year 1)."""
+def _optional_time(value: object, where: str, *, now: datetime) -> datetime | None:
+    """An RFC 3339 time no more than MAX_CLOCK_SKEW after `now`, or None when absent, null or Alertmanager's
+    "unset" (year 1)."""
     if value is None:
         return None
     try:
@@ -432,7 +444,29 @@ def _optional_time(value: object, where: str) -> datetime | None:
         parsed = None
     if parsed is None:
         raise _ShapeError(f"{where}: expected an RFC 3339 time, found {_show(value)}")
-    return None if parsed.year == UNSET_TIME_YEAR else parsed
+    if parsed.year == UNSET_TIME_YEAR:
+        return None
+    if parsed - now > MAX_CLOCK_SKEW:
+        raise _ShapeError(
+            f"{where}: {_show(value)} is {_duration(parsed - now)} after the controller's clock ({now.isoformat()});"
+            f" at most {_duration(MAX_CLOCK_SKEW)} ahead is taken"
+        )
+    return parsed
+
+
+def _is_too_old(since: datetime, *, now: datetime) -> bool:
+    """Whether an alert started more than MAX_ALERT_AGE before `now` (ignored: see the module's docstring)."""
+    return now - since > MAX_ALERT_AGE
+
+
+def _duration(span: timedelta) -> str:
+    """A span in the largest whole unit that fits: "5 minutes", "2914641 days"."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit if count != 1 else unit[:-1]}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
 def _kind(value: object) -> str:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
 from nodewarden.errors import InputError
+from nodewarden.render import terminal_text
 
 MASK = "***"
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -73,6 +74,13 @@ def redact(text: str) -> str:
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def one_line(text: str, *, limit: int = 1000) -> str:
+    """Text a client or the cluster wrote, fit for a log field: secrets masked, one line, control characters
+    replaced (`render/terminal_text.py`), at most `limit` characters."""
+    line = terminal_text.printable(redact(" ".join(text.split())))
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def redact_value(key: str, value: Any) -> Any:

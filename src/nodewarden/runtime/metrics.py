@@ -1,4 +1,4 @@
-"""Prometheus metrics, `/healthz` and alert intake for the controller, on 127.0.0.1:9464 unless told otherwise.
+"""Prometheus metrics, health probes and alert intake for the controller, on 127.0.0.1:9464 unless told otherwise.
 
 The controller loop sets the numbers after each cycle; a scrape only reads them. With an `AlertInbox` and
 a bearer token, `POST /alerts/alertmanager` and `POST /alerts/azure-monitor` take alerts in (see
@@ -7,22 +7,36 @@ to anyone who can reach the port, and an operator turns it on by choosing a secr
 the instance's own CollectorRegistry, not prometheus-client's global one, so a test (or two controllers
 in one process) can have as many as it likes. Listening on localhost by default: the endpoint names
 nodes and pools, and a cluster operator opts in to exposing it (`--listen 0.0.0.0:9464`).
+
+Probes: `/livez` (and `/healthz`, its older name) answers whether the loop runs; `/readyz` whether the
+controller can see the cluster (`Readiness`): it fails once several cycles in a row could not read the
+Kubernetes API or ARM, and recovers with the first cycle that could. Liveness does not follow the API:
+restarting a controller because the API server is down mends nothing and drops its caches.
+
+Hostile input: whatever a client sends, the listener answers it (or the client went away) and logs one
+line; it never writes a traceback, which would break a `--log-format json` stream. Request lines and
+header lines are bounded by the standard library (64 KiB each, at most 100 headers: 414, 431 or 400),
+bodies are read only on the alert routes and only up to `alerts.MAX_BODY`, each socket read or write waits
+at most `REQUEST_TIMEOUT`, and at most `MAX_CONNECTIONS` requests are served at once (beyond: 503).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import json
 import logging
 import re
 import socket
+import sys
 import threading
 from collections import Counter as Tally
 from collections.abc import Callable, Mapping, Sequence
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import BufferedIOBase
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -43,6 +57,8 @@ RECOVERY_BUCKETS = (60.0, 120.0, 180.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 270
 CYCLE_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STOP_POLL = 0.05  # seconds between checks for stop(): a stop (and each test's teardown) waits at most this long
 REQUEST_TIMEOUT = 10.0  # seconds a client may take to send its request: a stalled sender must not hold a thread
+MAX_CONNECTIONS = 64  # requests served at once: Prometheus, the kubelet's probes and alert senders need a handful
+FAILING_CYCLES = 3  # cycles in a row without the API before /readyz fails: one failed read is a blip, three a fault
 ALERT_ROUTES = {f"/alerts/{source.value}": source for source in alerts.AlertSource}
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"  # RFC 1123 host name label
@@ -108,12 +124,46 @@ class ControllerMetrics:
         return generate_latest(self.registry)
 
 
+class Readiness:
+    """Whether the controller can see the cluster, from what each cycle could read; thread-safe.
+
+    Not ready before the first cycle that read everything (Kubernetes caches synced and, with Azure, the ARM
+    read done: `Observation.synced`), nor once `failing_cycles` cycles in a row could not; ready again after
+    the next cycle that could. Callable: `(ready, reason)`, as `MetricsServer` asks it.
+    """
+
+    def __init__(self, *, failing_cycles: int = FAILING_CYCLES) -> None:
+        self._failing_cycles = failing_cycles
+        self._lock = threading.Lock()
+        self._seen_synced = False
+        self._failed = 0  # cycles in a row that could not read everything
+        self._why = ""
+
+    def cycle_finished(self, *, synced: bool, notes: Sequence[str] = ()) -> None:
+        """Count one cycle: `synced` as its observation says, `notes` for the reason shown when not ready."""
+        with self._lock:
+            if synced:
+                self._seen_synced, self._failed, self._why = True, 0, ""
+            else:
+                self._failed += 1
+                self._why = notes[0] if notes else "Kubernetes caches not synced"
+
+    def __call__(self) -> tuple[bool, str]:
+        with self._lock:
+            if self._failed >= self._failing_cycles:
+                return False, f"the API failed in the last {self._failed} cycles: {self._why}"
+            if not self._seen_synced:
+                return False, f"no cycle has read the cluster yet{': ' + self._why if self._why else ''}"
+            return True, "ok"
+
+
 class MetricsServer:
-    """`GET /metrics`, `GET /healthz` and, with an inbox and a token, `POST /alerts/...` on a daemon thread.
+    """`GET /metrics`, `/livez` (`/healthz`), `/readyz` and, with an inbox and a token, `POST /alerts/...`.
 
     Alert requests: no token configured → 404; missing or wrong bearer token → 401; no Content-Length →
     411; a body over 1 MiB → 413 (not read); not JSON or the wrong shape → 400 with one line; else 200
-    with `{"accepted": n, "ignored": m}`. Anything else is 404.
+    with `{"accepted": n, "ignored": m}`. Anything else is 404; a failure inside the listener is 500 with
+    one log line. `health` answers `/livez` and `/healthz`; `ready` answers `/readyz` (`health` without it).
     """
 
     def __init__(
@@ -122,6 +172,7 @@ class MetricsServer:
         *,
         listen: str = DEFAULT_LISTEN,
         health: Callable[[], tuple[bool, str]],
+        ready: Callable[[], tuple[bool, str]] | None = None,
         alerts: alerts.AlertInbox | None = None,
         alert_token: str | None = None,
     ) -> None:
@@ -130,9 +181,10 @@ class MetricsServer:
         self.metrics = metrics
         self.host, port = parse_listen(listen)
         self._health = health
+        self._ready = ready or health
         self.alerts = alerts
         self._alert_token = alert_token.encode() if alert_token is not None and alerts is not None else None
-        server_class = _Server6 if ":" in self.host else ThreadingHTTPServer
+        server_class = _Server6 if ":" in self.host else _Server
         try:
             self._server = server_class((self.host, port), self._handler())
         except OSError as exc:
@@ -166,11 +218,12 @@ class MetricsServer:
         self._server.server_close()
 
     def healthz(self) -> tuple[bool, str]:
-        """The health callback, never raising: a failing check is itself unhealthy."""
-        try:
-            return self._health()
-        except Exception as exc:
-            return False, f"health check failed: {type(exc).__name__}: {exc}"
+        """The liveness callback, never raising: a failing check is itself unhealthy."""
+        return _ask(self._health)
+
+    def readyz(self) -> tuple[bool, str]:
+        """The readiness callback, never raising."""
+        return _ask(self._ready)
 
     def receive_alerts(
         self, source: alerts.AlertSource, headers: Message, body: BufferedIOBase
@@ -230,6 +283,35 @@ class MetricsServer:
         class Handler(BaseHTTPRequestHandler):
             timeout = REQUEST_TIMEOUT
 
+            def parse_request(self) -> bool:
+                line: bytes = self.raw_requestline  # type: ignore[attr-defined]  # set by handle_one_request
+                if not str(line, "iso-8859-1").split():  # no words (as parse_request splits): it would close mutely
+                    self.command, self.requestline, self.request_version = "", "", self.default_request_version
+                    self.send_error(400, "Bad request: empty request line")
+                    return False
+                return super().parse_request()
+
+            def send_response_only(self, code: int, message: str | None = None) -> None:
+                # Never the standard library's HTTP/0.9 answer, which has no status line (errors included): a
+                # client, or a probe, could not tell a refusal from a page.
+                if self.request_version == "HTTP/0.9":
+                    self.request_version = "HTTP/1.0"
+                super().send_response_only(code, message)
+
+            def handle_one_request(self) -> None:
+                """One request, whatever happens in it: a client gone is one line, a failure one line and a 500."""
+                try:
+                    super().handle_one_request()
+                except (ConnectionError, TimeoutError) as exc:  # reset, broken pipe, stalled: nobody to answer
+                    self.close_connection = True
+                    log.info("metrics.client_gone", extra=_request_fields(self, exc))
+                except Exception as exc:
+                    self.close_connection = True
+                    log.warning("metrics.request_failed", extra=_request_fields(self, exc))
+                    if not self._headers_sent:
+                        with contextlib.suppress(OSError):  # the client is gone too; the line above says what failed
+                            self._send(500, b"internal error\n", "text/plain; charset=utf-8")
+
             def do_POST(self) -> None:
                 source = ALERT_ROUTES.get(self.path.split("?", 1)[0])
                 if source is None:
@@ -248,16 +330,19 @@ class MetricsServer:
                                {"Allow": "POST"})  # fmt: skip
                 elif path == "/metrics":
                     self._send(200, server.metrics.exposition(), CONTENT_TYPE_LATEST)
-                elif path == "/healthz":
-                    ok, reason = server.healthz()
+                elif path in PROBES:
+                    ok, reason = server.readyz() if path == "/readyz" else server.healthz()
                     body = "ok" if ok else reason or "unhealthy"
-                    self._send(200 if ok else 503, (body + "\n").encode(), "text/plain; charset=utf-8")
+                    self._send(200 if ok else 503, (logs.one_line(body) + "\n").encode(), "text/plain; charset=utf-8")
                 else:
-                    self._send(404, b"not found: try /metrics or /healthz\n", "text/plain; charset=utf-8")
+                    self._send(404, b"not found: try /metrics, /livez or /readyz\n", "text/plain; charset=utf-8")
+
+            _headers_sent = False
 
             def _send(
                 self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None
             ) -> None:
+                self._headers_sent = True
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 for name, value in (headers or {}).items():
@@ -268,13 +353,83 @@ class MetricsServer:
 
             def log_message(self, format: str, *args: object) -> None:
                 # Masked here too, not only by the handler's filter: a sender may put a secret in the query.
-                log.debug("metrics.request", extra={"request": logs.redact(format % args)})
+                log.debug("metrics.request", extra={"request": logs.one_line(format % args)})
+
+            def log_error(self, format: str, *args: object) -> None:
+                # the standard library's refusals (bad request line, too many or too long headers, bad method)
+                log.warning("metrics.bad_request", extra={"client": self.client_address[0],
+                                                          "reason": logs.one_line(format % args)})  # fmt: skip
 
         return Handler
 
 
-class _Server6(ThreadingHTTPServer):
+PROBES = frozenset({"/livez", "/healthz", "/readyz"})
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nbusy\n"
+
+
+class _Server(ThreadingHTTPServer):
+    """A thread per request, at most `MAX_CONNECTIONS` at once; whatever escapes a request is one log line."""
+
+    request_queue_size = MAX_CONNECTIONS  # socketserver's 5 drops the SYNs of a burst of probes and scrapes
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            log.warning("metrics.busy", extra={"client": str(client_address[0]), "limit": MAX_CONNECTIONS})
+            try:
+                request.settimeout(1.0)
+                request.sendall(_BUSY)
+            except OSError:
+                pass  # a client that cannot take 60 bytes is gone; the line above says it was refused
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started to release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Instead of socketserver's traceback on stderr: one line (a client gone after its answer, mostly)."""
+        error = sys.exc_info()[1]
+        level = logging.INFO if isinstance(error, ConnectionError | TimeoutError) else logging.WARNING
+        log.log(level, "metrics.connection_failed",
+                extra={"client": str(client_address[0]), "error": _error_text(error)})  # fmt: skip
+
+
+class _Server6(_Server):
     address_family = socket.AF_INET6
+
+
+def _ask(check: Callable[[], tuple[bool, str]]) -> tuple[bool, str]:
+    """A probe's callback, never raising: a failing check is itself a failure."""
+    try:
+        return check()
+    except Exception as exc:
+        return False, f"health check failed: {type(exc).__name__}: {exc}"
+
+
+def _request_fields(handler: BaseHTTPRequestHandler, error: BaseException) -> dict[str, object]:
+    """The log fields of a failed request: who, what and why, never its headers or body."""
+    return {
+        "client": str(handler.client_address[0]),
+        "method": getattr(handler, "command", None),
+        "path": logs.one_line(getattr(handler, "path", "") or "", limit=200),
+        "error": _error_text(error),
+    }
+
+
+def _error_text(error: BaseException | None) -> str:
+    return "unknown" if error is None else logs.one_line(f"{type(error).__name__}: {error}", limit=300)
 
 
 def parse_listen(text: str) -> tuple[str, int]:
