@@ -189,7 +189,10 @@ def test_an_answer_the_listener_cannot_build_is_a_500_and_one_line(lines: Lines)
         answer = exchange(server, b"GET /metrics HTTP/1.0\r\n\r\n")
         assert answer.startswith(b"HTTP/1.0 500 ")
         [record] = [r for r in lines.take() if r.levelno >= logging.WARNING]
-        assert (record.getMessage(), getattr(record, "error", None)) == ("metrics.request_failed", "RuntimeError: registry gone")
+        assert (record.getMessage(), getattr(record, "error", None)) == (
+            "metrics.request_failed",
+            "RuntimeError: registry gone",
+        )
     finally:
         server.stop()
 
