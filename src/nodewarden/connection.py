@@ -28,6 +28,7 @@ from lightkube import Client, KubeConfig
 from lightkube.config.kubeconfig import SingleConfig
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
 
+from nodewarden import bounded_yaml
 from nodewarden.errors import InputError
 
 AZURE_KEYS = ("subscriptionId", "resourceGroup", "clusterName")
@@ -97,23 +98,28 @@ def kube_client(kubeconfig: Path | None, *, flag: str = "--kubeconfig") -> Clien
 
 def kube_config(kubeconfig: Path | None, *, flag: str = "--kubeconfig") -> SingleConfig:
     """The current context of a kubeconfig file, else of KUBECONFIG / ~/.kube/config / the service account."""
-    try:
-        if kubeconfig is not None:
-            _check_kubeconfig(kubeconfig, flag)
-            config = KubeConfig.from_file(str(kubeconfig)).get()
-        else:
+    if kubeconfig is not None:
+        document = _read_kubeconfig(kubeconfig, flag)
+        try:  # lightkube takes the document as read here (bounded) and reports a broken structure as it finds it
+            config = KubeConfig.from_dict(document, fname=str(kubeconfig)).get()
+        except LightkubeConfigError as exc:
+            raise InputError(f"{flag} {kubeconfig}: {exc}") from exc
+        except (KeyError, TypeError, ValueError, AssertionError, AttributeError) as exc:
+            raise InputError(f"{flag} {kubeconfig}: not a kubeconfig: {type(exc).__name__}: {exc}") from exc
+    else:
+        try:
             config = KubeConfig.from_env().get()
-    except LightkubeConfigError as exc:
-        raise InputError(
-            f"no Kubernetes configuration: {exc} (pass --kubeconfig, set KUBECONFIG, or run in a pod)"
-        ) from exc
+        except LightkubeConfigError as exc:
+            raise InputError(
+                f"no Kubernetes configuration: {exc} (pass --kubeconfig, set KUBECONFIG, or run in a pod)"
+            ) from exc
     assert config is not None  # get() without a context name raises rather than return None
     return config
 
 
-def _check_kubeconfig(path: Path, flag: str) -> None:
-    """Refuse a kubeconfig that is not YAML or has no clusters, in one line, before lightkube reads it
-    (lightkube lets a YAML error or an empty file escape as an exception of its own)."""
+def _read_kubeconfig(path: Path, flag: str) -> dict[str, Any]:
+    """The kubeconfig's document, read with nodewarden's bounded YAML loader; one line when it is not YAML or has
+    no clusters (lightkube lets a YAML error or an empty file escape as an exception of its own)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -121,7 +127,7 @@ def _check_kubeconfig(path: Path, flag: str) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{flag} {path}: cannot read: {exc}") from exc
     try:
-        config = yaml.safe_load(text)
+        config = bounded_yaml.load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark is not None else ""
@@ -129,6 +135,7 @@ def _check_kubeconfig(path: Path, flag: str) -> None:
         raise InputError(f"{flag} {path}{where}: not a kubeconfig: {problem}") from exc
     if not isinstance(config, dict) or not isinstance(config.get("clusters"), list) or not config["clusters"]:
         raise InputError(f"{flag} {path}: not a kubeconfig: expected a YAML mapping with 'clusters'")
+    return config
 
 
 def azure_clients(
@@ -219,6 +226,8 @@ def _read_azure_config(path: Path) -> dict[str, str]:
         raise InputError(f"--azure-config {path}: no such file") from exc
     except json.JSONDecodeError as exc:
         raise InputError(f"--azure-config {path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from exc
+    except (ValueError, RecursionError) as exc:  # bad UTF-8, an integer too long to read, nesting too deep
+        raise InputError(f"--azure-config {path}: not readable JSON: {type(exc).__name__}") from exc
     if not isinstance(data, dict):
         raise InputError(f"--azure-config {path}: expected a JSON object like the twin's azure.json")
     return {str(k): str(v) for k, v in data.items() if v is not None}

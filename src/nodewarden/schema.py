@@ -14,6 +14,7 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from nodewarden import bounded_yaml
 from nodewarden.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
@@ -23,9 +24,12 @@ def parse_yaml_model(
     text: str, *, source: str, model: type[M], error: type[ConfigError] = ConfigError, what: str = "a mapping",
     empty_ok: bool = False,
 ) -> M:  # fmt: skip
-    """`text` parsed as YAML and validated as `model`; any problem raises `error` naming `source` and the field."""
+    """`text` parsed as YAML and validated as `model`; any problem raises `error` naming `source` and the field.
+
+    Parsed by nodewarden.bounded_yaml, so depth, aliases, sizes and numbers are bounded and every YAML problem
+    is a MarkedYAMLError."""
     try:
-        data = yaml.safe_load(text)
+        data = bounded_yaml.load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source

@@ -110,7 +110,7 @@ def test_other_exceptions_are_not_translated() -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("{{{ nope: [", r"kubeconfig:1:\d+: not a kubeconfig"), ("", "expected a YAML mapping"), ("[]", "mapping")],
+    [("{{{ nope: [", r"kubeconfig:\d+:\d+: not a kubeconfig"), ("", "expected a YAML mapping"), ("[]", "mapping")],
 )
 def test_a_kubeconfig_that_is_not_one_is_refused_in_one_line(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "kubeconfig"
