@@ -10,6 +10,7 @@ import yaml
 
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
+from tests.state.conftest import CRDS
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "drills"
 
@@ -125,3 +126,22 @@ def test_twin_drills_keep_their_own_state_dir_by_default(
     assert ran.code == 0, ran.err
     assert (tmp_path / "nodewarden-drills" / "journal.sqlite3").is_file()
     assert not (tmp_path / "nodewarden-state").exists()  # where `nodewarden run` keeps a real cluster's journal
+
+
+def test_beside_a_controller_keeping_its_record_in_the_cluster_the_verdict_goes_there(
+    invoke: Invoke, tmp_path: Path
+) -> None:
+    """No controller acts here (as in the test above), so the drill aborts; its verdict is an Incident object."""
+    drill = variant(tmp_path, "single-instance-crash", expect={"timeToDetect": "3m"}, abort={"after": "2m"})
+    with Twin("prod-3az", speed=60, state_dir=tmp_path / "twin", manifests=sorted(CRDS.glob("*.yaml"))) as twin:
+        target = ("--twin", str(twin.state_dir))
+        ran = invoke("drill", "run", str(drill), *target, "--interval", "0.2", "--state", "cluster", "--state-dir",
+                     str(tmp_path / "local"), "-o", "json")  # fmt: skip
+        incident = json.loads(ran.out)["incident"]
+        listed = invoke("incidents", "list", *target, "--drills", "-o", "json")
+        assert listed.code == 0, listed.err
+        assert [(i["id"], i["drill"]) for i in json.loads(listed.out)] == [(incident, "single-instance-crash")]
+    assert incident
+    refused = invoke("drill", "run", str(drill), "--on-twin", "small", "--state", "cluster")
+    assert refused.code == 2
+    assert "--state" in refused.err

@@ -34,11 +34,12 @@ from nodewarden.drill import faults
 from nodewarden.drill.inject import Injector, injector_for
 from nodewarden.drill.probes import ControllerProbe, RealTime
 from nodewarden.drill.runner import DrillRun, Probe, Ticker, run_drill
-from nodewarden.drill.spec import load_drill
+from nodewarden.drill.spec import DrillError, load_drill
 from nodewarden.errors import InputError
 from nodewarden.render.drill import verdict_json, verdict_table
 from nodewarden.runtime.assemble import Options, controller_for
-from nodewarden.state import IncidentStore
+from nodewarden.state import IncidentRecord, IncidentStore
+from nodewarden.state.cluster.incidents import ClusterIncidents
 
 app = typer.Typer(help="Drills: inject a failure, verify detection and recovery against targets, undo it.")
 
@@ -52,12 +53,22 @@ StateDirOption = Annotated[
 ]
 
 
+StateOption = Annotated[
+    str,
+    typer.Option(
+        "--state",
+        help="Live: where the verdict is saved: dir (--state-dir) or cluster (the Incident objects a controller "
+        "running with --state cluster keeps; the verdict joins its incident).",
+    ),
+]
+
+
 @dataclass
 class _Setup:
     probe: Probe
     ticker: Ticker
     injector: Injector
-    store: IncidentStore
+    store: IncidentRecord
     step: float
 
 
@@ -82,6 +93,7 @@ def run_command(
     ] = False,
     policy: PolicyOption = None,
     state_dir: StateDirOption = None,
+    state: StateOption = "dir",
     output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
     *,
     flags: ConnectionFlags,
@@ -90,29 +102,35 @@ def run_command(
     if output_format not in ("table", "json"):
         raise InputError(f"--output-format: expected table or json, found {output_format!r}")
     drill = load_drill(file)
-    faults.fault_kind(drill.spec.fault.type)
+    faults.checked(drill, source=str(file))  # the same validation as `drill check`, before anything starts
     state_dir = state_dir or Path("nodewarden-drills" if on_twin else "nodewarden-state")
     if on_twin and flags != ConnectionFlags():
         raise InputError("--on-twin hosts its own twin: drop --twin, --kubeconfig and the Azure flags")
+    if state not in ("dir", "cluster") or (on_twin and state == "cluster"):
+        raise InputError(f"--state: expected dir or cluster (cluster only beside a live cluster), found {state!r}")
     console = terminal.console(stderr=True)
     with (
         stop_on_signals() as stop,
         _setup(on_twin, flags, policy, state_dir, speed=speed, step=step, interval=interval,
-               with_controller=with_controller, stop=stop) as setup,
+               with_controller=with_controller, stop=stop, state=state) as setup,
         ProgressView(console) as view,
     ):  # fmt: skip
-        outcome = run_drill(
-            drill, probe=setup.probe, ticker=setup.ticker, injector=setup.injector, store=setup.store,
-            step=setup.step, dry_run=dry_run, on_progress=view.update,
-        )  # fmt: skip
-    _print(outcome, output_format, state_dir, dry_run=dry_run)
+        try:
+            outcome = run_drill(
+                drill, probe=setup.probe, ticker=setup.ticker, injector=setup.injector, store=setup.store,
+                step=setup.step, dry_run=dry_run, on_progress=view.update,
+            )  # fmt: skip
+        except DrillError as exc:  # the target as the cluster has it (no such pool, node or workload)
+            raise DrillError(f"{file}: {exc}") from exc
+    _print(outcome, output_format, "--kubeconfig …" if state == "cluster" else f"--state-dir {state_dir}",
+           dry_run=dry_run)  # fmt: skip
     raise typer.Exit(ExitCode.OK if outcome.verdict.passed else ExitCode.DRILL_FAILED)
 
 
 @contextmanager
 def _setup(
     on_twin: str | None, flags: ConnectionFlags, policy: Path | None, state_dir: Path, *, speed: float, step: float,
-    interval: float, with_controller: bool, stop: threading.Event,
+    interval: float, with_controller: bool, stop: threading.Event, state: str = "dir",
 ) -> Iterator[_Setup]:  # fmt: skip
     chosen = policy_from(policy)
     if on_twin:
@@ -120,16 +138,22 @@ def _setup(
             yield _Setup(env.probe, env.ticker, env.injector, env.store, step)
         return
     connection = flags.connect()
+    # the drill's own controller keeps its record in the dir: beside a deployed one it only detects
     options = Options(apply=with_controller, planning=with_controller, leader_election=with_controller,
-                      state_dir=state_dir, identity="")  # fmt: skip
+                      state_dir=state_dir, identity="", state="dir")  # fmt: skip
     with ExitStack() as stack:
         controller = stack.enter_context(controller_for(connection, chosen, options))
-        store = stack.enter_context(IncidentStore.open(state_dir))
+        store: IncidentRecord
+        if state == "cluster":
+            assert connection.kube is not None
+            store = ClusterIncidents(connection.kube)
+        else:
+            store = stack.enter_context(IncidentStore.open(state_dir))
         injector = injector_for(connection, twin_dir=flags.twin)
         yield _Setup(ControllerProbe(controller), RealTime(stop), injector, store, interval)
 
 
-def _print(outcome: DrillRun, output_format: str, state_dir: Path, *, dry_run: bool) -> None:
+def _print(outcome: DrillRun, output_format: str, where: str, *, dry_run: bool) -> None:
     if output_format == "json":
         sys.stdout.write(verdict_json(outcome.verdict, incident=outcome.incident_id) + "\n")
         return
@@ -138,14 +162,14 @@ def _print(outcome: DrillRun, output_format: str, state_dir: Path, *, dry_run: b
         out.print(f"dry run: would inject {outcome.planned}")
     out.print(verdict_table(outcome.verdict))
     if outcome.incident_id:
-        out.print(f"report: nodewarden incidents report {outcome.incident_id} --state-dir {state_dir} -o markdown|html")
+        out.print(f"report: nodewarden incidents report {outcome.incident_id} {where} -o markdown|html")
 
 
 @app.command("check")
 def check_command(file: Annotated[Path, typer.Argument(help="A Drill YAML file.")]) -> None:
-    """Validate a drill file offline: schema, fault name, target and scope fields."""
+    """Validate a drill file offline: schema and ranges, fault name and options, target and scope (as `run` does)."""
     drill = load_drill(file)
-    kind = faults.fault_kind(drill.spec.fault.type)
+    kind = faults.checked(drill, source=str(file))
     typer.echo(f"{file}: drill {drill.metadata.name} is valid ({kind.name}, {kind.where.value} fault)")
 
 

@@ -3,19 +3,22 @@
 Twin faults (`Where.TWIN`) are the twin's own catalogue (`nodewarden twin faults`), reached through its admin
 endpoint; the product never imports the twin, so the table is repeated here and a test keeps the two equal.
 API faults (`Where.API`) are the ones an operator can cause safely on a real cluster through ARM and the
-Kubernetes API. `resolve` turns a drill's fault and target into the node, pool or zone it hits, and refuses
-(DrillError) anything outside the drill's scope before a single call is made. Pure: a spec and a snapshot in.
+Kubernetes API. `check` judges what needs no cluster (the fault's name, options, target fields and scope) and is
+the one validation `drill check` and `drill run` share; `resolve` runs it, then turns the fault and target into
+the node, pool or zone it hits, and refuses (DrillError) anything outside the drill's scope before a single call
+is made. Pure: a spec and a snapshot in.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from nodewarden.drill.spec import DrillError, DrillSpec, Scope, Target, zone_matches
+from nodewarden.drill.spec import LONGEST, Drill, DrillError, DrillSpec, Scope, Target, zone_matches
+from nodewarden.heal import durations
 from nodewarden.model import aks, selectors
 from nodewarden.model.kube import Node
 from nodewarden.model.node_place import NodePlace
@@ -24,6 +27,11 @@ from nodewarden.model.snapshot import Snapshot
 TargetKind = Literal["node", "pool", "zone", "none"]
 TIMEOUT = "timeout_seconds"  # how long an API fault's ARM operation or drain may take (see inject.py)
 GRACE = "grace_period_seconds"  # node-drain: the evicted pods' termination grace period
+MOST_SECONDS = int(LONGEST.total_seconds())  # a drill waits at most a day (drill/spec.py); so do its options
+# IMDS Scheduled Events' EventType, as the twin's `azure/scheduled_events.py` has them (a test keeps the two equal)
+EVENT_TYPES = ("Freeze", "Reboot", "Redeploy", "Preempt", "Terminate")
+CONDITION_STATUSES = ("True", "False", "Unknown")  # a node condition's status
+FLAGS = ("true", "false", "on", "off", "yes", "no", "1", "0")  # how the twin's admin endpoint reads `on`
 
 
 class Where(StrEnum):
@@ -149,6 +157,49 @@ class Resolved:
     description: str  # "instance-crash on aks-apps-12345678-vmss000002 (apps, zone 1)"
 
 
+def check(spec: DrillSpec) -> FaultKind:
+    """The drill's fault kind, once everything that needs no cluster is judged; DrillError naming the field if not.
+
+    - the fault is in the catalogue, and its options are its own, each of the type and range it takes;
+    - a fault on the whole cluster has no target; any other has one, with only the fields its kind reads;
+    - a pool named in the target lies in `scope.pools`, a zone named in it in `scope.zones` (when listed);
+    - a zone fault has `scope.zones`, since it hits every pool in the zone.
+    What needs the cluster (does the pool, node or workload exist, is a node Ready) is `resolve`'s.
+    """
+    kind = fault_kind(spec.fault.type)
+    _check_options(kind, spec.fault.options)
+    target, scope = spec.fault.target, spec.scope
+    if kind.target == "none":
+        if target is not None:
+            raise DrillError(f"spec.fault.target: {kind.name} acts on the whole cluster and takes no target")
+        return kind
+    if target is None:
+        raise DrillError(f"spec.fault.target: {kind.name} needs a target ({_wanted(kind)})")
+    _check_fields(kind, target)
+    if kind.target == "zone" and not scope.zones:
+        raise DrillError(
+            f"spec.scope.zones: {kind.name} hits every pool in a zone, so the drill's scope must name its zones "
+            f"(found none; {_scope_text(scope)})"
+        )
+    if target.pool and target.pool not in scope.pools:
+        raise DrillError(
+            f"spec.fault.target.pool: pool {target.pool} is outside the drill's scope ({_scope_text(scope)})"
+        )
+    if target.zone and not _in_scope_zone(scope, target.zone):
+        raise DrillError(
+            f"spec.fault.target.zone: zone {target.zone} is outside the drill's scope ({_scope_text(scope)})"
+        )
+    return kind
+
+
+def checked(drill: Drill, *, source: str) -> FaultKind:
+    """`check` for a drill read from `source`: what `drill check` and `drill run` both call before anything else."""
+    try:
+        return check(drill.spec)
+    except DrillError as exc:
+        raise DrillError(f"{source}: {exc}") from exc
+
+
 def resolve(spec: DrillSpec, snapshot: Snapshot) -> Resolved:
     """Pin `spec.fault` to a node, pool or zone of `snapshot`; DrillError when it is unknown or out of scope.
 
@@ -159,17 +210,11 @@ def resolve(spec: DrillSpec, snapshot: Snapshot) -> Resolved:
     - zone faults: `target.zone`, which `scope.zones` must name; every node in the zone (all in scope pools);
     - faults on the whole cluster: no target, no nodes.
     """
-    kind = fault_kind(spec.fault.type)
-    _check_options(kind, spec.fault.options)
+    kind = check(spec)
     target = spec.fault.target
     places = snapshot.node_places
-    if kind.target == "none":
-        if target is not None:
-            raise DrillError(f"spec.fault.target: {kind.name} acts on the whole cluster and takes no target")
+    if target is None:  # `check` lets only a fault on the whole cluster go without one
         return Resolved(kind, (), None, None, None, f"{kind.name} on the whole cluster")
-    if target is None:
-        raise DrillError(f"spec.fault.target: {kind.name} needs a target ({_wanted(kind)})")
-    _check_fields(kind, target)
     if kind.target == "pool":
         return _resolve_pool(kind, spec.scope, target, snapshot, places)
     if kind.target == "zone":
@@ -184,15 +229,57 @@ def _wanted(kind: FaultKind) -> str:
 
 
 def _check_options(kind: FaultKind, options: Mapping[str, Any]) -> None:
-    """Only the fault's own options (a typo would be silently ignored), and seconds as numbers >= 0."""
+    """Only the fault's own options (a typo would be silently ignored), each of the type and range it takes, so a
+    bad value is refused here rather than by the twin or ARM halfway through the drill."""
     unknown = sorted(set(options) - set(kind.options))
     if unknown:
         known = ", ".join(kind.options) if kind.options else "none"
         raise DrillError(f"spec.fault.options.{unknown[0]}: {kind.name} has no such option (known: {known})")
-    for key in (TIMEOUT, GRACE):
-        value = options.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise DrillError(f"spec.fault.options.{key}: expected a number of seconds >= 0, found {value!r}")
+    for key, value in options.items():
+        problem = OPTION_CHECKS[key](value)
+        if problem is not None:
+            raise DrillError(f"spec.fault.options.{key}: {problem}")
+
+
+def _seconds(*, whole: bool) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:  # NaN is not >= 0
+            return f"expected a number of seconds >= 0, found {durations.shown(value)}"
+        if whole and not isinstance(value, int):
+            return f"expected whole seconds, found {durations.shown(value)}"
+        if value > MOST_SECONDS:
+            return f"expected at most {MOST_SECONDS} seconds (a day), found {durations.shown(value)}"
+        return None
+
+    return check
+
+
+def _one_of(names: tuple[str, ...], *, any_case: bool = False) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        text = str(value) if isinstance(value, bool | int) else value  # YAML reads on, no, 1 as bool or int
+        if isinstance(text, str) and (text in names or (any_case and text.lower() in names)):
+            return None
+        return f"expected one of {', '.join(names)}, found {durations.shown(value)}"
+
+    return check
+
+
+def _rate(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        return f"expected a share of calls from 0 to 1, found {durations.shown(value)}"
+    return None
+
+
+# What each option takes: a check that returns the problem, or None. Every name in CATALOGUE's options has one.
+OPTION_CHECKS: dict[str, Callable[[object], str | None]] = {
+    TIMEOUT: _seconds(whole=False),
+    GRACE: _seconds(whole=True),
+    "not_before_seconds": _seconds(whole=True),
+    "event_type": _one_of(EVENT_TYPES),
+    "status": _one_of(CONDITION_STATUSES),
+    "on": _one_of(FLAGS, any_case=True),
+    "rate": _rate,
+}
 
 
 def _check_fields(kind: FaultKind, target: Target) -> None:
@@ -224,9 +311,7 @@ def _pool_names(snapshot: Snapshot, places: Mapping[str, NodePlace]) -> list[str
     return sorted({pool.name for pool in snapshot.pools} | {f.pool for f in places.values() if f.pool})
 
 
-def _check_pool(pool: str, scope: Scope, snapshot: Snapshot, places: Mapping[str, NodePlace]) -> None:
-    if pool not in scope.pools:
-        raise DrillError(f"spec.fault.target.pool: pool {pool} is outside the drill's scope ({_scope_text(scope)})")
+def _check_pool(pool: str, snapshot: Snapshot, places: Mapping[str, NodePlace]) -> None:
     known = _pool_names(snapshot, places)
     if pool not in known:
         raise DrillError(f"spec.fault.target.pool: no pool {pool} in the cluster (pools: {', '.join(known)})")
@@ -239,11 +324,7 @@ def _resolve_node(
     kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, places: Mapping[str, NodePlace]
 ) -> Resolved:
     if target.pool:
-        _check_pool(target.pool, scope, snapshot, places)
-    if target.zone and not _in_scope_zone(scope, target.zone):
-        raise DrillError(
-            f"spec.fault.target.zone: zone {target.zone} is outside the drill's scope ({_scope_text(scope)})"
-        )
+        _check_pool(target.pool, snapshot, places)
     hosts = _hosts(target.hosting, snapshot) if target.hosting else None
     if target.node:
         place = _named_node(kind, scope, target, places, snapshot, hosts)
@@ -349,7 +430,7 @@ def _resolve_pool(
     kind: FaultKind, scope: Scope, target: Target, snapshot: Snapshot, places: Mapping[str, NodePlace]
 ) -> Resolved:
     pool = target.pool or ""
-    _check_pool(pool, scope, snapshot, places)
+    _check_pool(pool, snapshot, places)
     members = sorted(f.name for f in places.values() if f.pool == pool)
     outside = _zones(f.zone for f in places.values() if f.pool == pool and not _in_scope_zone(scope, f.zone))
     if outside:
@@ -362,14 +443,7 @@ def _resolve_pool(
 
 
 def _resolve_zone(kind: FaultKind, scope: Scope, target: Target, places: Mapping[str, NodePlace]) -> Resolved:
-    zone = target.zone or ""
-    if not scope.zones:
-        raise DrillError(
-            f"spec.scope.zones: {kind.name} hits every pool in a zone, so the drill's scope must name its zones "
-            f"(found none; {_scope_text(scope)})"
-        )
-    if not _in_scope_zone(scope, zone):
-        raise DrillError(f"spec.fault.target.zone: zone {zone} is outside the drill's scope ({_scope_text(scope)})")
+    zone = target.zone or ""  # `check` made sure it is named and in the scope's zones
     hit = sorted((f for f in places.values() if zone_matches(zone, f.zone)), key=lambda f: f.name)
     if not hit:
         known = _zones(f.zone for f in places.values())

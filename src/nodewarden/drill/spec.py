@@ -11,7 +11,9 @@
       abort: {after: 20m, minReadyNodes: 50%, onPdbViolation: true}
 
 Keys are camelCase; an unknown key is an error naming the file and the field (with a suggestion).
-Durations are `30s`, `10m`, `1h30m` or seconds; shares are `66%` or `0.66`.
+Durations are `30s`, `10m`, `1h30m` or seconds, each at most `LONGEST` (a day); shares are `66%` or `0.66`.
+This model checks the file's shape and ranges; `drill/faults.py` `check` then checks the fault against the
+catalogue and the scope, and `drill check` and `drill run` both go through the two.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 
 from nodewarden.config import read_config_text
@@ -31,9 +33,16 @@ from nodewarden.model.remediation import HoldReason, Step
 from nodewarden.schema import parse_yaml_model
 
 KIND: Literal["Drill"] = "Drill"
+# A drill is a rehearsal watched by an operator: no wait in it (abort, settle, a fault's duration, an expected
+# time) may be longer than a day, so every one of them stays far inside what date arithmetic can hold.
+LONGEST = timedelta(days=1)
+MOST = 100_000  # pods or budgets a drill may count (AKS: 5,000 nodes of at most 250 pods is more than any cluster)
 
 Duration = Annotated[
-    timedelta, BeforeValidator(durations.parse_duration), PlainSerializer(durations.format_duration, return_type=str)
+    timedelta,
+    BeforeValidator(durations.parse_duration),
+    AfterValidator(durations.within(timedelta(0), LONGEST)),
+    PlainSerializer(durations.format_duration, return_type=str),
 ]
 Share = Annotated[
     float, BeforeValidator(durations.parse_share), PlainSerializer(durations.format_share, return_type=str)
@@ -108,8 +117,8 @@ class SteadyState(_Schema):
 class Expect(_Schema):
     time_to_detect: Duration | None = None  # from the fault to nodewarden calling a faulted node Suspect or worse
     time_to_restore: Duration | None = None  # from the fault to every workload at its replica share again
-    pdb_violations: int = Field(0, ge=0)
-    max_pods_disrupted: int | None = Field(None, ge=0)
+    pdb_violations: int = Field(0, ge=0, le=MOST)
+    max_pods_disrupted: int | None = Field(None, ge=0, le=MOST)
     detected: bool = True  # a fault that hits nodes must be detected, or the drill fails
     actions: tuple[StepName, ...] = ()  # steps nodewarden must take (Cordon, Drain, Restart, …), seen in its Events
     holds: tuple[HoldName, ...] = ()  # reasons it must hold for (ZoneBreaker, DisruptionBudget, …), seen in its Events

@@ -1,12 +1,15 @@
 """Parsers for the policy's durations (`30s`, `10m`, `1h30m`, plain seconds) and shares (`40%`, `0.4`).
 
-They sit under the policy schema: each raises `ValueError` with a message pydantic turns into a
+They sit under the policy and drill schemas: each raises `ValueError` with a message pydantic turns into a
 field error, and each has a formatter that writes the canonical spelling back (for `policy show`).
+`within` bounds a field's durations, so no value a file may hold overflows date arithmetic
+(`heal/policy.py` and `drill/spec.py` give every duration field its range).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 _DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?", re.ASCII)
@@ -16,23 +19,46 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?", re.IGNORECASE | re.ASCII)
 
 DURATION_HINT = "a duration like 30s, 10m, 1h30m or whole seconds"
 SHARE_HINT = "a share like 40% or 0.4 (between 0 and 1)"
+_LONGEST_TEXT = 32  # characters: a longer duration spelling is refused before it is parsed
+_LONGEST_SHOWN = 100  # characters of a refused value an error message repeats
+
+
+def shown(value: object) -> str:
+    """`value` for an error message, cut short: a hostile file may hold a number thousands of digits long."""
+    text = repr(value)
+    return text if len(text) <= _LONGEST_SHOWN else f"{text[:_LONGEST_SHOWN]}… ({len(text)} characters)"
 
 
 def parse_duration(value: object) -> timedelta:
     """`30s`, `10m`, `1h`, `1h30m`, `90` or 90 → a timedelta; anything else raises ValueError."""
     if isinstance(value, timedelta):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip()
-        if _SECONDS.fullmatch(text):
-            return timedelta(seconds=int(text))
-        match = _DURATION.fullmatch(text)
-        if text and match:
-            parts = {unit: int(match.group(unit) or 0) for unit in ("h", "m", "s")}
-            return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
-    raise ValueError(f"expected {DURATION_HINT}, found {value!r}")
+    try:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return timedelta(seconds=value)
+        if isinstance(value, str) and len(value) <= _LONGEST_TEXT:
+            text = value.strip()
+            if _SECONDS.fullmatch(text):
+                return timedelta(seconds=int(text))
+            match = _DURATION.fullmatch(text)
+            if text and match:
+                parts = {unit: int(match.group(unit) or 0) for unit in ("h", "m", "s")}
+                return timedelta(hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    except OverflowError:  # past timedelta's 999,999,999 days: refused like any value out of range
+        pass
+    raise ValueError(f"expected {DURATION_HINT}, found {shown(value)}")
+
+
+def within(low: timedelta, high: timedelta) -> Callable[[timedelta], timedelta]:
+    """A validator for a duration field: `low` ≤ value ≤ `high`, else ValueError in the field's own spelling."""
+
+    def check(value: timedelta) -> timedelta:
+        if not low <= value <= high:
+            bounds = f"from {format_duration(low)} to {format_duration(high)}"
+            raise ValueError(f"expected a duration {bounds}, found {format_duration(value)}")
+        return value
+
+    return check
 
 
 def format_duration(value: timedelta) -> str:
@@ -47,8 +73,8 @@ def format_duration(value: timedelta) -> str:
 def parse_share(value: object) -> float:
     """`40%`, `0.4` or 0.4 → 0.4; outside 0–1 (0–100 %) or anything else raises ValueError."""
     share: float | None = None
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        share = float(value)
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1):
+        share = float(value)  # an int outside 0–1 is refused as is: one too large would overflow float()
     elif isinstance(value, str):
         text = value.strip()
         percent = _PERCENT.fullmatch(text)
@@ -57,7 +83,7 @@ def parse_share(value: object) -> float:
         elif _NUMBER.fullmatch(text):
             share = float(text)
     if share is None or not 0.0 <= share <= 1.0:
-        raise ValueError(f"expected {SHARE_HINT}, found {value!r}")
+        raise ValueError(f"expected {SHARE_HINT}, found {shown(value)}")
     return share
 
 

@@ -5,19 +5,23 @@ that names the file and the field and suggests the nearest known one. Every fiel
 the packaged `data/default-policy.yaml` spells out the same defaults (a test keeps the two equal), so a
 user's policy only needs what it changes. `spec.pools.<name>` overrides sections for one pool: only
 the keys written there replace the cluster-wide values (`Policy.for_pool` merges them).
+
+Every duration, count and share has a range, checked here, by the one model that `policy check` and
+`run` both read the file through: durations at most `LONGEST` (a week), so the planner's date arithmetic
+(`now ± a policy duration`) cannot overflow for any `now` between `EARLIEST` and `LATEST`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 from pydantic.alias_generators import to_camel
 
 from nodewarden.config import read_config_text
@@ -32,6 +36,16 @@ API_VERSION: Literal["nodewarden.io/v1"] = "nodewarden.io/v1"
 KIND: Literal["RemediationPolicy"] = "RemediationPolicy"
 # Pools this large get 10 % of their nodes as blast radius instead of 1.
 LARGE_POOL = 20
+# The longest duration a policy may hold: a step that has not verified within a week, or a node that must stay
+# healthy longer than that, is a typo (or an attack), never a plan.
+LONGEST = timedelta(days=7)
+# The instants the planner can plan at: `now` plus or minus a policy duration (a week at most) and a planner window
+# (a day, `heal/planner.py` QUARANTINE_WINDOW) stays a datetime. A clock outside these is not a real clock;
+# tests/heal/test_policy_ranges.py plans at both edges with every range at its bound.
+EARLIEST = datetime.min.replace(tzinfo=UTC) + 2 * LONGEST
+LATEST = datetime.max.replace(tzinfo=UTC) - 2 * LONGEST
+MOST_NODES = 5000  # AKS's limit per cluster: no count of nodes or steps needs more
+MOST_SECONDS = int(LONGEST.total_seconds())
 
 
 class PolicyError(ConfigError):
@@ -46,8 +60,20 @@ def _parse_rung(value: object) -> Step:
     raise ValueError(f"expected one of {names}, found {value!r}")
 
 
+_AS_TEXT = PlainSerializer(durations.format_duration, return_type=str)
+# 0 to a week: waits that may be zero (stableFor, a trigger's after, the drain's timeout)
 Duration = Annotated[
-    timedelta, BeforeValidator(durations.parse_duration), PlainSerializer(durations.format_duration, return_type=str)
+    timedelta,
+    BeforeValidator(durations.parse_duration),
+    AfterValidator(durations.within(timedelta(0), LONGEST)),
+    _AS_TEXT,
+]
+# 1 s to a week: limits and windows that mean nothing at zero (a step's verify time, maxDataAge, a zone window)
+Limit = Annotated[
+    timedelta,
+    BeforeValidator(durations.parse_duration),
+    AfterValidator(durations.within(timedelta(seconds=1), LONGEST)),
+    _AS_TEXT,
 ]
 Share = Annotated[
     float, BeforeValidator(durations.parse_share), PlainSerializer(durations.format_share, return_type=str)
@@ -116,10 +142,10 @@ DEFAULT_TRIGGERS: tuple[Trigger, ...] = tuple(
 class StepTimeouts(_Schema):
     """How long after a rung succeeded the node has to become healthy before the next rung."""
 
-    restart: Duration = timedelta(minutes=10)
-    reimage: Duration = timedelta(minutes=15)
-    redeploy: Duration = timedelta(minutes=20)
-    replace: Duration = timedelta(minutes=30)
+    restart: Limit = timedelta(minutes=10)
+    reimage: Limit = timedelta(minutes=15)
+    redeploy: Limit = timedelta(minutes=20)
+    replace: Limit = timedelta(minutes=30)
 
     def of(self, step: Step) -> timedelta:
         return {
@@ -132,23 +158,25 @@ class StepTimeouts(_Schema):
 
 class Drain(_Schema):
     timeout: Duration = timedelta(minutes=5)
-    grace_period_seconds: int | None = Field(None, ge=0)  # None: each pod's own terminationGracePeriodSeconds
+    grace_period_seconds: int | None = Field(
+        None, ge=0, le=MOST_SECONDS
+    )  # None: each pod's own terminationGracePeriodSeconds
     on_timeout: OnTimeout = OnTimeout.HOLD
     force: bool = False
 
 
 class ZoneBreaker(_Schema):
     share: Share = 0.5
-    window: Duration = timedelta(minutes=10)
+    window: Limit = timedelta(minutes=10)
 
 
 class RatePerHour(_Schema):
-    pool: int = Field(6, ge=0)
-    cluster: int = Field(20, ge=0)
+    pool: int = Field(6, ge=0, le=MOST_NODES)
+    cluster: int = Field(20, ge=0, le=MOST_NODES)
 
 
 class Guards(_Schema):
-    max_in_flight: int | None = Field(None, ge=1)  # None: 1, or 10 % of a pool of 20 nodes or more
+    max_in_flight: int | None = Field(None, ge=1, le=MOST_NODES)  # None: 1, or 10 % of a pool of 20 nodes or more
     max_unhealthy: Share = 0.4
     zone_breaker: ZoneBreaker = Field(default_factory=ZoneBreaker)
     rate_per_hour: RatePerHour = Field(default_factory=RatePerHour)
@@ -162,7 +190,7 @@ class Guards(_Schema):
 
 class Compensation(_Schema):
     enabled: bool = True
-    max_extra_nodes: int = Field(3, ge=0)
+    max_extra_nodes: int = Field(3, ge=0, le=MOST_NODES)
 
 
 class PoolOverride(_Schema):
@@ -179,7 +207,7 @@ class PoolOverride(_Schema):
 class Spec(_Schema):
     mode: Mode = Mode.DRY_RUN
     paused: bool = False
-    max_data_age: Duration = timedelta(seconds=60)
+    max_data_age: Limit = timedelta(seconds=60)
     stable_for: Duration = timedelta(seconds=30)  # a repaired node stays healthy this long before it is uncordoned
     auto_repair: AutoRepairMode = AutoRepairMode.DEFER
     triggers: tuple[Trigger, ...] = DEFAULT_TRIGGERS

@@ -37,6 +37,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from nodewarden import bounded_yaml
 from nodewarden.config import read_config_text
 from nodewarden.errors import ConfigError
 from nodewarden.notify.events import EventKind
@@ -45,6 +46,9 @@ API_VERSION: Literal["nodewarden.io/v1"] = "nodewarden.io/v1"
 KIND: Literal["NotificationConfig"] = "NotificationConfig"
 PAGERDUTY_EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"  # Events API v2 (EU: events.eu.pagerduty.com)
 SECRET_FIELDS = frozenset({"url", "routingKey", "hmacKey"})  # errors about these never show the input
+# Seconds between two tries of one delivery: an incident notice that waits longer than an hour is no longer news,
+# and the notifier's retries block only its own sink's queue (notify/notifier.py).
+LONGEST_DELAY = 3600.0
 
 
 class NotifyConfigError(ConfigError):
@@ -105,9 +109,22 @@ def _read_source(source: object, info: ValidationInfo) -> str:
 
 
 def _is_http_url(value: SecretStr) -> SecretStr:
-    parts = urlsplit(value.get_secret_value())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """An http(s) URL with a host and no user info; the message never repeats any of it (it may be a credential).
+
+    `user:password@` is refused rather than sent as Basic auth: every sink authenticates by the URL's own token
+    or a header, so such a URL is a mistake, and a credential that would reach logs, proxies and error pages."""
+    text = value.get_secret_value()
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in text):
+        raise ValueError("expected an http(s) URL without spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # ValueError when out of range: refused here rather than at the first delivery
+    except ValueError:
+        raise ValueError("expected an http(s) URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
         raise ValueError("expected an http(s) URL")
+    if "@" in parts.netloc:
+        raise ValueError("expected no user name or password in the URL (user:password@ is refused)")
     return value
 
 
@@ -154,8 +171,14 @@ Sink = Annotated[SlackSink | TeamsSink | PagerDutySink | WebhookSink, Field(disc
 
 class Retry(_Schema):
     attempts: int = Field(4, ge=1, le=10, description="Tries per delivery, the first included.")
-    initial_delay: float = Field(1.0, gt=0, description="Seconds before the first retry; doubles each time.")
-    max_delay: float = Field(30.0, gt=0, description="Longest wait; a longer Retry-After gives up instead.")
+    initial_delay: float = Field(
+        1.0, gt=0, le=LONGEST_DELAY, allow_inf_nan=False,
+        description="Seconds before the first retry; doubles each time.",
+    )  # fmt: skip
+    max_delay: float = Field(
+        30.0, gt=0, le=LONGEST_DELAY, allow_inf_nan=False,
+        description="Longest wait; a longer Retry-After gives up instead.",
+    )  # fmt: skip
 
 
 class Metadata(_Schema):
@@ -187,7 +210,7 @@ def load_notify_config(path: Path) -> NotifyConfig:
     """Read and validate a notification config and its secrets; every problem raises NotifyConfigError."""
     text = read_config_text(path, NotifyConfigError)
     try:
-        data = yaml.safe_load(text)
+        data = bounded_yaml.load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
