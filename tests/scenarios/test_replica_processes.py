@@ -34,7 +34,7 @@ from nodewarden.state import Journal
 from tests.conftest import Invoke
 
 SPEED = 10.0  # twin seconds per real second
-WALL = 90.0  # real seconds the replicas may take to repair both instances (35-60 on a busy 2-core machine)
+WALL = 180.0  # real seconds the replicas may take to repair both instances (35-90 on a busy 2-core machine)
 QUIET = 60.0  # twin seconds with no new operation after the last, to see that no replica repeats one
 REPAIRS = ("restart", "reimage", "redeploy")
 
