@@ -69,6 +69,17 @@ def test_a_signal_naming_a_target_is_detection_even_while_its_state_is_healthy()
     assert m.time_to_detect == 15.0
 
 
+def test_a_context_signal_about_a_target_is_not_detection() -> None:
+    """Evidence about a node (its VM agent's status, a Scheduled Event) is not nodewarden detecting a failure: a
+    drill that took it for one ended 'passed' before the crashed node even went NotReady (under load, the first
+    tick after the fault saw the VM agent's status change and a node still Ready)."""
+    m = start(web(3))
+    context = [signal(kind, node_name=TARGET) for kind in SignalKind if not signal(kind, node_name=TARGET).is_problem]
+    assert context
+    m.observe(at(12), web(3), detection(health(TARGET, HealthState.HEALTHY), signals=context))
+    assert m.detected_at is None
+
+
 def test_other_nodes_zones_and_recovered_states_are_not_detection() -> None:
     m = start(web(3))
     m.observe(

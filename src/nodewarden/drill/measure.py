@@ -137,7 +137,8 @@ class Measurement:
             health = detection.health.get(name)
             if health is not None and health.state in DETECTED:
                 return True
-        return any(signal.node in self.targets for signal in detection.signals)
+        # a problem signal, not context: a VM agent's status or a Scheduled Event is evidence, not a detection
+        return any(signal.node in self.targets and signal.is_problem for signal in detection.signals)
 
     def _track_capacity(self, now: datetime, snapshot: Snapshot) -> None:
         if not steady_checks.capacity_whole(snapshot, self.steady):
