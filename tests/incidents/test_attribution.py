@@ -113,6 +113,11 @@ def test_a_mark_parser_never_raises_on_any_text(text: str) -> None:
     parse_mark(text)
 
 
+def test_a_mark_nested_past_the_interpreters_limit_is_no_mark() -> None:
+    """An annotation is anyone's text: 100,000 brackets (fits in Kubernetes' 256 KiB) must not stop the cycle."""
+    assert parse_mark("[" * 100_000) is None
+
+
 @given(
     step=st.sampled_from(["Restart", "Reimage", "Drain"]), actor=st.text(max_size=30), reason=st.text(max_size=60),
     start=MOMENTS, length=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=1)),

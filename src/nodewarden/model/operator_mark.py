@@ -68,7 +68,7 @@ def parse_mark(text: str | None) -> OperatorMark | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hand-written annotation may be anything, nested deep too
         return None
     if not isinstance(data, dict):
         return None

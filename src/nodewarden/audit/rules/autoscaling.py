@@ -413,7 +413,7 @@ def _declares_replicas(workload: Workload) -> bool:
     if applied:
         try:
             manifest = json.loads(applied)
-        except ValueError:
+        except (ValueError, RecursionError):  # an annotation is anyone's text, nested deep too
             return False
         spec = manifest.get("spec") if isinstance(manifest, dict) else None
         return isinstance(spec, dict) and spec.get("replicas") is not None
