@@ -10,6 +10,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nodewarden import bounded_yaml
 from nodewarden.audit.catalog import RULE_ID
 from nodewarden.audit.params import AuditParams
 from nodewarden.audit.waivers import WaiverFile
@@ -56,9 +57,14 @@ def load_waivers(path: Path | None) -> WaiverFile:
 
 
 def read_config_text(path: Path, error: type[ConfigError] = ConfigError) -> str:
-    """A configuration file's text; a missing or unreadable file raises `error` naming it."""
+    """A configuration file's text; a missing, unreadable or oversized file raises `error` naming it (the size is
+    checked before reading: a config file is kilobytes, `bounded_yaml.MAX_CONFIG_CHARS` at most)."""
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(bounded_yaml.MAX_CONFIG_CHARS + 1)
+        if len(data) > bounded_yaml.MAX_CONFIG_CHARS:
+            raise error(f"{path}: larger than {bounded_yaml.MAX_CONFIG_CHARS >> 20} MiB: not a configuration file")
+        return data.decode("utf-8")
     except FileNotFoundError as exc:
         raise error(f"{path}: no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:

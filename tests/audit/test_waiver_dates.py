@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from nodewarden.config import load_config, load_waivers
+from nodewarden import bounded_yaml
+from nodewarden.config import load_config, load_waivers, read_config_text
 from nodewarden.errors import ConfigError
 from tests.conftest import Invoke
 
@@ -83,3 +84,11 @@ def test_config_counts_out_of_range_name_the_field(invoke: Invoke, tmp_path: Pat
     ran = invoke("audit", str(CLUSTER), "--config", str(path), "-o", "json")
     assert ran.code == 2
     assert one_line(ran.err).startswith(f"nodewarden: {path}: {field}: ")
+
+
+def test_a_config_file_too_large_to_be_one_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    huge = tmp_path / "config.yaml"
+    with huge.open("wb") as stream:
+        stream.truncate(bounded_yaml.MAX_CONFIG_CHARS + 1)  # sparse: no 16 MiB written
+    with pytest.raises(ConfigError, match=r"config.yaml: larger than 16 MiB"):
+        read_config_text(huge)
