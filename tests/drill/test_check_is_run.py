@@ -23,6 +23,7 @@ from nodewarden.drill.spec import DrillError, DrillSpec, parse_drill
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.twin.azure import scheduled_events
 from tests.conftest import Invoke
+from tests.strategies import HOSTILE_SCALARS
 
 CRASH: dict[str, Any] = {
     "apiVersion": "nodewarden.io/v1",
@@ -173,15 +174,6 @@ def test_the_event_types_are_the_twins() -> None:
     assert faults.EVENT_TYPES == scheduled_events.EVENT_TYPES
 
 
-VALUES = st.one_of(
-    st.integers(-(10**30), 10**30),
-    st.integers(-(10**4000), 10**4000),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=40),
-    st.from_regex(r"[0-9]{1,40}[hms]?", fullmatch=True),
-    st.booleans(),
-    st.none(),
-)
 PLACES = (
     ("abort", "after"), ("abort", "minReadyNodes"), ("settle",), ("expect", "timeToDetect"),
     ("expect", "maxPodsDisrupted"), ("steadyState", "minReplicaShare"), ("fault", "duration"),
@@ -193,7 +185,7 @@ OPTIONS = (
 )  # fmt: skip
 
 
-@given(place=st.sampled_from(PLACES), value=VALUES)
+@given(place=st.sampled_from(PLACES), value=HOSTILE_SCALARS)
 def test_any_value_in_any_field_is_a_drill_or_a_field_error(place: tuple[str, ...], value: object) -> None:
     fault: dict[str, Any] = {"type": "instance-crash", "target": {"pool": "apps"}}
     document: dict[str, Any] = {"scope": {"pools": ["apps"]}, "fault": fault}
@@ -205,7 +197,7 @@ def test_any_value_in_any_field_is_a_drill_or_a_field_error(place: tuple[str, ..
         faults.check(DrillSpec.model_validate(document))
 
 
-@given(option=st.sampled_from(OPTIONS), value=VALUES)
+@given(option=st.sampled_from(OPTIONS), value=HOSTILE_SCALARS)
 def test_any_option_value_is_accepted_or_refused_naming_the_option(option: tuple[str, str], value: object) -> None:
     fault, name = option
     kind = faults.fault_kind(fault)
