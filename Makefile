@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 
 KUBECTL_120 := .tools/kubectl-1.20/usr/bin/kubectl
 KUBECTL_120_DEB := kubernetes-client=1.20.5+really1.20.2-1.1+deb12u1
+PROMTOOL := .tools/prometheus/usr/bin/promtool
+PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
 
 .PHONY: demo test lint typecheck unit tools docs bench clean
 
@@ -28,18 +30,27 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Real clients the tests drive the twin with: Debian's kubectl 1.20 (package kubernetes-client), unpacked into
-# .tools/ (no root needed; its /usr/bin/kubectl would clash with other kubectl packages). Without apt (not Debian)
-# the kubectl tests skip, unless NODEWARDEN_REQUIRE_TOOLS=1 (as in .ci/run) makes that a failure.
-tools: $(KUBECTL_120)
+# Real tools the tests use, from Debian's packages unpacked into .tools/ (no root needed; their /usr/bin files would
+# clash with other packages): kubectl 1.20 (kubernetes-client) drives the twin, promtool (prometheus) checks and
+# unit-tests the alert rules. Without apt (not Debian) their tests skip, unless NODEWARDEN_REQUIRE_TOOLS=1 (as in
+# .ci/run) makes that a failure.
+tools: $(KUBECTL_120) $(PROMTOOL)
 
 $(KUBECTL_120):
-	@mkdir -p .tools/download
-	@if command -v apt-get >/dev/null; then \
-		cd .tools/download && { apt-get download -q $(KUBECTL_120_DEB) || \
-			{ [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get download -q $(KUBECTL_120_DEB); }; } && \
-		cd ../.. && dpkg -x .tools/download/kubernetes-client_*.deb .tools/kubectl-1.20 && rm -rf .tools/download; \
-	else echo "no apt-get: Debian's kubectl 1.20 not installed, its tests will skip"; fi
+	@$(call unpack,$(KUBECTL_120_DEB),kubernetes-client,kubectl-1.20)
+
+$(PROMTOOL):
+	@$(call unpack,$(PROMETHEUS_DEB),prometheus,prometheus)
+
+# $(call unpack,package=version,package,folder): apt-get download (refreshing apt's lists once if it must and may)
+define unpack
+mkdir -p .tools/download-$(3) && \
+if command -v apt-get >/dev/null; then \
+	cd .tools/download-$(3) && { apt-get download -q $(1) || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get download -q $(1); }; } && \
+	cd ../.. && dpkg -x .tools/download-$(3)/$(2)_*.deb .tools/$(3) && rm -rf .tools/download-$(3); \
+else echo "no apt-get: $(2) not installed, its tests will skip"; fi
+endef
 
 unit: $(STAMP) tools  ## tests run 4 at a time: most of their time is waiting on twin HTTP round trips, not CPU
 	$(BIN)/pytest -n 4 --dist loadgroup
