@@ -3,6 +3,7 @@ metric they query is one nodewarden exports."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -57,11 +58,60 @@ def test_a_broken_rule_fails_the_unit_tests(tmp_path: Path) -> None:
 
 
 def test_every_metric_the_rules_query_is_one_nodewarden_exports() -> None:
-    registry = CollectorRegistry()
-    ControllerMetrics(registry=registry)
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
-    exported = {family.name + suffix for family in registry.collect() for suffix in suffixes.get(family.type, ("",))}
     text = (MONITORING / "prometheusrule.yaml").read_text(encoding="utf-8")
     queried = set(METRIC.findall(text))
     assert queried
-    assert queried <= exported, sorted(queried - exported)
+    assert queried <= exported_metrics().keys(), sorted(queried - exported_metrics().keys())
+
+
+SCRAPE_LABELS = {"pod", "instance", "job", "namespace", "le"}  # added by Prometheus, or a histogram's buckets
+GROUPED = re.compile(r"by \(([^)]*)\) \(([^()]*\(\s*)?(nodewarden_[a-z_]+)")
+
+
+def exported_metrics() -> dict[str, set[str]]:
+    """Each series name nodewarden exports, with its labels."""
+    registry = CollectorRegistry()
+    ControllerMetrics(registry=registry)
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "gauge": ("",)}
+    found: dict[str, set[str]] = {}
+    for family in registry.collect():
+        labels = _labels_of(registry, family.name)
+        for suffix in suffixes.get(family.type, ("",)):
+            found[family.name + suffix] = labels
+    return found
+
+
+def _labels_of(registry: CollectorRegistry, name: str) -> set[str]:
+    collector = registry._names_to_collectors[name]
+    return set(getattr(collector, "_labelnames", ()))
+
+
+def test_every_dashboard_query_names_only_what_nodewarden_exports() -> None:
+    dashboard = json.loads((MONITORING / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    exported = exported_metrics()
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    assert exprs
+    for expr in exprs:
+        unknown = set(METRIC.findall(expr)) - exported.keys()
+        assert not unknown, f"{expr}: {sorted(unknown)}"
+        for grouped, _, metric in GROUPED.findall(expr):
+            labels = {label.strip() for label in grouped.split(",")}
+            assert labels <= exported[metric] | SCRAPE_LABELS, f"{expr}: {sorted(labels - exported[metric])}"
+    assert {panel["datasource"]["uid"] for panel in dashboard["panels"]} == {"${datasource}"}
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_the_service_monitor_scrapes_the_port_the_deployment_listens_on() -> None:
+    service, monitor = (d for d in yaml.safe_load_all((MONITORING / "servicemonitor.yaml").read_text()) if d)
+    deployment = next(
+        d
+        for d in yaml.safe_load_all((MONITORING.parent / "nodewarden.yaml").read_text())
+        if d and d["kind"] == "Deployment"
+    )
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    [port] = container["ports"]
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"] == monitor["spec"]["endpoints"][0]["port"]
+    assert f"--listen=0.0.0.0:{port['containerPort']}" in container["args"]
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
