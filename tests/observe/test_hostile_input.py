@@ -275,12 +275,18 @@ CONFIG_CASES = [
     ],
 )
 def test_hostile_config_like_files_are_refused_in_one_line(
-    tmp_path: Path, command: tuple[str, ...], content: str, fragment: str
+    tmp_path: Path, invoke: Invoke, command: tuple[str, ...], content: str, fragment: str
 ) -> None:
+    """The bombs run in a process held to 1 GB and 30 s; the rest in this one (a process each costs seconds)."""
     path = tmp_path / "file.yaml"
     path.write_text(content)
-    result = _limited(*command, str(path))
-    _assert_refused(result.returncode, result.stderr, str(path), fragment)
+    if fragment in ("aliases are expanded", "nested more than 100"):
+        limited = _limited(*command, str(path))
+        code, err = limited.returncode, limited.stderr
+    else:
+        outcome = invoke(*command, str(path))
+        code, err = outcome.code, outcome.err
+    _assert_refused(code, err, str(path), fragment)
 
 
 @pytest.mark.parametrize("expires", ["2026-13-45", "0000-01-01"])
