@@ -33,7 +33,7 @@ app = typer.Typer(
     help="Keeps AKS clusters healthy when the scale-set instances under their nodes fail.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion and --show-completion [bash|zsh|fish|powershell]
 )
 policy_app = typer.Typer(help="The remediation policy: show the built-in one, check yours.", no_args_is_help=True)
 app.add_typer(twin_app, name="twin")
