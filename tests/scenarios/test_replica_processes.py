@@ -63,6 +63,15 @@ def replica(twin: Path, journal: Path, identity: str, log: Path) -> subprocess.P
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
 
 
+def log_tails(folder: Path, lines: int = 40) -> str:
+    """The last lines of each replica's log, minus repeated holds: what a failure needs to be understood."""
+    tails = []
+    for log in sorted(folder.glob("replica-*.log")):
+        kept = [line for line in log.read_text(errors="replace").splitlines() if '"msg": "hold"' not in line]
+        tails.append(f"--- {log.name}\n" + "\n".join(kept[-lines:]))
+    return "\n".join(tails)
+
+
 def repairs(connection: Connection, since: datetime, until: datetime) -> dict[tuple[str, str], set[str]]:
     """(instance, operation) → correlation ids of every repair Azure started, from the Activity Log."""
     azure = connection.azure
@@ -117,7 +126,9 @@ def test_two_run_processes_on_a_fast_twin_repair_each_crashed_instance_once_per_
             instances = {resource.rsplit("/", 1)[-1] for resource, _ in seen}
             if len(instances) == len(crashed) and (now - last_change).total_seconds() >= QUIET:
                 break
-            assert time.monotonic() < deadline, f"not both repaired and quiet within {WALL:g}s: {dict(seen)}"
+            assert time.monotonic() < deadline, (
+                f"not both repaired and quiet within {WALL:g}s: {dict(seen)}\n{log_tails(tmp_path)}"
+            )
             time.sleep(0.5)  # polling a condition on real processes, not waiting for an effect
         lease = read_lease(kube)
         end = clock.sync()
