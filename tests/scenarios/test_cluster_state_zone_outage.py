@@ -48,6 +48,7 @@ def test_the_other_replica_carries_on_a_zone_outage_when_the_leader_dies_with_th
             [report] = pair.round(b)
             if report.leader:
                 break
+        # twin seconds on the twin's manual clock (it moves only in pair.round): a count of rounds, not wall time
         took_over_after = (twin.clock.now() - last_renewal).total_seconds()
         assert took_over_after <= LEASE_DURATION + TICK, took_over_after
 

@@ -54,7 +54,6 @@ class ClusterSteps:
         self._unreadable_report = resources.UnreadableReport(warn)
         self._lock = threading.RLock()
         self._kept: dict[str, Kept] = {}  # by episode id
-        self._episode_of: dict[str, str] = {}  # intent key → episode id
         self._unreadable: dict[str, str] = {}  # node → why its object cannot be read
 
     # -- reading --------------------------------------------------------------------------------------
@@ -73,7 +72,6 @@ class ClusterSteps:
             kept[found.episode.id] = found
         with self._lock:
             self._kept = kept
-            self._episode_of = {entry.key: k.episode.id for k in kept.values() for entry in k.episode.entries}
             self._unreadable = unreadable
 
     def history(self, now: datetime, lookback: timedelta) -> History:
@@ -141,13 +139,14 @@ class ClusterSteps:
 
         with self._lock:
             kept = self._update(entry.episode, add)
-            self._episode_of[entry.key] = entry.episode
             return next(e for e in kept.episode.entries if e.key == entry.key)
 
     def record(self, key: str, outcome: Outcome, at: datetime, detail: str = "") -> bool:
         """Settle an intent (its detail is kept, `detail` added); False when no intent has `key`."""
         with self._lock:
-            episode_id = self._episode_of.get(key)
+            episode_id = next(
+                (k.episode.id for k in self._kept.values() if any(e.key == key for e in k.episode.entries)), None
+            )
             if episode_id is None:
                 return False
 
@@ -184,8 +183,6 @@ class ClusterSteps:
             for k in old:
                 self._objects.delete(k.name)
                 del self._kept[k.episode.id]
-                for entry in k.episode.entries:
-                    self._episode_of.pop(entry.key, None)
             return len(old)
 
     def _update(self, episode_id: str, change: Callable[[Episode], Episode | None]) -> Kept:
@@ -229,8 +226,6 @@ class ClusterSteps:
     def _keep(self, obj: Mapping[str, Any]) -> Kept:
         kept = from_object(obj)
         self._kept[kept.episode.id] = kept
-        for entry in kept.episode.entries:
-            self._episode_of[entry.key] = kept.episode.id
         return kept
 
     def _report(self, obj: Mapping[str, Any], message: str, unreadable: dict[str, str]) -> None:
