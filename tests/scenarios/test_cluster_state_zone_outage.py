@@ -8,10 +8,13 @@ the same compensation episode that scales the pool back. And a record a person b
 from __future__ import annotations
 
 from contextlib import ExitStack
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from lightkube.types import PatchType
 
+from nodewarden.errors import InputError
 from nodewarden.model.remediation import EpisodeState, HoldReason, Outcome, Step
 from nodewarden.state.cluster.resources import NodeRemediation, object_name
 from nodewarden.twin.service import Twin
@@ -89,3 +92,22 @@ def test_a_controller_holds_a_node_whose_record_a_person_broke_and_keeps_running
         assert {hold.reason for hold in held} == {HoldReason.UNREADABLE_RECORD}
         assert "spec.causes[0]: 'CosmicRay'" in held[-1].message
         assert not [e for r in h.reports[-20:] for e in r.executed if e.node == broken]
+
+
+def test_a_retention_sweep_the_api_server_refuses_leaves_the_controller_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with ExitStack() as stack:
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        h = harness(stack, "small", state_dir=tmp_path, twin=twin, state="cluster")
+        calls: list[datetime] = []
+
+        def refused(now: datetime, retention: timedelta) -> int:
+            calls.append(now)
+            raise InputError("the Kubernetes API server answered 500 to delete noderemediations.nodewarden.io")
+
+        monkeypatch.setattr(h.controller.journal, "expire", refused)
+        report = h.step(0)
+        assert (report.acting, len(calls)) == (True, 1)
+        assert h.step(60).acting
+        assert len(calls) == 1, "tried again only after EXPIRE_EVERY"

@@ -232,6 +232,9 @@ class Controller:
         except LeaseLostError as exc:
             self._lease_lost(exc)
             return
+        except NodewardenError as exc:  # the API failing: what is old stays until the next hour's try
+            log.warning("record.not_expired", extra={"error": str(exc)})
+            return
         if gone:
             log.info("record.expired", extra={"episodes": gone, "retention_days": self.retention.days})
 
@@ -241,12 +244,15 @@ class Controller:
         self._resumed = False
 
     def _apply_closures(self, closures: tuple[Closure, ...], history: History, now: datetime) -> None:
+        closed = []
         for closure in closures:
             try:
                 self.journal.close_episode(closure.episode, closure.state, now, closure.note)
-            except RecordWriteError as exc:  # the next cycle decides the closure again
+            except RecordWriteError as exc:  # the next cycle decides the closure again (and counts it then)
                 log.warning("record.write_failed", extra={"episode": closure.episode, "error": str(exc)})
-        self._recovered([c for c in closures if c.state is EpisodeState.RECOVERED], history, now)
+                continue
+            closed.append(closure)
+        self._recovered([c for c in closed if c.state is EpisodeState.RECOVERED], history, now)
 
     def _recovered(self, closures: list[Closure], history: History, now: datetime) -> None:
         """The recovery-time metric: from each recovered episode's opening to `now`."""
