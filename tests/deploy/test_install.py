@@ -24,13 +24,13 @@ def test_kubectl_applies_the_crds_the_controller_and_its_roles(tmp_path: Path) -
             return done.stdout
 
         kubectl("apply", "-f", str(DEPLOY / "crds"))
-        applied = kubectl("apply", "-f", str(DEPLOY / "nodewarden.yaml"), "-f", str(DEPLOY / "rbac.yaml"),
-                          "-f", str(DEPLOY / "rbac-drill.yaml"))  # fmt: skip
+        applied = kubectl("apply", "-f", str(DEPLOY / "base" / "controller.yaml"), "-f", str(DEPLOY / "base" / "rbac" / "controller.yaml"),
+                          "-f", str(DEPLOY / "overlays" / "drill" / "rbac.yaml"))  # fmt: skip
         assert "deployment.apps/nodewarden created" in applied
         assert "clusterrole.rbac.authorization.k8s.io/nodewarden created" in applied
         assert kubectl("get", "serviceaccount", "nodewarden", "-n", "nodewarden", "-o", "name").strip() == (
             "serviceaccount/nodewarden"
         )
-        again = kubectl("apply", "-f", str(DEPLOY / "rbac.yaml"))
+        again = kubectl("apply", "-f", str(DEPLOY / "base" / "rbac" / "controller.yaml"))
         assert "clusterrole.rbac.authorization.k8s.io/nodewarden unchanged" in again
         assert kubectl("get", "noderemediations").strip() in ("", "No resources found")

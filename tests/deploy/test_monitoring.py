@@ -105,7 +105,7 @@ def test_the_service_monitor_scrapes_the_port_the_deployment_listens_on() -> Non
     service, monitor = (d for d in yaml.safe_load_all((MONITORING / "servicemonitor.yaml").read_text()) if d)
     deployment = next(
         d
-        for d in yaml.safe_load_all((MONITORING.parent / "nodewarden.yaml").read_text())
+        for d in yaml.safe_load_all((MONITORING.parent / "base" / "controller.yaml").read_text())
         if d and d["kind"] == "Deployment"
     )
     [container] = deployment["spec"]["template"]["spec"]["containers"]

@@ -1,4 +1,4 @@
-"""deploy/rbac.yaml and deploy/azure-role.json grant exactly what nodewarden uses: no less, no more, no wider.
+"""deploy/base/rbac/controller.yaml and deploy/azure/controller.json grant exactly what nodewarden uses: no less, no more, no wider.
 
 The twin records every request. The test drives the adapters (collect, every node action, every Azure
 action), the controller (scenario 1 end to end through the scenario harness — caches, leader Lease, journal,
@@ -52,7 +52,7 @@ from tests.scenarios.harness import Harness, harness
 from tests.state.conftest import install_crds
 
 DEPLOY = Path(__file__).parents[2] / "deploy"
-SERVICE_ACCOUNT = ("nodewarden", "nodewarden")  # (namespace, name), as deploy/rbac.yaml creates it
+SERVICE_ACCOUNT = ("nodewarden", "nodewarden")  # (namespace, name), as deploy/base/rbac/controller.yaml creates it
 
 # Where nodewarden's code fixes the namespace or the object: grants there must say so (a Role; resourceNames).
 PINNED_NAMESPACES = frozenset({leader.DEFAULT_NAMESPACE, NODE_LEASE_NAMESPACE, NODE_EVENT_NAMESPACE})
@@ -214,11 +214,13 @@ def granted_kube(documents: list[dict[str, Any]]) -> list[KubeGrant]:
 
 
 def _read_rbac() -> list[dict[str, Any]]:
-    return [d for d in yaml.safe_load_all((DEPLOY / "rbac.yaml").read_text(encoding="utf-8")) if d]
+    return [
+        d for d in yaml.safe_load_all((DEPLOY / "base" / "rbac" / "controller.yaml").read_text(encoding="utf-8")) if d
+    ]
 
 
 def _granted_arm() -> set[str]:
-    role = json.loads((DEPLOY / "azure-role.json").read_text(encoding="utf-8"))
+    role = json.loads((DEPLOY / "azure" / "controller.json").read_text(encoding="utf-8"))
     return {action.lower() for action in role["permissions"][0]["actions"]}
 
 
@@ -405,10 +407,12 @@ def test_the_role_files_grant_exactly_what_nodewarden_uses(used: Used) -> None:
     ):
         assert must in used.kube, f"the exercise did not reach {must}"
     problems = kube_mismatches(used.kube, granted_kube(_read_rbac()))
-    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/rbac.yaml does not match"
+    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/base/rbac/controller.yaml does not match"
     granted_arm = _granted_arm()
-    assert sorted(used.arm - granted_arm) == [], "deploy/azure-role.json misses these"
-    assert sorted(granted_arm - used.arm) == [], "deploy/azure-role.json grants these, which nodewarden never uses"
+    assert sorted(used.arm - granted_arm) == [], "deploy/azure/controller.json misses these"
+    assert sorted(granted_arm - used.arm) == [], (
+        "deploy/azure/controller.json grants these, which nodewarden never uses"
+    )
 
 
 def test_a_wider_or_narrower_grant_than_the_use_is_reported() -> None:
@@ -493,7 +497,7 @@ def test_request_mapping_follows_rbac_and_azure_naming() -> None:
 
 
 def test_the_deployment_runs_two_locked_down_replicas_as_the_rbac_service_account() -> None:
-    documents = [d for d in yaml.safe_load_all((DEPLOY / "nodewarden.yaml").read_text(encoding="utf-8")) if d]
+    documents = [d for d in yaml.safe_load_all((DEPLOY / "base" / "controller.yaml").read_text(encoding="utf-8")) if d]
     kinds = {(d["apiVersion"], d["kind"]): d for d in documents}
     assert set(kinds) == {("v1", "Namespace"), ("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget")}
     deployment = kinds[("apps/v1", "Deployment")]

@@ -1,4 +1,4 @@
-"""deploy/rbac-drill.yaml and deploy/azure-role-drill.json grant exactly what `nodewarden drill run` uses.
+"""deploy/overlays/drill/rbac.yaml and deploy/azure/drill.json grant exactly what `nodewarden drill run` uses.
 
 A drill on a real cluster injects only API faults, beside a deployed `nodewarden run`: its own controller only
 detects. The twin records every request of
@@ -63,7 +63,9 @@ FAULT_ACTIONS = frozenset(  # the API faults and their undo: what the drill role
 def drill_grants() -> list[KubeGrant]:
     """rbac-drill.yaml's grants. It binds a group, never a ServiceAccount; granted_kube follows bindings to
     nodewarden's ServiceAccount, so it reads this file's bindings as if they named that account instead."""
-    documents = [d for d in yaml.safe_load_all((DEPLOY / "rbac-drill.yaml").read_text(encoding="utf-8")) if d]
+    documents = [
+        d for d in yaml.safe_load_all((DEPLOY / "overlays" / "drill" / "rbac.yaml").read_text(encoding="utf-8")) if d
+    ]
     bindings = [d for d in documents if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
     assert bindings
     assert all(binding["subjects"] == [GROUP] for binding in bindings), "rbac-drill.yaml binds the drill group only"
@@ -76,7 +78,7 @@ def drill_grants() -> list[KubeGrant]:
 
 
 def drill_arm() -> set[str]:
-    role = json.loads((DEPLOY / "azure-role-drill.json").read_text(encoding="utf-8"))
+    role = json.loads((DEPLOY / "azure" / "drill.json").read_text(encoding="utf-8"))
     assert role["Name"] == "nodewarden drill operator"
     return {action.lower() for action in role["permissions"][0]["actions"]}
 
@@ -196,10 +198,10 @@ def test_the_drill_role_files_grant_exactly_what_a_drill_uses(used: Used) -> Non
     assert not [u for u in used.kube if u.verb == "create" and u.resource == "events"], "only a controller posts"
 
     problems = kube_mismatches(used.kube, drill_grants())
-    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/rbac-drill.yaml does not match"
+    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/overlays/drill/rbac.yaml does not match"
     granted = drill_arm()
-    assert sorted(used.arm - granted) == [], "deploy/azure-role-drill.json misses these"
-    assert sorted(granted - used.arm) == [], "deploy/azure-role-drill.json grants these, which a drill never uses"
+    assert sorted(used.arm - granted) == [], "deploy/azure/drill.json misses these"
+    assert sorted(granted - used.arm) == [], "deploy/azure/drill.json grants these, which a drill never uses"
 
 
 def test_a_drill_with_its_own_controller_needs_the_controllers_roles_as_well(invoke: Invoke, tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ def translate_azure_error(exc: BaseException, *, what: str) -> InputError | None
                 where = f" on {scope.group(1)}" if scope else ""
                 return PermissionDeniedError(
                     f"Azure denied {action.group(1)}{where} reading {what} (403 AuthorizationFailed): grant it to "
-                    "this identity (see deploy/azure-role.json)"
+                    "this identity (see deploy/azure/controller.json)"
                 )
             return PermissionDeniedError(f"Azure denied reading {what} (403): {message}")
         if exc.status_code == 401:

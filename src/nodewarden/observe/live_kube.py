@@ -146,7 +146,7 @@ def translate_api_error(exc: ApiError, *, verb: str, resource: str, group: str =
     if code == 403:
         return PermissionDeniedError(
             f"Kubernetes denied {verb} on {qualified} (403 Forbidden): {message or 'no reason given'}; "
-            f"grant '{verb}' on '{qualified}' to this identity (see deploy/rbac.yaml)"
+            f"grant '{verb}' on '{qualified}' to this identity (see deploy/base/rbac/controller.yaml)"
         )
     return InputError(f"{server} answered {code} {status.reason or ''} to {verb} {qualified}: {message}".rstrip(": "))
 
