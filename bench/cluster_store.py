@@ -74,7 +74,7 @@ def main() -> int:
     with Twin(args.scenario) as twin, tempfile.TemporaryDirectory() as scratch:
         kube = connect(twin=twin.state_dir).kube
         assert kube is not None
-        for path in sorted(CRDS.glob("*.yaml")):
+        for path in sorted(p for p in CRDS.glob("*.yaml") if p.name != "kustomization.yaml"):
             for crd in codecs.load_all_yaml(path.read_text(encoding="utf-8")):
                 kube.create(crd)
         cluster = ClusterJournal.open_in(Path(scratch) / "cluster", kube)

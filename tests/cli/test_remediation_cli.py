@@ -14,7 +14,7 @@ from nodewarden.model.remediation import Episode, HoldReason
 from nodewarden.state import Journal
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
-from tests.state.conftest import CRDS
+from tests.state.conftest import CRD_FILES
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def test_run_with_the_state_in_a_cluster_without_the_crds_says_to_install_them(
     ran = invoke("run", "--twin", str(twin.state_dir), "--once", "--state", "cluster", "--state-dir", str(tmp_path),
                  "--listen", "127.0.0.1:0")  # fmt: skip
     assert ran.code == 2
-    assert "kubectl apply -f deploy/crds/" in ran.err
+    assert "kubectl apply -k deploy/crds" in ran.err
     assert "Traceback" not in ran.err
     wrong = invoke("run", "--twin", str(twin.state_dir), "--once", "--state", "etcd", "--listen", "127.0.0.1:0")
     assert wrong.code == 2
@@ -133,7 +133,7 @@ def test_run_with_the_state_in_a_cluster_without_the_crds_says_to_install_them(
 def test_run_in_a_cluster_keeps_its_episodes_in_noderemediations_and_incidents_lists_them(
     invoke: Invoke, tmp_path: Path
 ) -> None:
-    with Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))) as twin:
+    with Twin("small", advance_on_poll=30, manifests=CRD_FILES) as twin:
         node = _crash_one(twin)
         twin.advance(60)
         target = ("--twin", str(twin.state_dir))

@@ -21,12 +21,12 @@ from nodewarden.twin.service import Twin
 from tests.scenarios.harness import harness, manual_count
 from tests.scenarios.test_leader_election import LEASE_DURATION, TICK, Pair, lease_holder, lease_renewed
 from tests.scenarios.test_zone_outage import ZONE, _zone_of
-from tests.state.conftest import CRDS
+from tests.state.conftest import CRD_FILES
 
 
 def test_the_other_replica_carries_on_a_zone_outage_when_the_leader_dies_with_the_zone(tmp_path: Path) -> None:
     with ExitStack() as stack:
-        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=CRD_FILES))
         a_stack = stack.enter_context(ExitStack())
         a = harness(a_stack, "small", state_dir=tmp_path / "a", identity="a", twin=twin, state="cluster")
         b = harness(stack, "small", state_dir=tmp_path / "b", identity="b", twin=twin, state="cluster")
@@ -74,7 +74,7 @@ def test_a_controller_holds_a_node_whose_record_a_person_broke_and_keeps_running
     """A NodeRemediation edited by hand into something nodewarden cannot read: the controller warns, holds that
     node (never acts on a record it cannot read) and goes on repairing the others."""
     with ExitStack() as stack:
-        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=CRD_FILES))
         h = harness(stack, "small", state_dir=tmp_path, twin=twin, state="cluster")
         h.step(0)
         broken, other = h.nodes("apps")[:2]
@@ -98,7 +98,7 @@ def test_a_retention_sweep_the_api_server_refuses_leaves_the_controller_running(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with ExitStack() as stack:
-        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=CRD_FILES))
         h = harness(stack, "small", state_dir=tmp_path, twin=twin, state="cluster")
         calls: list[datetime] = []
 

@@ -28,7 +28,7 @@ from nodewarden.runtime.leader import LEASE_DURATION, LeaderElector
 from nodewarden.twin.azure.activity import ActivityFilter
 from nodewarden.twin.service import Twin
 from tests.scenarios.harness import Harness, harness
-from tests.state.conftest import CRDS
+from tests.state.conftest import CRD_FILES
 
 TICK = 5.0  # twin seconds between two rounds of cycles
 RESTART = "microsoft.compute/virtualmachinescalesets/virtualmachines/restart/action"
@@ -68,7 +68,7 @@ def test_replicas_under_api_errors_repair_each_instance_once_per_step(tmp_path: 
     does not cost the leader its Lease, so leadership does not flap, and each instance gets one operation per
     ladder step (a step that failed before its call was sent moves the ladder on: restart, then reimage)."""
     with ExitStack() as stack:
-        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=sorted(CRDS.glob("*.yaml"))))
+        twin = stack.enter_context(Twin("small", advance_on_poll=30, manifests=CRD_FILES))
         group = replicas(stack, twin, count, tmp_path, state=state)
         for h in group:
             h.step(0)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from lightkube import Client, codecs
 
 from nodewarden.connection import connect
@@ -17,14 +18,15 @@ from nodewarden.state.cluster.resources import IncidentResource, NodeRemediation
 from nodewarden.twin.service import Twin
 
 CRDS = Path(__file__).resolve().parents[2] / "deploy" / "crds"
+CRD_FILES = sorted(CRDS / name for name in yaml.safe_load((CRDS / "kustomization.yaml").read_text())["resources"])
 BACKENDS = ["dir", "cluster"]
 
 OpenJournal = Callable[[], Journal]  # another replica's view of the same record, opened now
 
 
 def install_crds(kube: Client) -> None:
-    """kubectl apply -f deploy/crds/, through lightkube."""
-    for path in sorted(CRDS.glob("*.yaml")):
+    """kubectl apply -k deploy/crds/, through lightkube (every file its kustomization.yaml lists)."""
+    for path in CRD_FILES:
         for crd in codecs.load_all_yaml(path.read_text(encoding="utf-8")):
             kube.create(crd)
 

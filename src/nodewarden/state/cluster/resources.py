@@ -64,7 +64,7 @@ def call(action: Callable[[], _T], *, verb: str, resource: str, name: str = "") 
         if code == 404 and not name:
             raise StoreMissingError(
                 f"the cluster does not serve {resource}.{GROUP}: install nodewarden's CRDs "
-                "(kubectl apply -f deploy/crds/) or keep the state in a directory (--state dir)"
+                "(kubectl apply -k deploy/crds) or keep the state in a directory (--state dir)"
             ) from exc
         if code == 404:
             raise NotFoundError(f"{resource}.{GROUP} {name}: not found in the cluster") from exc
