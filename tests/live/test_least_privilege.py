@@ -1,32 +1,28 @@
-"""deploy/base/rbac/controller.yaml and deploy/azure/controller.json grant exactly what nodewarden uses: no less, no more, no wider.
+"""The controller's, the operator's and the auditor's role files grant exactly what their commands use.
 
-The twin records every request. The test drives the adapters (collect, every node action, every Azure
-action), the controller (scenario 1 end to end through the scenario harness — caches, leader Lease, journal,
-cordon, drain, restart, uncordon, Events — then a scale, a replace, an escalation and a resume after a crash
-through its executor) and the `watch`, `plan` and `run` commands. It sorts every request into:
+One twin records every request (tests/live/least_privilege.py sorts them and compares with the files), in phases:
 
-- Kubernetes resource requests, mapped to what RBAC checks: namespace, apiGroup, resource, verb and name;
-- public non-resource URLs (`/version` for the API server's clock; discovery), which no role may grant;
-- ARM requests, mapped to Azure RBAC actions;
-- requests that need no role (the identity provider's token endpoint, IMDS Scheduled Events);
+- audit (auditor): `collect` and `audit --live`, the nightly CronJob's commands;
+- look (controller and operator): `watch --once` and `plan`, which read the controller's caches;
+- run (controller): `run --once`;
+- controller (controller): scenario 1 end to end through the scenario harness (caches, leader Lease, the record in
+  the cluster, cordon, drain, restart, uncordon, Events), then through the controller's own executor each step
+  scenario 1 does not take: a scale, a replace, reimage, redeploy, a quarantine and its lift, a drain a
+  PodDisruptionBudget blocks, a drain the policy forces (spec.drain.force), a resume after a crash, retention;
+- incidents (operator): `incidents list|show|report --twin` (the Incident objects);
+- node (operator): every `nodewarden node …` command through the CLI, dry runs included. Drains that remove pods
+  are the exception: the command waits for them in real time, so the same adapter call runs on the twin's clock
+  (an evicting drain a budget blocks, and a forced one), and the command itself drains a node already empty.
 
-and fails on anything else. Then it compares with the role files both ways: a missing permission breaks
-production; a grant nothing used, or a cluster-wide grant where nodewarden only ever works in one fixed
-namespace, or a grant on a whole kind where nodewarden only ever touches one fixed object, is too much.
-
-(The events cache lists Events in every namespace though detection reads only Node events, which live in
-`default`; narrowing the cache to that namespace would let rbac.yaml move events list/watch into a Role.)
+A job's files must grant the union of its phases: no less, no more, no wider. The phases run once per module.
 """
 
 from __future__ import annotations
 
+import io
 import json
-import logging
-import re
-import signal
-from collections.abc import Iterable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -34,266 +30,89 @@ from typing import Any
 import pytest
 import yaml
 
-from nodewarden.act import azure_actions, kube_actions
-from nodewarden.act.events import NODE_EVENT_NAMESPACE, EventRecorder
-from nodewarden.act.results import NodeAction
-from nodewarden.connection import Connection
+from nodewarden.act import kube_actions
+from nodewarden.act.events import EventRecorder
+from nodewarden.cli.main import run
+from nodewarden.connection import Connection, connect
 from nodewarden.model.remediation import Episode, EpisodeState, JournalEntry, Outcome, PlannedAction, Step
-from nodewarden.observe import collect
-from nodewarden.observe.activity import activity_since
+from nodewarden.observe import live_azure, live_kube
 from nodewarden.observe.cache import NODE_LEASE_NAMESPACE
 from nodewarden.runtime import leader
 from nodewarden.state import correlation_id_for
 from nodewarden.state.cluster.incidents import ClusterIncidents
 from nodewarden.state.cluster.remediations import ClusterSteps
 from nodewarden.twin.service import Twin
-from tests.conftest import Invoke
+from tests.conftest import Outcome as Ran
+from tests.live.least_privilege import (
+    AUDITOR,
+    CONTROLLER,
+    DEPLOY,
+    EXACT,
+    JOBS,
+    NAMESPACE,
+    OPERATOR,
+    Job,
+    KubeGrant,
+    KubeUse,
+    Recording,
+    Used,
+    arm_permission,
+    granted_kube,
+    kube_mismatches,
+    kube_permission,
+    kube_use,
+    mismatches,
+    process_state_kept,
+    sort_requests,
+)
 from tests.scenarios.harness import Harness, harness
 from tests.state.conftest import install_crds
 
-DEPLOY = Path(__file__).parents[2] / "deploy"
-SERVICE_ACCOUNT = ("nodewarden", "nodewarden")  # (namespace, name), as deploy/base/rbac/controller.yaml creates it
+pytestmark = pytest.mark.xdist_group("least-privilege")  # one recording serves every test of the module
 
-# Where nodewarden's code fixes the namespace or the object: grants there must say so (a Role; resourceNames).
-PINNED_NAMESPACES = frozenset({leader.DEFAULT_NAMESPACE, NODE_LEASE_NAMESPACE, NODE_EVENT_NAMESPACE})
-PINNED_OBJECTS = frozenset({(leader.DEFAULT_NAMESPACE, "coordination.k8s.io", "leases", leader.DEFAULT_NAME)})
-
-# Granted to every client by the default ClusterRoles: system:public-info-viewer (unauthenticated too) and
-# system:discovery (authenticated). A role file must not grant them again.
-PUBLIC_PATHS = frozenset({"/version", "/version/", "/healthz", "/livez", "/readyz", "/api", "/api/", "/apis", "/apis/"})
-_DISCOVERY = re.compile(r"^/(?:api/[^/]+|apis/[^/]+(?:/[^/]+)?|openapi/.*)/?$")
-# Requests that need no Kubernetes or Azure role: Entra ID's token endpoint and its metadata, and IMDS on the node.
-_NO_ROLE = re.compile(
-    r"^/(?:[^/]+/oauth2/v2\.0/token|[^/]+/v2\.0/\.well-known/openid-configuration|common/discovery/instance"
-    r"|metadata/scheduledevents|metadata/identity/oauth2/token)/?$"
-)
-
-_KUBE_PATH = re.compile(
-    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
-    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$"
-)
-_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
-_ARM_SEGMENT = re.compile(r"/providers/(?P<provider>[^/]+)/(?P<rest>.+)$", re.IGNORECASE)
+PHASES = {
+    CONTROLLER.name: ("look", "run", "controller"),
+    OPERATOR.name: ("look", "incidents", "node"),
+    AUDITOR.name: ("audit",),
+}
 
 
-@dataclass(frozen=True, order=True)
-class KubeUse:
-    """One Kubernetes request as the RBAC authorizer sees it."""
-
-    namespace: str  # "" for a cluster-scoped kind, or a request across all namespaces
-    group: str
-    resource: str  # "pods/eviction" for a subresource
-    verb: str
-    name: str = ""  # "" when the URL names no object (list, watch, create)
+def invoke(*args: str) -> Ran:
+    """The console entry point in-process, its output kept (capsys is per test; the recording is per module)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as exited, process_state_kept():
+        run(list(args))
+    code = exited.value.code
+    return Ran(code=code if isinstance(code, int) else 0, out=out.getvalue(), err=err.getvalue())
 
 
-@dataclass(frozen=True, order=True)
-class KubeGrant:
-    """One (apiGroup, resource, verb) of one rule, where its binding makes it apply."""
-
-    namespace: str  # "" for a ClusterRole bound by a ClusterRoleBinding, else the RoleBinding's namespace
-    group: str
-    resource: str
-    verb: str
-    names: tuple[str, ...] = ()  # resourceNames; empty: every object
-    role: str = ""
-
-    def covers(self, use: KubeUse) -> bool:
-        """RBAC's rule match: a namespaced grant never covers a cluster-wide request, and a grant with
-        resourceNames never covers a request that names no object (create, list, watch)."""
-        if (self.group, self.resource, self.verb) != (use.group, use.resource, use.verb):
-            return False
-        if self.namespace and self.namespace != use.namespace:
-            return False
-        return not self.names or use.name in self.names
+def succeed(*args: str, codes: tuple[int, ...] = (0,)) -> Ran:
+    ran = invoke(*args)
+    assert ran.code in codes, f"nodewarden {' '.join(args)}: {ran.err}"
+    return ran
 
 
-def kube_use(method: str, path: str, watch: bool) -> KubeUse | None:
-    """The RBAC attributes of a resource request; None for anything else (discovery, /version, ARM …)."""
-    match = _KUBE_PATH.match(path)
-    if match is None:
-        return None
-    group = "" if match["core"] else match["group"]
-    resource = match["resource"]
-    if match["sub"]:
-        resource = f"{resource}/{match['sub']}"
-    name = match["name"] or ""
-    if method == "GET":
-        verb = "watch" if watch else ("get" if name else "list")
-    elif method == "DELETE":
-        verb = "delete" if name else "deletecollection"
-    else:
-        verb = _VERBS[method]
-    return KubeUse(match["ns"] or "", group, resource, verb, name)
+# -- the jobs' commands -------------------------------------------------------------------------------------------
 
 
-def kube_permission(method: str, path: str, watch: bool) -> tuple[str, str, str] | None:
-    """(apiGroup, resource[/subresource], verb) as RBAC names them; None for discovery and the like."""
-    use = kube_use(method, path, watch)
-    return None if use is None else (use.group, use.resource, use.verb)
+def _audit(twin: Twin, out: Path) -> None:
+    target = ("--twin", str(twin.state_dir))
+    succeed("collect", "--out", str(out), *target)
+    succeed("audit", "--live", "-o", "json", *target, codes=(0, 1))  # 1: findings, which the audit reports
 
 
-def arm_permission(method: str, path: str) -> str | None:
-    """The Azure RBAC action for an ARM request (`Microsoft.Compute/virtualMachineScaleSets/read`)."""
-    if not path.lower().startswith("/subscriptions/"):
-        return None
-    match = _ARM_SEGMENT.search(path)
-    if match is None:
-        return None
-    parts = match["rest"].split("/")
-    types = parts[0::2]  # resource type segments alternate with names
-    trailing_action = len(parts) % 2 == 1 and len(parts) > 1
-    if trailing_action:
-        types = types[:-1]
-    kind = "/".join([match["provider"], *types])
-    if trailing_action:
-        return f"{kind}/{parts[-1]}/action" if method == "POST" else f"{kind}/{parts[-1]}/read"
-    return f"{kind}/" + {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}[method]
+def _look(twin: Twin) -> None:
+    target = ("--twin", str(twin.state_dir))
+    succeed("watch", "--once", "-o", "json", *target)
+    succeed("plan", "-o", "json", *target)
 
 
-def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or _DISCOVERY.match(path) is not None
+def _run(twin: Twin, state_dir: Path) -> None:
+    succeed("run", "--once", "--listen", "127.0.0.1:0", "--state-dir", str(state_dir), "--identity", "lp",
+            "--twin", str(twin.state_dir))  # fmt: skip
 
 
-@dataclass
-class Used:
-    kube: set[KubeUse]
-    arm: set[str]
-    public: set[str]
-    unknown: set[tuple[str, str]]
-
-
-def sort_requests(requests: Iterable[tuple[str, str, bool]]) -> Used:
-    used = Used(set(), set(), set(), set())
-    for method, path, watch in requests:
-        if path.startswith("/twin/"):
-            continue  # the twin's own admin API: test setup, not nodewarden
-        if (use := kube_use(method, path, watch)) is not None:
-            used.kube.add(use)
-        elif (action := arm_permission(method, path)) is not None:
-            used.arm.add(action.lower())
-        elif is_public(path):
-            used.public.add(path)
-        elif _NO_ROLE.match(path) is None:
-            used.unknown.add((method, path))
-    return used
-
-
-# -- the role files ----------------------------------------------------------------------------------
-
-
-def granted_kube(documents: list[dict[str, Any]]) -> list[KubeGrant]:
-    """Every grant that reaches the ServiceAccount, through its binding; fails on unbound or non-resource rules."""
-    [account] = [d for d in documents if d["kind"] == "ServiceAccount"]
-    assert (account["metadata"]["namespace"], account["metadata"]["name"]) == SERVICE_ACCOUNT
-    roles = {
-        (d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d.get("rules", [])
-        for d in documents
-        if d["kind"] in ("ClusterRole", "Role")
-    }
-    subject = {"kind": "ServiceAccount", "namespace": SERVICE_ACCOUNT[0], "name": SERVICE_ACCOUNT[1]}
-    grants: list[KubeGrant] = []
-    bound: set[tuple[str, str, str]] = set()
-    for binding in (d for d in documents if d["kind"] in ("ClusterRoleBinding", "RoleBinding")):
-        assert subject in binding["subjects"], f"{binding['metadata']['name']} binds someone else"
-        scope = binding["metadata"].get("namespace", "") if binding["kind"] == "RoleBinding" else ""
-        ref = binding["roleRef"]
-        key = (ref["kind"], "" if ref["kind"] == "ClusterRole" else scope, ref["name"])
-        assert key in roles, f"{binding['metadata']['name']} refers to {key}, which rbac.yaml does not define"
-        bound.add(key)
-        for rule in roles[key]:
-            assert "nonResourceURLs" not in rule, f"{key}: /version and discovery are public already"
-            grants += [
-                KubeGrant(scope, group, resource, verb, tuple(rule.get("resourceNames", ())), "/".join(key))
-                for group in rule["apiGroups"]
-                for resource in rule["resources"]
-                for verb in rule["verbs"]
-            ]
-    assert sorted(set(roles) - bound) == [], "roles nothing binds"
-    return grants
-
-
-def _read_rbac() -> list[dict[str, Any]]:
-    return [
-        d for d in yaml.safe_load_all((DEPLOY / "base" / "rbac" / "controller.yaml").read_text(encoding="utf-8")) if d
-    ]
-
-
-def _granted_arm() -> set[str]:
-    role = json.loads((DEPLOY / "azure" / "controller.json").read_text(encoding="utf-8"))
-    return {action.lower() for action in role["permissions"][0]["actions"]}
-
-
-def too_broad(grant: KubeGrant, uses: Iterable[KubeUse]) -> str | None:
-    """Why a grant that is used is still wider than nodewarden needs, or None."""
-    covered = [use for use in uses if grant.covers(use)]
-    namespaces = {use.namespace for use in covered}
-    if not grant.namespace and len(namespaces) == 1 and namespaces <= PINNED_NAMESPACES:
-        return f"{grant} is cluster-wide; nodewarden only uses it in namespace {namespaces.pop()}: use a Role there"
-    objects = {(use.namespace, use.group, use.resource, use.name) for use in covered}
-    if not grant.names and covered and objects <= PINNED_OBJECTS:
-        return f"{grant} covers every object; nodewarden only uses {sorted(objects)}: add resourceNames"
-    return None
-
-
-def kube_mismatches(used: set[KubeUse], grants: list[KubeGrant]) -> dict[str, list[str]]:
-    return {
-        "missing": sorted(str(u) for u in used if not any(g.covers(u) for g in grants)),
-        "unused": sorted(str(g) for g in grants if not any(g.covers(u) for u in used)),
-        "too broad": sorted(why for g in grants if (why := too_broad(g, used)) is not None),
-    }
-
-
-# -- driving nodewarden ------------------------------------------------------------------------------
-
-
-def _exercise_adapters(twin: Twin, connection: Connection) -> None:
-    assert connection.kube is not None
-    assert connection.azure is not None
-    kube, azure = connection.kube, connection.azure
-    collect.gather(connection)
-    activity_since(azure, twin.clock.now() - timedelta(hours=1), twin.clock.now(), resource_group="any")
-    node = next(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"])
-    recorder = EventRecorder(kube)
-    kube_actions.cordon(kube, node, recorder=recorder)
-    kube_actions.uncordon(kube, node, recorder=recorder)
-    kube_actions.drain(kube, node, timeout=600, recorder=recorder, wait=twin.advance, monotonic=twin.clock.elapsed)
-    # A drain that a PodDisruptionBudget blocks reads the budget and the workload behind the pod.
-    deployed = next(
-        p
-        for p in twin.world.store.items("pods")
-        if "-apps-" in (p["spec"].get("nodeName") or "")
-        and p["spec"]["nodeName"] != node
-        and any(o["kind"] == "ReplicaSet" for o in p["metadata"].get("ownerReferences", []))
-    )
-    blocked = deployed["spec"]["nodeName"]
-    selector = {"matchLabels": {"app": deployed["metadata"]["labels"]["app"]}}
-    frozen = {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": "frozen", "namespace": deployed["metadata"]["namespace"]},
-        "spec": {"maxUnavailable": 0, "selector": selector},
-    }
-    twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
-    kube_actions.preview_drain(kube, blocked)
-    kube_actions.drain(kube, blocked, timeout=60, recorder=recorder, wait=twin.advance, monotonic=twin.clock.elapsed)
-    ref = azure_actions.instance_of(kube_actions.read_node(kube, node))
-    for action in (
-        NodeAction.RESTART,
-        NodeAction.REIMAGE,
-        NodeAction.REDEPLOY,
-        NodeAction.DEALLOCATE,
-        NodeAction.START,
-    ):
-        azure_actions.run_instance_action(azure, ref, action, timeout=900, recorder=recorder)
-    system = next(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-system-" in n["metadata"]["name"])
-    azure_actions.replace(
-        azure, azure_actions.instance_of(kube_actions.read_node(kube, system)), timeout=900, recorder=recorder
-    )
-    kube_actions.delete_node(kube, node, recorder=recorder, force=True)
-
-
-def _exercise_controller(twin: Twin, state_dir: Path) -> None:
+def _control(twin: Twin, state_dir: Path) -> None:
     """Scenario 1 end to end, then the steps scenario 1 does not take, through the controller's own executor."""
     with ExitStack() as stack:
         h = harness(stack, "small", state_dir=state_dir, twin=twin, state="cluster")
@@ -312,20 +131,27 @@ def _execute_by_hand(h: Harness) -> None:
     executor = h.controller.executor
     system, apps = h.nodes("system"), h.nodes("apps")
 
-    def execute(step: Step, subject: str, **fields: Any) -> JournalEntry:
+    def execute(step: Step, subject: str, outcome: Outcome = Outcome.SUCCEEDED, **fields: Any) -> JournalEntry:
         action = PlannedAction(step=step, subject=subject, reason="least-privilege test", key=f"lp-{subject}/{step}",
                                episode=f"lp-{subject}", **fields)  # fmt: skip
         entry = executor.execute(action, h.twin.clock.now())
-        assert entry.outcome is Outcome.SUCCEEDED, f"{step} {subject}: {entry.detail}"
+        assert entry.outcome is outcome, f"{step} {subject}: {entry.detail}"
         return entry
 
     # Zone compensation: a pool PUT with a new count (the system pool does not autoscale in "small").
     execute(Step.SCALE, "system", pool="system", count=len(system) + 1)
     # Replace through AKS deleteMachines (apps autoscales, so AKS's autoscaler restores the count).
     execute(Step.REPLACE, apps[1], node=apps[1], pool="apps")
+    # The rungs scenario 1 did not climb, on the node it repaired.
+    execute(Step.REIMAGE, apps[0], node=apps[0], pool="apps")
+    execute(Step.REDEPLOY, f"{apps[0]}-again", node=apps[0], pool="apps")
     # Quarantine (cordon and taint), then lift it as an uncordon does (untaint).
     execute(Step.ESCALATE, apps[2], node=apps[2], pool="apps")
     execute(Step.UNCORDON, f"{apps[2]}-lift", node=apps[2], pool="apps")
+    # A drain a budget blocks names the budget and the workload behind the pod; one the policy forces deletes.
+    blocked = _freeze_a_workload_on(h.twin, apps[5:7])
+    execute(Step.DRAIN, blocked, Outcome.TIMED_OUT, node=blocked, pool="apps", timeout=60)
+    execute(Step.DRAIN, apps[4], node=apps[4], pool="apps", timeout=600, force=True)
     # A crash after journaling a restart's intent: resume asks the Activity Log for its correlation id first.
     key = "lp-resume/Restart"
     h.controller.journal.open_episode(Episode(id="lp-resume", node=apps[3], opened_at=h.twin.clock.now(), pool="apps"))
@@ -353,51 +179,97 @@ def _execute_by_hand(h: Harness) -> None:
     ClusterIncidents(h.connection.kube).delete("lp-merged")
 
 
-@contextmanager
-def _process_state_kept() -> Iterator[None]:
-    """`run` and `watch` install signal handlers and configure logging; put the test process back as it was."""
-    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
-    root = logging.getLogger()
-    root_handlers, root_level = root.handlers[:], root.level
-    try:
-        yield
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
-        root.handlers[:] = root_handlers
-        root.setLevel(root_level)
+def _freeze_a_workload_on(twin: Twin, nodes: list[str]) -> str:
+    """A node among `nodes` running a ReplicaSet's pod whose new budget allows no disruption (evicting it: 429)."""
+    pod = next(
+        p
+        for p in twin.world.store.items("pods")
+        if p["spec"].get("nodeName") in nodes
+        and any(o["kind"] == "ReplicaSet" for o in p["metadata"].get("ownerReferences", []))
+    )
+    frozen = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": f"frozen-{pod['metadata']['labels']['app']}", "namespace": pod["metadata"]["namespace"]},
+        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": pod["metadata"]["labels"]["app"]}}},
+    }
+    twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
+    return str(pod["spec"]["nodeName"])
 
 
-def _exercise_commands(twin: Twin, invoke: Invoke, state_dir: Path) -> None:
+def _incidents(twin: Twin) -> None:
     target = ("--twin", str(twin.state_dir))
-    with _process_state_kept():
-        for args in (
-            ("watch", "--once", "-o", "json", *target),
-            ("plan", "-o", "json", *target),
-            ("run", "--once", "--listen", "127.0.0.1:0", "--state-dir", str(state_dir), "--identity", "lp", *target),
-            ("incidents", "list", *target),
-        ):
-            outcome = invoke(*args)
-            assert outcome.code == 0, f"nodewarden {' '.join(args)}: {outcome.err}"
+    listed = json.loads(succeed("incidents", "list", "-o", "json", *target).out)
+    assert listed, "scenario 1 left an incident"
+    succeed("incidents", "show", listed[0]["id"], *target)
+    succeed("incidents", "report", listed[0]["id"], "-o", "json", *target)
 
 
-# -- the tests ---------------------------------------------------------------------------------------
+def _operate(twin: Twin, apps: list[str], system: list[str]) -> None:
+    """Every runbook command, on nodes the controller phase left alone."""
+    target = ("--twin", str(twin.state_dir))
+    node, emptied, blocked = apps[7], apps[8], _freeze_a_workload_on(twin, apps[5:7])
+    for command in ("cordon", "uncordon"):
+        succeed("node", command, node, *target)
+    succeed("node", "drain", node, "--dry-run", *target)
+    succeed("node", "reimage", node, "--dry-run", *target)
+    succeed("node", "replace", system[1], "--dry-run", *target)
+    for action in ("restart", "reimage", "redeploy", "deallocate", "start"):
+        succeed("node", action, node, "--timeout", "900", *target)
+    succeed("node", "replace", system[1], "--timeout", "900", *target)
+    # `node drain` evicts, or with --force deletes, then waits for the pods in real time: the same calls on the
+    # twin's clock. Then the command itself, on the node that drain emptied (its mark, Events and checks).
+    kube = connect(twin=twin.state_dir).kube
+    assert kube is not None
+    recorder = EventRecorder(kube)
+    for name, force in ((blocked, False), (emptied, True)):
+        kube_actions.drain(kube, name, timeout=60, force=force, grace_period=0 if force else None, recorder=recorder,
+                           wait=twin.advance, monotonic=twin.clock.elapsed)  # fmt: skip
+    succeed("node", "drain", emptied, "--timeout", "60", *target)
+    succeed("node", "delete", node, "--force", *target)
 
 
-@pytest.fixture
-def used(twin: Twin, connection: Connection, invoke: Invoke, tmp_path: Path) -> Used:
-    assert connection.kube is not None
-    install_crds(connection.kube)  # as `kubectl apply -f deploy/crds/` by an admin, before nodewarden runs
-    twin.record_requests = True
-    # Read-only commands first, then the controller, then the adapters (which delete a node and a machine).
-    _exercise_commands(twin, invoke, tmp_path / "run")
-    _exercise_controller(twin, tmp_path / "controller")
-    _exercise_adapters(twin, connection)
-    return sort_requests(twin.requests)
+# -- the recording ------------------------------------------------------------------------------------------------
 
 
-def test_the_role_files_grant_exactly_what_nodewarden_uses(used: Used) -> None:
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
+    tmp = tmp_path_factory.mktemp("least-privilege")
+    # SDK pollers wait in real time; each poll of an unfinished operation moves twin time 30 s.
+    with Twin("small", advance_on_poll=30) as twin:
+        connection: Connection = connect(twin=twin.state_dir)
+        assert connection.kube is not None
+        install_crds(connection.kube)  # as `kubectl apply -k deploy/crds` by an admin, before nodewarden runs
+        nodes = sorted(n["metadata"]["name"] for n in twin.world.store.items("nodes"))
+        apps, system = [n for n in nodes if "-apps-" in n], [n for n in nodes if "-system-" in n]
+        recording = Recording(twin)
+        # Readers first; then the controller, then the operator (who deletes a node and replaces a machine).
+        with recording.phase("audit"):
+            _audit(twin, tmp / "export")
+        with recording.phase("look"):
+            _look(twin)
+        with recording.phase("run"):
+            _run(twin, tmp / "run")
+        with recording.phase("controller"):
+            _control(twin, tmp / "controller")
+        with recording.phase("incidents"):
+            _incidents(twin)
+        with recording.phase("node"):
+            _operate(twin, apps, system)
+        yield recording
+
+
+def _used_by(job: Job, recording: Recording) -> Used:
+    used = recording.of(*PHASES[job.name])
     assert sorted(used.unknown) == [], "requests this test cannot map to a permission"
+    return used
+
+
+# -- the tests ----------------------------------------------------------------------------------------------------
+
+
+def test_the_controller_files_grant_exactly_what_run_watch_and_plan_use(recording: Recording) -> None:
+    used = _used_by(CONTROLLER, recording)
     assert "/version" in used.public, "run, watch and plan read the API server's clock"
     for must in (
         KubeUse(leader.DEFAULT_NAMESPACE, "coordination.k8s.io", "leases", "create"),
@@ -406,13 +278,73 @@ def test_the_role_files_grant_exactly_what_nodewarden_uses(used: Used) -> None:
         KubeUse("", "", "pods", "watch"),
     ):
         assert must in used.kube, f"the exercise did not reach {must}"
-    problems = kube_mismatches(used.kube, granted_kube(_read_rbac()))
-    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/base/rbac/controller.yaml does not match"
-    granted_arm = _granted_arm()
-    assert sorted(used.arm - granted_arm) == [], "deploy/azure/controller.json misses these"
-    assert sorted(granted_arm - used.arm) == [], (
-        "deploy/azure/controller.json grants these, which nodewarden never uses"
-    )
+    reached = {(u.group, u.resource, u.verb) for u in used.kube}
+    for needed in (("apps", "replicasets", "get"), ("", "pods", "delete")):  # a blocked drain; a forced one
+        assert needed in reached, f"the exercise did not reach {needed}"
+    assert mismatches(CONTROLLER, used) == EXACT, "deploy/base/rbac/controller.yaml or deploy/azure/controller.json"
+
+
+def test_the_controller_holds_nothing_only_the_runbook_or_the_audit_uses() -> None:
+    granted = {(g.group, g.resource, g.verb) for g in CONTROLLER.kube_grants()}
+    assert ("", "nodes", "delete") not in granted, "only `node delete` deletes a Node"
+    assert ("", "services", "list") not in granted, "only the audit reads Services"
+    actions = CONTROLLER.arm_actions()
+    for action in ("deallocate", "start"):
+        assert f"microsoft.compute/virtualmachinescalesets/virtualmachines/{action}/action" not in actions
+
+
+def test_the_operator_files_grant_exactly_what_the_runbook_commands_use(recording: Recording) -> None:
+    used = _used_by(OPERATOR, recording)
+    reached = {(u.group, u.resource, u.verb) for u in used.kube}
+    for must in (
+        ("", "nodes", "delete"),  # node delete
+        ("", "pods/eviction", "create"),  # node drain
+        ("", "pods", "delete"),  # node drain --force
+        ("apps", "replicasets", "get"),  # a drain a budget blocks names the workload
+        ("nodewarden.io", "incidents", "get"),  # incidents show --kubeconfig
+    ):
+        assert must in reached, f"the exercise did not reach {must}"
+    assert {"deallocate", "start", "restart"} <= {a.split("/")[-2] for a in used.arm if a.endswith("/action")}
+    assert mismatches(OPERATOR, used) == EXACT, "deploy/base/rbac/operator.yaml or deploy/azure/operator.json"
+
+
+def test_the_auditor_files_grant_exactly_what_collect_and_audit_live_read(recording: Recording) -> None:
+    used = _used_by(AUDITOR, recording)
+    assert {u.verb for u in used.kube} == {"list"}, "the audit reads, and reads everything by listing"
+    assert all(action.endswith("/read") for action in used.arm), "the audit changes nothing in Azure"
+    assert mismatches(AUDITOR, used) == EXACT, "deploy/base/rbac/auditor.yaml or deploy/azure/auditor.json"
+
+
+def test_each_jobs_files_name_each_other_and_the_jobs_commands() -> None:
+    for job in JOBS:
+        kube_text = (DEPLOY / job.kube_file).read_text(encoding="utf-8")
+        description = job.azure_role()["Description"]
+        assert f"deploy/{job.azure_file}" in kube_text, f"{job.kube_file} does not name its Azure role"
+        assert f"deploy/{job.kube_file}" in description, f"{job.azure_file} does not name its Kubernetes roles"
+        assert job.name in description.lower()
+        assert job.azure_role()["IsCustom"] is True
+
+
+def test_no_two_role_files_define_the_same_object() -> None:
+    """kustomize refuses two objects with one id; `kubectl apply -f` would let the later file win in silence."""
+    seen: dict[tuple[str, str, str], str] = {}
+    for job in JOBS:
+        for document in job.documents():
+            meta = document["metadata"]
+            key = (document["kind"], meta.get("namespace", ""), meta["name"])
+            assert key not in seen, f"{job.kube_file} and {seen[key]} both define {key}"
+            seen[key] = job.kube_file
+    names = [job.azure_role()["Name"] for job in JOBS]
+    assert len(set(names)) == len(names), "custom role names are unique in a tenant"
+
+
+def test_a_missing_right_names_every_jobs_role_file() -> None:
+    for hint, files in ((live_kube.ROLE_FILES, [j.kube_file for j in JOBS]),
+                        (live_azure.ROLE_FILES, [j.azure_file for j in JOBS])):  # fmt: skip
+        for path in files:
+            assert Path(path).name in hint
+        for named in (word.strip("(),;") for word in hint.split() if word.startswith("deploy/")):
+            assert (DEPLOY.parent / named).exists(), named
 
 
 def test_a_wider_or_narrower_grant_than_the_use_is_reported() -> None:
@@ -438,6 +370,25 @@ def test_a_wider_or_narrower_grant_than_the_use_is_reported() -> None:
     assert not KubeGrant("kube-system", *leases, "create", ("nodewarden",)).covers(
         KubeUse("kube-system", *leases, "create")
     )
+
+
+def test_a_role_that_misses_or_adds_a_right_fails_the_comparison(recording: Recording) -> None:
+    used = _used_by(AUDITOR, recording)
+    missing = Used(used.kube | {KubeUse("", "", "nodes", "delete")}, used.arm | {"microsoft.compute/x/action"})
+    problems = mismatches(AUDITOR, missing)
+    assert problems["missing"] == [str(KubeUse("", "", "nodes", "delete"))]
+    assert problems["azure missing"] == ["microsoft.compute/x/action"]
+    less = Used({u for u in used.kube if u.resource != "services"}, used.arm - {next(iter(sorted(used.arm)))})
+    problems = mismatches(AUDITOR, less)
+    assert [p for p in problems["unused"] if "'services'" in p], "a grant nothing used is reported"
+    assert problems["azure unused"] == [sorted(used.arm)[0]]
+
+
+def test_a_binding_to_anyone_else_is_refused() -> None:
+    stranger = {"kind": "User", "apiGroup": "rbac.authorization.k8s.io", "name": "someone"}
+    widened = [d | {"subjects": [*d["subjects"], stranger]} if "subjects" in d else d for d in OPERATOR.documents()]
+    with pytest.raises(AssertionError, match="binds"):
+        granted_kube(widened, OPERATOR.subjects)
 
 
 def test_requests_that_need_no_role_are_told_apart_from_unknown_ones() -> None:
@@ -496,15 +447,23 @@ def test_request_mapping_follows_rbac_and_azure_naming() -> None:
     )
 
 
+def test_the_service_accounts_live_in_the_deployments_namespace() -> None:
+    for job in JOBS:
+        for document in job.documents():
+            if document["kind"] == "ServiceAccount":
+                assert document["metadata"]["namespace"] == NAMESPACE
+
+
 def test_the_deployment_runs_two_locked_down_replicas_as_the_rbac_service_account() -> None:
     documents = [d for d in yaml.safe_load_all((DEPLOY / "base" / "controller.yaml").read_text(encoding="utf-8")) if d]
     kinds = {(d["apiVersion"], d["kind"]): d for d in documents}
-    assert set(kinds) == {("v1", "Namespace"), ("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget")}
+    assert set(kinds) == {("apps/v1", "Deployment"), ("policy/v1", "PodDisruptionBudget")}
     deployment = kinds[("apps/v1", "Deployment")]
-    assert deployment["metadata"]["namespace"] == kinds[("v1", "Namespace")]["metadata"]["name"] == SERVICE_ACCOUNT[0]
+    namespace = yaml.safe_load((DEPLOY / "base" / "namespace.yaml").read_text(encoding="utf-8"))
+    assert deployment["metadata"]["namespace"] == namespace["metadata"]["name"] == NAMESPACE
     spec, pod = deployment["spec"], deployment["spec"]["template"]["spec"]
     assert spec["replicas"] == 2
-    assert pod["serviceAccountName"] == SERVICE_ACCOUNT[1]
+    assert pod["serviceAccountName"] == CONTROLLER.subjects[0]["name"]
     assert "hostNetwork" not in pod
     assert pod["securityContext"]["runAsNonRoot"] is True
     [container] = pod["containers"]

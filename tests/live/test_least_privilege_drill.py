@@ -10,9 +10,11 @@ detects. The twin records every request of
   (restart), spot-eviction of a Spot instance with the Deallocate policy (start), and a node-drain that a
   PodDisruptionBudget blocks (the budget and the workload behind the pod are read) and its uncordon;
 
-then compares both ways with the two files, with the helpers of test_least_privilege.py. With
-`--with-controller` the drill also acts as `nodewarden run --apply` does; rbac-drill.yaml says to bind the
-controller's roles too, and the last test proves the two together cover such a drill and the drill's alone do not.
+then compares both ways with the two files (tests/live/least_privilege.py). People run drills through the group
+the file binds, the scheduled drill (deploy/overlays/drill/drill-cronjob.yaml) as the ServiceAccount nodewarden-drill:
+both get the same roles. With `--with-controller` the drill also acts as `nodewarden run --apply` does; the drill's
+file says to bind the controller's roles too, and the last test proves the two together cover such a drill and the
+drill's alone do not.
 """
 
 from __future__ import annotations
@@ -35,52 +37,23 @@ from nodewarden.runtime import leader
 from nodewarden.twin.scenario import PoolSpec, load_scenario
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
-from tests.live.test_least_privilege import (
-    DEPLOY,
-    SERVICE_ACCOUNT,
-    KubeGrant,
+from tests.live.least_privilege import (
+    CONTROLLER,
+    DRILL,
+    EXACT,
     KubeUse,
     Used,
-    _granted_arm,
-    _process_state_kept,
-    _read_rbac,
-    granted_kube,
     kube_mismatches,
+    mismatches,
+    process_state_kept,
     sort_requests,
 )
 
 SPEED = 120.0  # twin seconds per real second for the CLI runs (their ARM pollers and cache sync wait in real time)
-GROUP = {"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "<drill-operators-group>"}
 VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
 FAULT_ACTIONS = frozenset(  # the API faults and their undo: what the drill role adds to reading the cluster
     f"{VM}/{action}/action".lower() for action in ("powerOff", "deallocate", "simulateEviction", "start", "restart")
 )
-
-
-# -- the drill's role files ------------------------------------------------------------------------------------
-
-
-def drill_grants() -> list[KubeGrant]:
-    """rbac-drill.yaml's grants. It binds a group, never a ServiceAccount; granted_kube follows bindings to
-    nodewarden's ServiceAccount, so it reads this file's bindings as if they named that account instead."""
-    documents = [
-        d for d in yaml.safe_load_all((DEPLOY / "overlays" / "drill" / "rbac.yaml").read_text(encoding="utf-8")) if d
-    ]
-    bindings = [d for d in documents if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
-    assert bindings
-    assert all(binding["subjects"] == [GROUP] for binding in bindings), "rbac-drill.yaml binds the drill group only"
-    assert not [d for d in documents if d["kind"] == "ServiceAccount"], "drills run as a person or a pipeline"
-    namespace, name = SERVICE_ACCOUNT
-    account = {"kind": "ServiceAccount", "metadata": {"namespace": namespace, "name": name}}
-    subject = {"kind": "ServiceAccount", "namespace": namespace, "name": name}
-    rebound = [d | {"subjects": [subject]} if d in bindings else d for d in documents]
-    return granted_kube([account, *rebound])
-
-
-def drill_arm() -> set[str]:
-    role = json.loads((DEPLOY / "azure" / "drill.json").read_text(encoding="utf-8"))
-    assert role["Name"] == "nodewarden drill operator"
-    return {action.lower() for action in role["permissions"][0]["actions"]}
 
 
 # -- driving drills --------------------------------------------------------------------------------------------
@@ -96,9 +69,9 @@ def write_drill(path: Path, **spec: Any) -> Path:
 
 def run_drill_cli(invoke: Invoke, tmp_path: Path, drill: Path, *flags: str) -> tuple[dict[str, Any], Used]:
     """`nodewarden drill run` against a twin served at SPEED; the verdict and every request the drill made."""
-    with Twin("small", speed=SPEED, state_dir=tmp_path / "twin") as twin, _process_state_kept():
+    with Twin("small", speed=SPEED, state_dir=tmp_path / "twin") as twin, process_state_kept():
         twin.record_requests = True
-        ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "0.2",
+        ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "24",
                      "--state-dir", str(tmp_path / "state"), "-o", "json", *flags)  # fmt: skip
     assert ran.code in (0, 1), ran.err  # passed or failed, but ran: no refusal, no usage error
     return json.loads(ran.out), sort_requests(twin.requests)
@@ -178,8 +151,7 @@ def used(twin: Twin, connection: Connection, invoke: Invoke, tmp_path: Path) -> 
     twin.record_requests = True
     inject_and_undo(twin, connection)
     direct = sort_requests(twin.requests)
-    return Used(beside.kube | direct.kube, beside.arm | direct.arm, beside.public | direct.public,
-                beside.unknown | direct.unknown)  # fmt: skip
+    return beside | direct
 
 
 def test_the_drill_role_files_grant_exactly_what_a_drill_uses(used: Used) -> None:
@@ -197,11 +169,14 @@ def test_the_drill_role_files_grant_exactly_what_a_drill_uses(used: Used) -> Non
     assert not [u for u in used.kube if u.group == "coordination.k8s.io" and u.namespace == leader.DEFAULT_NAMESPACE]
     assert not [u for u in used.kube if u.verb == "create" and u.resource == "events"], "only a controller posts"
 
-    problems = kube_mismatches(used.kube, drill_grants())
-    assert problems == {"missing": [], "unused": [], "too broad": []}, "deploy/overlays/drill/rbac.yaml does not match"
-    granted = drill_arm()
-    assert sorted(used.arm - granted) == [], "deploy/azure/drill.json misses these"
-    assert sorted(granted - used.arm) == [], "deploy/azure/drill.json grants these, which a drill never uses"
+    assert mismatches(DRILL, used) == EXACT, "deploy/overlays/drill/rbac.yaml or deploy/azure/drill.json"
+
+
+def test_the_drill_binds_people_and_the_scheduled_drill_alike() -> None:
+    bindings = [d for d in DRILL.documents() if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
+    assert [d["metadata"]["name"] for d in DRILL.documents() if d["kind"] == "ServiceAccount"] == ["nodewarden-drill"]
+    assert all(binding["subjects"] == list(DRILL.subjects) for binding in bindings)
+    assert {s["kind"] for s in DRILL.subjects} == {"Group", "ServiceAccount"}
 
 
 def test_a_drill_with_its_own_controller_needs_the_controllers_roles_as_well(invoke: Invoke, tmp_path: Path) -> None:
@@ -211,9 +186,9 @@ def test_a_drill_with_its_own_controller_needs_the_controllers_roles_as_well(inv
     acted = {(u.namespace, u.group, u.resource, u.verb) for u in used.kube}
     assert ("default", "events.k8s.io", "events", "create") in acted, "the controller led, acted and recorded it"
 
-    alone = kube_mismatches(used.kube, drill_grants())["missing"]
+    alone = kube_mismatches(used.kube, DRILL.kube_grants())["missing"]
     lease = KubeUse(leader.DEFAULT_NAMESPACE, "coordination.k8s.io", "leases", "update", leader.DEFAULT_NAME)
     assert str(lease) in alone, "the drill's roles alone must not let it lead"
-    both = kube_mismatches(used.kube, [*drill_grants(), *granted_kube(_read_rbac())])["missing"]
-    assert both == [], "rbac-drill.yaml and rbac.yaml together miss these"
-    assert sorted(used.arm - drill_arm() - _granted_arm()) == [], "the two Azure roles together miss these"
+    both = kube_mismatches(used.kube, [*DRILL.kube_grants(), *CONTROLLER.kube_grants()])["missing"]
+    assert both == [], "the drill's and the controller's roles together miss these"
+    assert sorted(used.arm - DRILL.arm_actions() - CONTROLLER.arm_actions()) == [], "the two Azure roles miss these"

@@ -39,7 +39,7 @@ from nodewarden.cli.live_flags import (
     with_connection_flags,
 )
 from nodewarden.connection import Connection
-from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError
+from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError, NotFoundError
 from nodewarden.model import operator_mark
 from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.render import terminal_text
@@ -106,7 +106,7 @@ def _settle_mark(conn: Connection, node: str, mark: OperatorMark, *, refused: bo
     expires = max(mark.at, now) if refused else min(mark.expires, now + operator_mark.COME_BACK)
     try:
         _write_mark(conn.kube, node, replace(mark, expires=expires))
-    except ActionError as exc:  # the node may be gone (replace); the first mark still expires on its own
+    except (ActionError, NotFoundError) as exc:  # the node may be gone (replace); the first mark expires on its own
         print(f"nodewarden: could not update the mark on {node}: {exc}", file=sys.stderr)
 
 

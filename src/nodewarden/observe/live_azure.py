@@ -129,6 +129,11 @@ def _add_resource_group(value: Any) -> Any:
 
 # -- errors at the boundary ------------------------------------------------------------------------------
 
+# Where a 403 sends the user: one Azure role per job, each just what its commands use (tests/live/least_privilege.py).
+ROLE_FILES = (
+    "deploy/azure/controller.json for run, operator.json for node, watch and plan, auditor.json for collect and "
+    "audit --live, drill.json for drill run"
+)
 _ACTION = re.compile(r"perform action '([^']+)'")
 _SCOPE = re.compile(r"over scope '([^']+)'")
 
@@ -168,7 +173,7 @@ def translate_azure_error(exc: BaseException, *, what: str) -> InputError | None
                 where = f" on {scope.group(1)}" if scope else ""
                 return PermissionDeniedError(
                     f"Azure denied {action.group(1)}{where} reading {what} (403 AuthorizationFailed): grant it to "
-                    "this identity (see deploy/azure/controller.json)"
+                    f"this identity, in the role of the job it does ({ROLE_FILES})"
                 )
             return PermissionDeniedError(f"Azure denied reading {what} (403): {message}")
         if exc.status_code == 401:

@@ -22,6 +22,11 @@ from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedR
 from nodewarden.errors import AuthenticationError, InputError, PermissionDeniedError, UnreachableError
 
 CHUNK_SIZE = 500  # kubectl's own page size for `get` (--chunk-size default)
+# Where a 403 sends the user: one role file per job, each exactly what its commands use (tests/live/least_privilege.py).
+ROLE_FILES = (
+    "deploy/base/rbac/controller.yaml for run, operator.yaml for node, watch, plan and incidents, auditor.yaml for "
+    "collect and audit --live; deploy/overlays/drill/rbac.yaml for drill run"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +151,7 @@ def translate_api_error(exc: ApiError, *, verb: str, resource: str, group: str =
     if code == 403:
         return PermissionDeniedError(
             f"Kubernetes denied {verb} on {qualified} (403 Forbidden): {message or 'no reason given'}; "
-            f"grant '{verb}' on '{qualified}' to this identity (see deploy/base/rbac/controller.yaml)"
+            f"grant '{verb}' on '{qualified}' to this identity, in the role of the job it does ({ROLE_FILES})"
         )
     return InputError(f"{server} answered {code} {status.reason or ''} to {verb} {qualified}: {message}".rstrip(": "))
 
