@@ -36,7 +36,7 @@ def promtool_run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_rules_pass_promtools_check(tmp_path: Path) -> None:
     checked = promtool_run("check", "rules", str(rules_file(tmp_path)), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 7 rules found" in checked.stdout
+    assert "SUCCESS: 8 rules found" in checked.stdout
 
 
 def test_the_rules_unit_tests_pass(tmp_path: Path) -> None:
@@ -102,7 +102,8 @@ def test_every_dashboard_query_names_only_what_nodewarden_exports() -> None:
 
 
 def test_the_service_monitor_scrapes_the_port_the_deployment_listens_on() -> None:
-    service, monitor = (d for d in yaml.safe_load_all((MONITORING / "servicemonitor.yaml").read_text()) if d)
+    service = yaml.safe_load((MONITORING.parent / "base" / "service.yaml").read_text())
+    monitor = yaml.safe_load((MONITORING / "servicemonitor.yaml").read_text())
     deployment = next(
         d
         for d in yaml.safe_load_all((MONITORING.parent / "base" / "controller.yaml").read_text())

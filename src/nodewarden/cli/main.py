@@ -1,4 +1,5 @@
-"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, incidents, drill, demo, twin."""
+"""The `nodewarden` command line: audit, rules, collect, watch, plan, run, policy, notify, incidents, drill, demo,
+twin."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from nodewarden.cli.drill_command import app as drill_app
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.incidents_command import app as incidents_app
 from nodewarden.cli.node_command import app as node_app
+from nodewarden.cli.notify_command import app as notify_app
 from nodewarden.cli.plan_command import plan_command
-from nodewarden.cli.policy_command import policy_check, policy_show
+from nodewarden.cli.policy_command import policy_check, policy_schema, policy_show
 from nodewarden.cli.rules_command import rules_command
 from nodewarden.cli.run_command import run_command
 from nodewarden.cli.twin_command import app as twin_app
@@ -39,6 +41,7 @@ policy_app = typer.Typer(help="The remediation policy: show the built-in one, ch
 app.add_typer(twin_app, name="twin")
 app.add_typer(node_app, name="node")
 app.add_typer(policy_app, name="policy")
+app.add_typer(notify_app, name="notify")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(drill_app, name="drill")
 
@@ -134,6 +137,12 @@ def policy_check_command(
 ) -> None:
     """Validate a policy file; exit 2 with the field named when it is wrong."""
     typer.echo(policy_check(path), nl=False)
+
+
+@policy_app.command("schema")
+def policy_schema_command() -> None:
+    """Print the policy's reference as Markdown: every key, its type, range, default and meaning (docs/policy.md)."""
+    typer.echo(policy_schema(), nl=False)
 
 
 @app.command("rules")

@@ -1,4 +1,4 @@
-"""`nodewarden policy show [--policy FILE]` and `nodewarden policy check FILE`: the remediation policy."""
+"""`nodewarden policy show [--policy FILE]`, `policy check FILE` and `policy schema`: the remediation policy."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from nodewarden.heal import policy as remediation_policy
+from nodewarden.render import reference_pages
 
 
 def policy_show(path: Path | None) -> str:
@@ -21,3 +22,8 @@ def policy_check(path: Path) -> str:
     policy = remediation_policy.load_policy(path)
     pools = ", ".join(sorted(policy.spec.pools)) or "none"
     return f"{path}: OK ({policy.kind} {policy.metadata.name}, mode {policy.spec.mode}, pool overrides: {pools})\n"
+
+
+def policy_schema() -> str:
+    """The policy's reference page (docs/policy.md)."""
+    return reference_pages.render_policy_reference()

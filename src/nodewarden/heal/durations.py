@@ -9,7 +9,7 @@ field error, and each has a formatter that writes the canonical spelling back (f
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 _DURATION = re.compile(r"(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?", re.ASCII)
@@ -49,16 +49,29 @@ def parse_duration(value: object) -> timedelta:
     raise ValueError(f"expected {DURATION_HINT}, found {shown(value)}")
 
 
-def within(low: timedelta, high: timedelta) -> Callable[[timedelta], timedelta]:
-    """A validator for a duration field: `low` ≤ value ≤ `high`, else ValueError in the field's own spelling."""
+@dataclass(frozen=True)
+class Within:
+    """A validator for a duration field: `low` ≤ value ≤ `high`, else ValueError in the field's own spelling.
 
-    def check(value: timedelta) -> timedelta:
-        if not low <= value <= high:
-            bounds = f"from {format_duration(low)} to {format_duration(high)}"
-            raise ValueError(f"expected a duration {bounds}, found {format_duration(value)}")
+    A dataclass rather than a closure so the bounds can be read back: docs/policy.md states them
+    (`render/reference.py`)."""
+
+    low: timedelta
+    high: timedelta
+
+    def __call__(self, value: timedelta) -> timedelta:
+        if not self.low <= value <= self.high:
+            raise ValueError(f"expected a duration {self.bounds}, found {format_duration(value)}")
         return value
 
-    return check
+    @property
+    def bounds(self) -> str:
+        return f"from {format_duration(self.low)} to {format_duration(self.high)}"
+
+
+def within(low: timedelta, high: timedelta) -> Within:
+    """The validator that bounds a duration field (see `Within`)."""
+    return Within(low, high)
 
 
 def format_duration(value: timedelta) -> str:

@@ -103,11 +103,21 @@ class _Schema(BaseModel):
 class Trigger(_Schema):
     """Which signals open an episode, and the ladder it climbs. The first matching trigger wins."""
 
-    name: str
-    signals: tuple[SignalKind, ...] = ()
-    conditions: tuple[str, ...] = ()  # node-problem-detector condition types (NodeProblem signals)
-    after: Duration | None = None  # how long a signal must last before the node is Unhealthy (None: detection's)
-    ladder: tuple[Rung, ...] = ()
+    name: str = Field(description="Names the trigger in plans, journal entries and incidents.")
+    signals: tuple[SignalKind, ...] = Field((), description="Signal kinds that match.")
+    conditions: tuple[str, ...] = Field(
+        (), description="node-problem-detector condition types that match (their NodeProblem signals)."
+    )
+    after: Duration | None = Field(
+        None,
+        description="How long a signal must last before the node is Unhealthy; null: detection's own wait "
+        "(10s for a node that is down, 60s for a node problem, 5m for pressure).",
+    )
+    ladder: tuple[Rung, ...] = Field(
+        (),
+        description="The rungs tried in order, each once the last did not heal the node in time; "
+        "empty: cordon and drain, then wait for the platform or the node.",
+    )
 
     def matches(self, signal: Signal) -> bool:
         return signal.kind in self.signals or (signal.condition is not None and signal.condition in self.conditions)
@@ -142,10 +152,12 @@ DEFAULT_TRIGGERS: tuple[Trigger, ...] = tuple(
 class StepTimeouts(_Schema):
     """How long after a rung succeeded the node has to become healthy before the next rung."""
 
-    restart: Limit = timedelta(minutes=10)
-    reimage: Limit = timedelta(minutes=15)
-    redeploy: Limit = timedelta(minutes=20)
-    replace: Limit = timedelta(minutes=30)
+    restart: Limit = Field(timedelta(minutes=10), description="After a restart of the instance.")
+    reimage: Limit = Field(timedelta(minutes=15), description="After a reimage of the instance.")
+    redeploy: Limit = Field(timedelta(minutes=20), description="After a redeploy of the instance to another host.")
+    replace: Limit = Field(
+        timedelta(minutes=30), description="After a replace: the machine deleted, the pool's count put back."
+    )
 
     def of(self, step: Step) -> timedelta:
         return {
@@ -157,29 +169,49 @@ class StepTimeouts(_Schema):
 
 
 class Drain(_Schema):
-    timeout: Duration = timedelta(minutes=5)
+    """How a node is drained before a disruptive rung: evictions that respect PodDisruptionBudgets."""
+
+    timeout: Duration = Field(timedelta(minutes=5), description="How long the drain may take.")
     grace_period_seconds: int | None = Field(
-        None, ge=0, le=MOST_SECONDS
-    )  # None: each pod's own terminationGracePeriodSeconds
-    on_timeout: OnTimeout = OnTimeout.HOLD
-    force: bool = False
+        None, ge=0, le=MOST_SECONDS, description="Grace period for each eviction; null: each pod's own."
+    )
+    on_timeout: OnTimeout = Field(
+        OnTimeout.HOLD,
+        description="hold: the node is held, its blocker named, and the drain retried; "
+        "proceed: go on to the rung with the pods that would not leave.",
+    )
+    force: bool = Field(
+        False, description="Delete the pods instead of evicting them: PodDisruptionBudgets are not consulted."
+    )
 
 
 class ZoneBreaker(_Schema):
-    share: Share = 0.5
-    window: Limit = timedelta(minutes=10)
+    """Holds disruptive steps in a zone when a large share of its nodes fails within a window."""
+
+    share: Share = Field(0.5, description="Share of a zone's nodes failing within the window that trips it.")
+    window: Limit = Field(timedelta(minutes=10), description="The window the failures are counted in.")
 
 
 class RatePerHour(_Schema):
-    pool: int = Field(6, ge=0, le=MOST_NODES)
-    cluster: int = Field(20, ge=0, le=MOST_NODES)
+    """Destructive steps (drains and rungs) started in the last hour, at most."""
+
+    pool: int = Field(6, ge=0, le=MOST_NODES, description="In one pool.")
+    cluster: int = Field(20, ge=0, le=MOST_NODES, description="In the whole cluster.")
 
 
 class Guards(_Schema):
-    max_in_flight: int | None = Field(None, ge=1, le=MOST_NODES)  # None: 1, or 10 % of a pool of 20 nodes or more
-    max_unhealthy: Share = 0.4
-    zone_breaker: ZoneBreaker = Field(default_factory=ZoneBreaker)
-    rate_per_hour: RatePerHour = Field(default_factory=RatePerHour)
+    """Limits that hold remediation back, so nodewarden never makes an outage worse."""
+
+    max_in_flight: int | None = Field(
+        None, ge=1, le=MOST_NODES,
+        description="Nodes of a pool in disruptive remediation at once; null: 1, or 10% (rounded down) of a pool "
+        f"of {LARGE_POOL} nodes or more.",
+    )  # fmt: skip
+    max_unhealthy: Share = Field(
+        0.4, description="Storm breaker: no disruptive step while more than this share of a pool is unhealthy."
+    )
+    zone_breaker: ZoneBreaker = Field(default_factory=ZoneBreaker, description="The zone breaker.")
+    rate_per_hour: RatePerHour = Field(default_factory=RatePerHour, description="Rate limits per hour.")
 
     def in_flight_limit(self, pool_size: int) -> int:
         """Nodes of a pool that may be in disruptive remediation at once."""
@@ -189,38 +221,57 @@ class Guards(_Schema):
 
 
 class Compensation(_Schema):
-    enabled: bool = True
-    max_extra_nodes: int = Field(3, ge=0, le=MOST_NODES)
+    """Zone compensation: while a zone fails, scale its pools up so the healthy zones carry the load, once."""
+
+    enabled: bool = Field(True, description="Whether to scale pools up while a zone fails.")
+    max_extra_nodes: int = Field(3, ge=0, le=MOST_NODES, description="Nodes added to one pool at most.")
 
 
 class PoolOverride(_Schema):
     """`spec.pools.<name>`: sections that replace the cluster-wide ones for one pool (only keys written)."""
 
-    triggers: tuple[Trigger, ...] | None = None
-    step_timeouts: StepTimeouts | None = None
-    drain: Drain | None = None
-    guards: Guards | None = None
-    compensation: Compensation | None = None
-    paused: bool | None = None
+    triggers: tuple[Trigger, ...] | None = Field(None, description="Replaces spec.triggers for this pool.")
+    step_timeouts: StepTimeouts | None = Field(None, description="Keys written replace spec.stepTimeouts's.")
+    drain: Drain | None = Field(None, description="Keys written replace spec.drain's.")
+    guards: Guards | None = Field(None, description="Keys written replace spec.guards's.")
+    compensation: Compensation | None = Field(None, description="Keys written replace spec.compensation's.")
+    paused: bool | None = Field(None, description="true pauses this pool only (spec.paused pauses every pool).")
 
 
 class Spec(_Schema):
-    mode: Mode = Mode.DRY_RUN
-    paused: bool = False
-    max_data_age: Limit = timedelta(seconds=60)
-    stable_for: Duration = timedelta(seconds=30)  # a repaired node stays healthy this long before it is uncordoned
-    auto_repair: AutoRepairMode = AutoRepairMode.DEFER
-    triggers: tuple[Trigger, ...] = DEFAULT_TRIGGERS
-    step_timeouts: StepTimeouts = Field(default_factory=StepTimeouts)
-    drain: Drain = Field(default_factory=Drain)
-    guards: Guards = Field(default_factory=Guards)
-    compensation: Compensation = Field(default_factory=Compensation)
-    exclusion_label: str = "nodewarden.io/exclude"
-    pools: dict[str, PoolOverride] = Field(default_factory=dict)
+    mode: Mode = Field(
+        Mode.DRY_RUN, description="dry-run: plan, journal and report, change nothing; enforce: carry the plan out."
+    )
+    paused: bool = Field(False, description="true: plan and report, start no step anywhere (a hold on every node).")
+    max_data_age: Limit = Field(timedelta(seconds=60), description="Act only on observations younger than this.")
+    stable_for: Duration = Field(
+        timedelta(seconds=30),
+        description="A repaired node stays Ready, with fresh heartbeats, this long before it is uncordoned.",
+    )
+    auto_repair: AutoRepairMode = Field(
+        AutoRepairMode.DEFER,
+        description="defer: leave a node AKS's own auto-repair is working on alone; override: remediate it anyway.",
+    )
+    triggers: tuple[Trigger, ...] = Field(
+        DEFAULT_TRIGGERS, description="Which signals open an episode and the ladder it climbs; the first match wins."
+    )
+    step_timeouts: StepTimeouts = Field(
+        default_factory=StepTimeouts,
+        description="How long a node has to become healthy after a rung succeeded, before the next rung.",
+    )
+    drain: Drain = Field(default_factory=Drain, description="How a node is drained before a disruptive rung.")
+    guards: Guards = Field(default_factory=Guards, description="Limits that hold remediation back.")
+    compensation: Compensation = Field(default_factory=Compensation, description="Zone compensation.")
+    exclusion_label: str = Field(
+        "nodewarden.io/exclude", description="Nodes with this label set to true are never remediated."
+    )
+    pools: dict[str, PoolOverride] = Field(
+        default_factory=dict, description="Per-pool overrides, by agent pool name (matched ignoring case)."
+    )
 
 
 class Metadata(_Schema):
-    name: str = "default"
+    name: str = Field("default", description="Names the policy in logs and `policy check`.")
 
 
 @dataclass(frozen=True)
@@ -242,10 +293,10 @@ class PoolPolicy:
 
 
 class Policy(_Schema):
-    api_version: Literal["nodewarden.io/v1"] = API_VERSION
-    kind: Literal["RemediationPolicy"] = KIND
-    metadata: Metadata = Field(default_factory=Metadata)
-    spec: Spec = Field(default_factory=Spec)
+    api_version: Literal["nodewarden.io/v1"] = Field(API_VERSION, description="The schema version.")
+    kind: Literal["RemediationPolicy"] = Field(KIND, description="What this file is.")
+    metadata: Metadata = Field(default_factory=Metadata, description="The policy's name.")
+    spec: Spec = Field(default_factory=Spec, description="The policy itself.")
 
     def for_pool(self, name: str | None) -> PoolPolicy:
         spec = self.spec

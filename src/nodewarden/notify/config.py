@@ -143,33 +143,46 @@ class _Sink(_Schema):
 
 
 class SlackSink(_Sink):
-    type: Literal[SinkType.SLACK]
-    url: SecretUrl
+    """A Slack incoming webhook; the message is Block Kit."""
+
+    type: Literal[SinkType.SLACK] = Field(description="Picks the sink's kind.")
+    url: SecretUrl = Field(description="The incoming webhook's URL (it is the credential).")
 
 
 class TeamsSink(_Sink):
-    type: Literal[SinkType.TEAMS]
-    url: SecretUrl
+    """A Microsoft Teams Workflows webhook; the message is an Adaptive Card."""
+
+    type: Literal[SinkType.TEAMS] = Field(description="Picks the sink's kind.")
+    url: SecretUrl = Field(description="The workflow's HTTP trigger URL (it carries its signature).")
 
 
 class PagerDutySink(_Sink):
-    type: Literal[SinkType.PAGERDUTY]
-    routing_key: Secret
-    url: SecretUrl = Field(default_factory=lambda: SecretStr(PAGERDUTY_EVENTS_URL))
+    """PagerDuty Events API v2: opened and escalated trigger an alert, resolved resolves it (one per incident)."""
+
+    type: Literal[SinkType.PAGERDUTY] = Field(description="Picks the sink's kind.")
+    routing_key: Secret = Field(description="The integration's routing key.")
+    url: SecretUrl = Field(
+        default_factory=lambda: SecretStr(PAGERDUTY_EVENTS_URL),
+        description="The Events API endpoint (EU accounts: https://events.eu.pagerduty.com/v2/enqueue).",
+    )
     severity: Severity = Field(Severity.ERROR, description="For opened; escalated is always critical.")
     source: str = Field("nodewarden", min_length=1, description="payload.source: the cluster, for example.")
 
 
 class WebhookSink(_Sink):
-    type: Literal[SinkType.WEBHOOK]
-    url: SecretUrl
-    hmac_key: Secret
+    """Any HTTP endpoint: the event as JSON, signed with HMAC-SHA256 in the X-Nodewarden-Signature header."""
+
+    type: Literal[SinkType.WEBHOOK] = Field(description="Picks the sink's kind.")
+    url: SecretUrl = Field(description="Where the JSON is POSTed.")
+    hmac_key: Secret = Field(description="The key the body is signed with (`sha256=<hex>`).")
 
 
 Sink = Annotated[SlackSink | TeamsSink | PagerDutySink | WebhookSink, Field(discriminator="type")]
 
 
 class Retry(_Schema):
+    """Retries of 429, 5xx and network errors (any other 4xx fails at once), for every sink."""
+
     attempts: int = Field(4, ge=1, le=10, description="Tries per delivery, the first included.")
     initial_delay: float = Field(
         1.0, gt=0, le=LONGEST_DELAY, allow_inf_nan=False,
@@ -182,12 +195,12 @@ class Retry(_Schema):
 
 
 class Metadata(_Schema):
-    name: str = "default"
+    name: str = Field("default", description="Names the config.")
 
 
 class Spec(_Schema):
-    sinks: tuple[Sink, ...] = ()
-    retry: Retry = Field(default_factory=Retry)
+    sinks: tuple[Sink, ...] = Field((), description="Where incident events go; names must be unique.")
+    retry: Retry = Field(default_factory=Retry, description="How deliveries are retried.")
 
     @field_validator("sinks")
     @classmethod
@@ -200,10 +213,10 @@ class Spec(_Schema):
 
 
 class NotifyConfig(_Schema):
-    api_version: Literal["nodewarden.io/v1"] = API_VERSION
-    kind: Literal["NotificationConfig"]
-    metadata: Metadata = Field(default_factory=Metadata)
-    spec: Spec = Field(default_factory=Spec)
+    api_version: Literal["nodewarden.io/v1"] = Field(API_VERSION, description="The schema version.")
+    kind: Literal["NotificationConfig"] = Field(description="What this file is.")
+    metadata: Metadata = Field(default_factory=Metadata, description="The config's name.")
+    spec: Spec = Field(default_factory=Spec, description="The sinks and how deliveries are retried.")
 
 
 def load_notify_config(path: Path) -> NotifyConfig:

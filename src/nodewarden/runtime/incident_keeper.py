@@ -32,6 +32,7 @@ from nodewarden.notify.events import EventKind, NotificationEvent
 from nodewarden.notify.notifier import Notifier
 from nodewarden.runtime.alerts import AlertInbox
 from nodewarden.runtime.controller import CycleReport
+from nodewarden.runtime.metrics import ControllerMetrics
 from nodewarden.state import IncidentRecord, Journal
 from nodewarden.state.record import EXPIRE_EVERY, RETENTION, expire_incidents
 
@@ -48,6 +49,7 @@ class IncidentKeeper:
         store: IncidentRecord,
         *,
         notifier: Notifier | None = None,
+        metrics: ControllerMetrics | None = None,
         inbox: AlertInbox | None = None,
         lookback: timedelta = LOOKBACK,
         own_principals: frozenset[str] = frozenset(),
@@ -61,7 +63,7 @@ class IncidentKeeper:
         self.store = store
         self.inbox = inbox
         self.lookback = lookback
-        self.outbox = _Outbox(notifier) if notifier is not None else None
+        self.outbox = _Outbox(notifier, metrics=metrics) if notifier is not None else None
         self.retention = retention  # resolved incidents are kept this long
         self._expired_at: datetime | None = None
 
@@ -177,10 +179,14 @@ def _escalations(incident: Incident) -> int:
 
 
 class _Outbox:
-    """Sends notifications one at a time on a worker thread; `close` waits for what is queued."""
+    """Sends notifications one at a time on a worker thread and counts each delivery's outcome per sink (the
+    NodewardenNotificationsFailing alert reads the failures, deploy/monitoring/); `close` waits for what is queued."""
 
-    def __init__(self, notifier: Notifier) -> None:
+    def __init__(self, notifier: Notifier, *, metrics: ControllerMetrics | None = None) -> None:
         self.notifier = notifier
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.expect_sinks([sink.name for sink in notifier.config.spec.sinks])
         self.queue: queue.Queue[NotificationEvent | None] = queue.Queue()
         self.thread = threading.Thread(target=self._run, name="notify", daemon=True)
         self.thread.start()
@@ -195,6 +201,8 @@ class _Outbox:
     def _run(self) -> None:
         while (event := self.queue.get()) is not None:
             for delivery in self.notifier.notify(event):
+                if self.metrics is not None:
+                    self.metrics.count_delivery(delivery)
                 log.info(
                     "notified",
                     extra={"sink": delivery.sink, "event": event.kind.value, "incident": event.incident.id,

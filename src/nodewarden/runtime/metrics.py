@@ -43,6 +43,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 from nodewarden.errors import InputError
 from nodewarden.model.health import NodeHealth, Signal
+from nodewarden.notify.notifier import Delivery, Outcome
 from nodewarden.runtime import alerts, logs
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,10 @@ class ControllerMetrics:
             "nodewarden_alert_requests_rejected", "Alert requests refused, by source and HTTP status.",
             ("source", "status"), registry=r,
         )  # fmt: skip
+        self.notifications = Counter(
+            "nodewarden_notifications", "Incident notifications by sink and outcome (sent, failed after retries, "
+            "dropped over the rate limit).", ("sink", "outcome"), registry=r,
+        )  # fmt: skip
 
     def observe_health(self, health: Mapping[str, NodeHealth]) -> None:
         """Replace the node states: nodes that went away disappear from the metric."""
@@ -118,6 +123,15 @@ class ControllerMetrics:
         self.signals.clear()
         for (kind, scope), count in Tally((s.kind.value, s.scope.value) for s in signals).items():
             self.signals.labels(kind=kind, scope=scope).set(count)
+
+    def expect_sinks(self, sinks: Sequence[str]) -> None:
+        """Start each sink's counts at 0, so the first failure is an increase a rate() or increase() can see."""
+        for sink in sinks:
+            for outcome in Outcome:
+                self.notifications.labels(sink=sink, outcome=outcome.value)
+
+    def count_delivery(self, delivery: Delivery) -> None:
+        self.notifications.labels(sink=delivery.sink, outcome=delivery.outcome.value).inc()
 
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""
