@@ -9,7 +9,7 @@ KUBECTL_120_DEB := kubernetes-client=1.20.5+really1.20.2-1.1+deb12u1
 PROMTOOL := .tools/prometheus/usr/bin/promtool
 PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
 
-.PHONY: demo test lint typecheck unit tools docs bench clean
+.PHONY: demo test lint typecheck unit tools docs bench clean image-base image image-smoke image-lock
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,8 +55,10 @@ endef
 unit: $(STAMP) tools  ## tests run 4 at a time: most of their time is waiting on twin HTTP round trips, not CPU
 	$(BIN)/pytest -n 4 --dist loadgroup
 
-docs: $(STAMP)  ## regenerate docs/rules.md from the rule metadata
+docs: $(STAMP)  ## regenerate docs/rules.md, docs/policy.md and docs/notifications.md from the catalog and the schemas
 	$(BIN)/nodewarden rules -o markdown > docs/rules.md
+	$(BIN)/nodewarden policy schema > docs/policy.md
+	$(BIN)/nodewarden notify schema > docs/notifications.md
 
 bench: $(STAMP)  ## the audit, the twin, the live caches and the journal at 5,000 nodes against baselines in the same run; the demo's wall time
 	$(BIN)/python bench/audit_scale.py
@@ -64,6 +66,20 @@ bench: $(STAMP)  ## the audit, the twin, the live caches and the journal at 5,00
 	$(BIN)/python bench/observe_scale.py
 	$(BIN)/python bench/journal_scale.py
 	$(BIN)/python bench/demo_time.py
+
+# The container image (docs/image.md), built with buildah (vfs storage in .tools/image/, chroot isolation): as root,
+# and buildah and debootstrap come from apt when missing. BASE=<image> builds on that base instead of the local one.
+image-base:  ## a minimal Debian bookworm with python3 (debootstrap), committed as localhost/nodewarden-base:bookworm
+	image/make-base.sh
+
+image: $(STAMP) $(if $(BASE),,image-base)  ## the Containerfile on BASE (default: the local base)
+	BASE='$(BASE)' image/build.sh
+
+image-smoke: image  ## in the image, as uid 65532 on a read-only root: --version, one cycle against a twin
+	image/smoke.sh
+
+image-lock: $(STAMP)  ## refresh image/requirements.lock from pyproject.toml's dependencies
+	image/lock.sh
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .pytest_cache .ruff_cache
