@@ -10,7 +10,7 @@ import yaml
 
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
-from tests.state.conftest import CRDS
+from tests.state.conftest import CRD_FILES
 
 EXAMPLES = Path(__file__).parents[2] / "examples" / "drills"
 
@@ -105,7 +105,7 @@ def test_beside_a_deployed_controller_the_drill_only_detects_then_aborts_and_rol
     the crash is detected but never repaired; the drill aborts at its limit and restarts the instance itself."""
     drill = variant(tmp_path, "single-instance-crash", expect={"timeToDetect": "3m"}, abort={"after": "2m"})
     with Twin("prod-3az", speed=60, state_dir=tmp_path / "twin") as twin:
-        ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "0.2",
+        ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "12",
                      "--state-dir", str(tmp_path / "state"), "-o", "json")  # fmt: skip
         verdict = json.loads(ran.out)
         node = verdict["targets"][0]
@@ -133,9 +133,9 @@ def test_beside_a_controller_keeping_its_record_in_the_cluster_the_verdict_goes_
 ) -> None:
     """No controller acts here (as in the test above), so the drill aborts; its verdict is an Incident object."""
     drill = variant(tmp_path, "single-instance-crash", expect={"timeToDetect": "3m"}, abort={"after": "2m"})
-    with Twin("prod-3az", speed=60, state_dir=tmp_path / "twin", manifests=sorted(CRDS.glob("*.yaml"))) as twin:
+    with Twin("prod-3az", speed=60, state_dir=tmp_path / "twin", manifests=CRD_FILES) as twin:
         target = ("--twin", str(twin.state_dir))
-        ran = invoke("drill", "run", str(drill), *target, "--interval", "0.2", "--state", "cluster", "--state-dir",
+        ran = invoke("drill", "run", str(drill), *target, "--interval", "12", "--state", "cluster", "--state-dir",
                      str(tmp_path / "local"), "-o", "json")  # fmt: skip
         incident = json.loads(ran.out)["incident"]
         listed = invoke("incidents", "list", *target, "--drills", "-o", "json")

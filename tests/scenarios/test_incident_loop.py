@@ -40,10 +40,11 @@ def test_a_crash_is_one_incident_announced_when_it_opens_and_resolves(tmp_path: 
     state = tmp_path / "state"
     with ExitStack() as stack:
         twin = stack.enter_context(Twin("small", advance_on_poll=30))
-        inbox = AlertInbox(now=twin.now)
+        inbox = AlertInbox()  # as `run` makes it, before there is a controller
         notifier = Notifier(load_notify_config(config), clock=DrivenClock(twin), send=send)
         h = harness(stack, "small", state_dir=state, twin=twin, inbox=inbox, notifier=notifier)
         h.step(0)
+        assert inbox.now() == twin.now(), "alerts taken in are stamped on the controller's clock (twin time)"
         node = h.nodes("apps")[0]
         h.twin.inject("instance-crash", target=node)
         alert_at = h.twin.now()

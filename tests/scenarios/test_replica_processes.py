@@ -53,11 +53,11 @@ def served(tmp_path: Path) -> Iterator[Path]:
 
 
 def replica(twin: Path, journal: Path, identity: str, log: Path) -> subprocess.Popen[str]:
-    # --interval 2: 20 twin seconds between cycles, more than the Lease: only renewals between cycles keep it
-    # (renewed once per cycle, as before, the Lease changed hands 7 times in 380 twin seconds at --interval 3)
+    # --interval 20 (twin seconds; 2 real ones at --speed 10) between cycles, more than the Lease: only renewals
+    # between cycles keep it (renewed once per cycle, it changed hands 7 times in 380 twin seconds at 30 s cycles)
     command = [
         sys.executable, "-m", "nodewarden", "run", "--apply", "--twin", str(twin), "--state-dir", str(journal),
-        "--identity", identity, "--interval", "2", "--listen", "127.0.0.1:0", "--log-format", "json",
+        "--identity", identity, "--interval", "20", "--listen", "127.0.0.1:0", "--log-format", "json",
     ]  # fmt: skip
     with log.open("w") as out:
         return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))

@@ -87,7 +87,9 @@ def run_command(
         float, typer.Option("--speed", min=0, help="With --on-twin: twin seconds per real second (0: flat out).")
     ] = 0.0,
     step: Annotated[float, typer.Option("--step", min=1, help="With --on-twin: twin seconds between cycles.")] = 5.0,
-    interval: Annotated[float, typer.Option("--interval", min=0.1, help="Live: real seconds between cycles.")] = 5.0,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.1, help="Live: seconds between cycles (cluster clock).")
+    ] = 5.0,
     with_controller: Annotated[
         bool, typer.Option("--with-controller", help="Live: also run a controller that acts (enforce).")
     ] = False,
@@ -150,7 +152,7 @@ def _setup(
         else:
             store = stack.enter_context(IncidentStore.open(state_dir))
         injector = injector_for(connection, twin_dir=flags.twin)
-        yield _Setup(ControllerProbe(controller), RealTime(stop), injector, store, interval)
+        yield _Setup(ControllerProbe(controller), RealTime(stop, controller.clock), injector, store, interval)
 
 
 def _print(outcome: DrillRun, output_format: str, where: str, *, dry_run: bool) -> None:

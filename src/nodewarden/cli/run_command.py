@@ -40,7 +40,14 @@ ALERT_TOKEN_VARIABLE = "NODEWARDEN_ALERT_TOKEN"
 PolicyOption = Annotated[
     Path | None, typer.Option("--policy", help="RemediationPolicy YAML (default: the built-in policy).")
 ]
-IntervalOption = Annotated[float, typer.Option("--interval", min=1, help="Seconds between cycles.")]
+IntervalOption = Annotated[
+    float,
+    typer.Option(
+        "--interval",
+        min=1,
+        help="Seconds between cycles, on the cluster's clock (on a twin at --speed 10: a tenth in real time).",
+    ),
+]
 PrometheusOption = Annotated[
     str | None, typer.Option("--prometheus", help="Prometheus base URL for node metrics (outliers, disk fill).")
 ]
@@ -149,7 +156,7 @@ def run_command(
                 last[:] = [report.now]
                 readiness.cycle_finished(synced=report.observation.synced, notes=report.observation.notes)
                 _summarise(report)
-                if once or stop.wait(interval):
+                if once or stop.wait(controller.clock.real_seconds(interval)):
                     break
         finally:
             server.stop()

@@ -94,7 +94,7 @@ def watch_command(
                     screen.refresh()
                 else:
                     typer.echo(render(*tables), nl=False)
-            if once or stop.wait(interval):
+            if once or stop.wait(clock.real_seconds(interval)):
                 break
     clock.close()
     raise typer.Exit(ExitCode.OK)

@@ -6,6 +6,7 @@ import threading
 from datetime import datetime
 
 from nodewarden.drill.runner import DrillStoppedError
+from nodewarden.runtime.clock import Clock
 from nodewarden.runtime.controller import Controller, CycleReport
 
 
@@ -25,11 +26,13 @@ class ControllerProbe:
 
 
 class RealTime:
-    """Ticks in real time; `stop` (Ctrl-C, SIGTERM) ends the wait early and the drill rolls back."""
+    """Ticks in real time, `seconds` counted on the cluster's clock (a twin may run faster); `stop` (Ctrl-C,
+    SIGTERM) ends the wait early and the drill rolls back."""
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, stop: threading.Event, clock: Clock) -> None:
         self.stop = stop
+        self.clock = clock
 
     def wait(self, seconds: float) -> None:
-        if self.stop.wait(seconds):
+        if self.stop.wait(self.clock.real_seconds(seconds)):
             raise DrillStoppedError

@@ -124,6 +124,10 @@ class AlertInbox:
         """The receive time stamped on records: the controller's clock when one was given."""
         return self._now()
 
+    def follow(self, now: Callable[[], datetime]) -> None:
+        """Stamp records with `now` from here on: the controller's clock, once it has one (on a twin, twin time)."""
+        self._now = now
+
     def put(self, records: Iterable[SignalRecord]) -> None:
         dropped = 0
         with self._lock:

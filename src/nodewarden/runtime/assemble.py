@@ -84,6 +84,8 @@ def controller_for(
             stack.callback(server_clock.close)
             server_clock.sync()
             clock = server_clock
+        if inbox is not None:
+            inbox.follow(clock.now)
         caches = Caches(kube, kinds=REMEDIATION_KINDS).start()
         stack.callback(caches.stop)
         if not caches.wait_synced(SYNC_TIMEOUT):
@@ -107,7 +109,9 @@ def controller_for(
         assert acting.kube is not None
         journal, store = _record(options, kube, acting.kube)
         stack.callback(journal.close)
-        keeper = IncidentKeeper(journal, store, notifier=notifier, inbox=inbox, retention=options.retention)
+        keeper = IncidentKeeper(
+            journal, store, notifier=notifier, metrics=metrics, inbox=inbox, retention=options.retention
+        )
         stack.callback(keeper.close)
         recorder = EventRecorder(acting.kube, instance=identity, now=clock.now)
         executor = Executor(acting, journal, clock, recorder=recorder, elector=elector)

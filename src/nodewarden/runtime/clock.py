@@ -4,6 +4,10 @@
 offset to the local clock. Against the twin that header is the twin's virtual time, so the controller
 runs on twin time with no special case — even on a twin running faster than real time, since the
 offset is taken afresh each cycle. It never goes backwards (the header has whole seconds).
+
+Waits are in the server's seconds too: `real_seconds` turns them into real ones at the pace the server's
+clock has kept since the first read, so `--interval 10` is ten cluster seconds on a real cluster and on a twin
+running ten times faster alike (there it waits one real second).
 """
 
 from __future__ import annotations
@@ -27,6 +31,10 @@ class Clock(Protocol):
         ...
 
     def sleep(self, seconds: float) -> None: ...
+
+    def real_seconds(self, seconds: float) -> float:
+        """How long to wait in real time for `seconds` of this clock to pass."""
+        ...
 
 
 class Driven(Protocol):
@@ -52,6 +60,9 @@ class DrivenClock:
     def sleep(self, seconds: float) -> None:
         self.world.advance(seconds)
 
+    def real_seconds(self, seconds: float) -> float:
+        return seconds
+
 
 class SystemClock:
     def now(self) -> datetime:
@@ -62,6 +73,9 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
+
+    def real_seconds(self, seconds: float) -> float:
+        return seconds
 
 
 class ServerClock:
@@ -74,6 +88,7 @@ class ServerClock:
         self._offset = timedelta()
         self._synced_at: float | None = None
         self._last: datetime | None = None
+        self._pace = Pace()
 
     def sync(self) -> datetime:
         """Read the server's Date once; on failure keep the last offset (the caller's reads will fail loudly)."""
@@ -83,8 +98,10 @@ class ServerClock:
         except httpx2.HTTPError:
             return local + self._offset
         if header:
-            self._offset = parsedate_to_datetime(header) - local
+            server = parsedate_to_datetime(header)
+            self._offset = server - local
             self._synced_at = time.monotonic()
+            self._pace.seen(server, self._synced_at)
         return self._forward(local + self._offset)
 
     def now(self) -> datetime:
@@ -96,8 +113,37 @@ class ServerClock:
         self._last = moment if self._last is None else max(self._last, moment)
         return self._last
 
+    def real_seconds(self, seconds: float) -> float:
+        """`seconds` of the server's time, in real seconds at the pace its clock has kept."""
+        return seconds / self._pace.speed
+
     def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
+        time.sleep(self.real_seconds(seconds))
 
     def close(self) -> None:
         self._http.close()
+
+
+class Pace:
+    """How many server seconds pass per real second, from the first and the latest read of the server's clock.
+
+    The `Date` header has whole seconds, so the server's part is taken one second short: the pace is never
+    overestimated. A real API server keeps real time: anything under `FASTER` is taken as 1, so rounding and
+    network jitter never shorten a wait.
+    """
+
+    FASTER = 1.5
+
+    def __init__(self) -> None:
+        self._first: tuple[datetime, float] | None = None
+        self.speed = 1.0
+
+    def seen(self, server: datetime, monotonic: float) -> None:
+        if self._first is None:
+            self._first = (server, monotonic)
+            return
+        start, started = self._first
+        real = monotonic - started
+        if real > 0:
+            at_least = ((server - start).total_seconds() - 1.0) / real
+            self.speed = at_least if at_least >= self.FASTER else 1.0
