@@ -29,6 +29,7 @@ from nodewarden.runtime.alerts import (
     parse_azure_monitor,
     parse_payload,
 )
+from nodewarden.runtime.logs import redact
 from nodewarden.runtime.metrics import ControllerMetrics, MetricsServer
 
 T0 = datetime(2026, 11, 26, 8, 0, 10, tzinfo=UTC)
@@ -395,9 +396,37 @@ def test_a_missing_or_wrong_token_is_401_and_nothing_is_taken(
     server: MetricsServer, inbox: AlertInbox, path: str, desc: str, token: str | None
 ) -> None:
     status, headers, body = request(server, path, am_payload(am_alert({"node": NODE})), token=token)
-    assert (status, body) == (401, "missing or wrong bearer token\n"), desc
+    assert (status, body) == (401, "missing or wrong token in the Authorization header\n"), desc
     assert headers["WWW-Authenticate"].startswith("Bearer")
     assert len(inbox) == 0
+
+
+def test_a_replica_that_does_not_lead_refuses_alerts_so_the_retry_can_reach_the_leader(inbox: AlertInbox) -> None:
+    leading = [False]
+    server = MetricsServer(ControllerMetrics(), listen="127.0.0.1:0", health=lambda: (True, ""), alerts=inbox,
+                           alert_token=TOKEN, acting=lambda: leading[0])  # fmt: skip
+    server.start()
+    try:
+        status, headers, body = request(server, "/alerts/alertmanager", am_payload(am_alert({"node": NODE})))
+        assert (status, body) == (503, "this replica is not the leader: send again\n")
+        assert (headers["Retry-After"], headers["Connection"]) == ("1", "close")
+        assert len(inbox) == 0
+        assert request(server, "/alerts/alertmanager", am_payload(am_alert({"node": NODE})), token="guess")[0] == 401
+        leading[0] = True
+        assert request(server, "/alerts/alertmanager", am_payload(am_alert({"node": NODE})))[0] == 200
+        assert len(inbox) == 1
+    finally:
+        server.stop()
+
+
+def test_a_rejection_is_logged_without_a_masked_word(server: MetricsServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The reason reads as written: the log's secret masking must find no credential in it."""
+    with caplog.at_level(logging.WARNING):
+        request(server, "/alerts/alertmanager", am_payload(), token="guess")
+    [line] = [r for r in caplog.records if r.getMessage() == "alerts.rejected"]
+    reason = line.__dict__["reason"]
+    assert reason == "missing or wrong token in the Authorization header"
+    assert redact(reason) == reason
 
 
 def test_another_auth_scheme_carrying_the_token_is_401(server: MetricsServer) -> None:

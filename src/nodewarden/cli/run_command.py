@@ -146,6 +146,7 @@ def run_command(
             ready=readiness,
             alerts=inbox,
             alert_token=token,
+            acting=lambda: controller.elector is None or controller.elector.is_leader,
         )
         server.start()
         log.info("started", extra={"mode": "enforce" if applying else "dry-run", "listen": listen,

@@ -174,7 +174,8 @@ class Readiness:
 class MetricsServer:
     """`GET /metrics`, `/livez` (`/healthz`), `/readyz` and, with an inbox and a token, `POST /alerts/...`.
 
-    Alert requests: no token configured → 404; missing or wrong bearer token → 401; no Content-Length →
+    Alert requests: no token configured → 404; missing or wrong bearer token → 401; a replica that does not
+    lead (`acting` says no) → 503 with Retry-After, closing the connection; no Content-Length →
     411; a body over 1 MiB → 413 (not read); not JSON or the wrong shape → 400 with one line; else 200
     with `{"accepted": n, "ignored": m}`. Anything else is 404; a failure inside the listener is 500 with
     one log line. `health` answers `/livez` and `/healthz`; `ready` answers `/readyz` (`health` without it).
@@ -189,6 +190,7 @@ class MetricsServer:
         ready: Callable[[], tuple[bool, str]] | None = None,
         alerts: alerts.AlertInbox | None = None,
         alert_token: str | None = None,
+        acting: Callable[[], bool] | None = None,
     ) -> None:
         if alert_token is not None and not alert_token.strip():
             raise InputError("alert token: empty; set a secret, or none to turn alert intake off")
@@ -197,6 +199,7 @@ class MetricsServer:
         self._health = health
         self._ready = ready or health
         self.alerts = alerts
+        self._acting = acting
         self._alert_token = alert_token.encode() if alert_token is not None and alerts is not None else None
         server_class = _Server6 if ":" in self.host else _Server
         try:
@@ -248,7 +251,14 @@ class MetricsServer:
             return 404, "not found", {}
         if not self._is_authorized(headers.get("Authorization")):
             return self._reject(
-                source, 401, "missing or wrong bearer token", {"WWW-Authenticate": 'Bearer realm="nodewarden"'}
+                source, 401, "missing or wrong token in the Authorization header",
+                {"WWW-Authenticate": 'Bearer realm="nodewarden"'},
+            )  # fmt: skip
+        if self._acting is not None and not self._acting():
+            # Alerts reach one replica through the Service; only the leader's cycles take them in. A follower
+            # refuses, and closes the connection so the sender's retry may land on the leader.
+            return self._reject(
+                source, 503, "this replica is not the leader: send again", {"Retry-After": "1", "Connection": "close"}
             )
         length_text = headers.get("Content-Length")
         if length_text is None:
