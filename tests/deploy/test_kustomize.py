@@ -314,5 +314,17 @@ def test_the_monitoring_pack_installs_where_its_kinds_are_served(
     dashboard = json.loads(twin_kubectl("get", "configmap", "nodewarden-dashboard", "-n", "nodewarden", "-o", "json"))
     assert dashboard["metadata"]["labels"] == {"grafana_dashboard": "1"}
     monitor = named(objects(rendered["monitoring"]), "ServiceMonitor", "nodewarden")
-    service = named(objects(rendered["overlays/dry-run"]), "Service", "nodewarden-metrics")
-    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    wanted = monitor["spec"]["selector"]["matchLabels"].items()
+    scraped = [s["metadata"]["name"] for s in objects(rendered["overlays/dry-run"])
+               if s["kind"] == "Service" and wanted <= s["metadata"].get("labels", {}).items()]  # fmt: skip
+    assert scraped == ["nodewarden-metrics"], "each replica is scraped once, through the headless Service"
+
+
+def test_alerts_reach_the_replicas_through_a_service_that_balances_connections(rendered: dict[str, str]) -> None:
+    """ClusterIP, not headless: a sender's retry after a follower's 503 is a new connection, to either replica."""
+    service = named(objects(rendered["overlays/dry-run"]), "Service", "nodewarden-alerts")
+    assert service["spec"].get("clusterIP") != "None"
+    deployment = named(objects(rendered["overlays/dry-run"]), "Deployment", "nodewarden")
+    assert service["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    [port] = service["spec"]["ports"]
+    assert port["targetPort"] in {p["name"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}

@@ -102,7 +102,11 @@ def test_every_dashboard_query_names_only_what_nodewarden_exports() -> None:
 
 
 def test_the_service_monitor_scrapes_the_port_the_deployment_listens_on() -> None:
-    service = yaml.safe_load((MONITORING.parent / "base" / "service.yaml").read_text())
+    service = next(
+        d
+        for d in yaml.safe_load_all((MONITORING.parent / "base" / "service.yaml").read_text())
+        if d["metadata"]["name"] == "nodewarden-metrics"
+    )
     monitor = yaml.safe_load((MONITORING / "servicemonitor.yaml").read_text())
     deployment = next(
         d
