@@ -203,6 +203,7 @@ def test_with_an_incident_the_verdict_judges_the_incident_s_figures_steps_and_ho
     incident = Incident(id="inc-1", title="t", state=IncidentState.MITIGATED, impact_start=last_renewal,
                         detected_at=at(25), mitigated_at=at(160), nodes=(NODE,), actions=(cordon,))  # fmt: skip
     m = measured(detected=20, lost=5, restored=130, steps=("Cordon", "Drain", "Restart"))
+    m.own_steps = True  # the drill's controller acted: its incident holds the steps
     expect = Expect(time_to_detect="60s", time_to_restore="5m", actions=["Cordon", "Restart"])
     checks = by_name(verdict.expectations(m, expect, needs_detection=True, incident=incident))
     assert checks["time to detect"].value == 25.0
@@ -212,3 +213,15 @@ def test_with_an_incident_the_verdict_judges_the_incident_s_figures_steps_and_ho
     judged = verdict.judge("d", "f", (NODE,), T0, T0, at(200), (), tuple(checks.values()), (), aborted=None,
                            rollback=None, measurement=m, incident=incident)  # fmt: skip
     assert (judged.detected_at, judged.restored_at) == (at(25), at(160))
+
+
+def test_beside_a_deployed_controller_the_steps_are_the_ones_its_events_show() -> None:
+    """The README's flow (`run --apply` in one process, `drill run --twin` in another) failed "Cordon not taken;
+    seen: none": the drill's own detection-only record has no actions, the deployed controller's Events do."""
+    incident = Incident(id="inc-1", title="t", state=IncidentState.MITIGATED, impact_start=T0, detected_at=at(20),
+                        mitigated_at=at(140), nodes=(NODE,))  # fmt: skip
+    m = measured(detected=20, lost=5, restored=130, steps=("Cordon", "Drain", "Restart"), holds=("Waiting",))
+    expect = Expect(time_to_restore="5m", actions=["Cordon", "Drain", "Restart"], holds=["Waiting"])
+    checks = by_name(verdict.expectations(m, expect, needs_detection=True, incident=incident))
+    assert all(checks[name].passed for name in ("action Cordon", "action Drain", "action Restart", "hold Waiting"))
+    assert checks["time to restore"].value == 140.0  # times still from the incident

@@ -72,6 +72,9 @@ class Measurement:
     pdb_violations: list[str] = field(default_factory=list, init=False)  # "ns/budget: pod ns/name at +45s"
     steps_seen: set[str] = field(default_factory=set, init=False)
     holds_seen: set[str] = field(default_factory=set, init=False)
+    # Whether the steps came from the drill's own acting controller; else from nodewarden's Events (a controller
+    # deployed beside the drill acts, and its record is not the drill's).
+    own_steps: bool = field(default=False, init=False)
     # Workload pods present at the fault (key → "ns/name"), and the snapshot of the tick before this one.
     _at_fault: dict[str, str] = field(default_factory=dict, init=False, repr=False)
     _previous: Snapshot = field(default_factory=Snapshot, init=False, repr=False)

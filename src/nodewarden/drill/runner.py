@@ -152,6 +152,7 @@ class _Run:
         if report.acting:
             steps = {entry.step.value for entry in report.executed}
             holds = {hold.reason.value for hold in report.holds}
+            self.measurement.own_steps = True
         else:
             steps, holds = measure.nodewarden_events(snapshot, self.measurement.fault_at)
         self.measurement.observe(report.now, snapshot, report.detection, steps=steps, holds=holds)

@@ -52,10 +52,12 @@ def expectations(
     """One result per expectation the drill file gives, plus "fault detected" for a fault on nodes.
 
     The PDB-violation limit always applies (it defaults to 0); pods disrupted only when a maximum is set.
-    Times, steps and holds come from `incident` when nodewarden recorded one for the fault.
+    Times come from `incident` when nodewarden recorded one for the fault; steps and holds too, when the drill's
+    own controller acted. Beside a deployed controller the drill's record only detects: the steps are the ones
+    nodewarden's Events show.
     """
     record = figures_of(m, incident)
-    steps, holds = (m.steps_seen, m.holds_seen) if incident is None else recorded(incident)
+    steps, holds = recorded(incident) if incident is not None and m.own_steps else (m.steps_seen, m.holds_seen)
     checks: list[CheckResult] = []
     if expect.time_to_detect is not None:
         checks.append(_within("time to detect", record.mttd, expect.time_to_detect, "not detected"))
