@@ -2,14 +2,15 @@
 # Runs the built image ($IMAGE) the way deploy/base/controller.yaml runs it: as uid 65532, the root file system
 # read-only, /tmp and the state dir on tmpfs. Checks `nodewarden --version`, then one `nodewarden run --once` cycle
 # against a twin started on this machine (chroot isolation shares the host's network, so the image reaches the
-# twin's 127.0.0.1 address; its folder is mounted read-only at the same path, which its kubeconfig names).
+# twin's 127.0.0.1 address; its folder is mounted read-only at the same path, which its settings name: a folder under
+# /var/tmp, never under /tmp, where the image's tmpfs would hide the mount point the read-only run needs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source image/common.sh
 VERSION=$(project_version)
 IMAGE=${IMAGE:-localhost/nodewarden:$VERSION}
 need buildah buildah
-smoke=$WORK/smoke
+smoke=$(mktemp -d /var/tmp/nodewarden-smoke.XXXXXX)
 container=nodewarden-smoke
 twin_pid=
 read_only=()
@@ -17,10 +18,11 @@ cleanup() {
     [ -n "$twin_pid" ] && kill "$twin_pid" 2>/dev/null && wait "$twin_pid" 2>/dev/null
     for dir in "${read_only[@]}"; do umount "$dir" || true; done
     bah rm "$container" >/dev/null 2>&1 || true
+    rm -rf "$smoke"
 }
 trap cleanup EXIT
 bah rm "$container" >/dev/null 2>&1 || true
-rm -rf "$smoke" && mkdir -p "$smoke/twin"
+mkdir -p "$smoke/twin"
 
 in_image() {
     bah run --isolation chroot --user 65532:65532 --mount type=tmpfs,destination=/tmp \
