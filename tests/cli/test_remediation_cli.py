@@ -158,7 +158,16 @@ def test_watch_shows_who_is_acting_on_a_node_through_a_node_command(invoke: Invo
     the controller holds for (OperatorAction); `watch` shows it with the actor, step and reason."""
     node = str(min(n["metadata"]["name"] for n in twin.world.store.items("nodes") if "-apps-" in n["metadata"]["name"]))
     restarted = invoke(
-        "node", "restart", node, "--twin", str(twin.state_dir), "--actor", "alice@laptop", "--reason", "kernel patch"
+        "node",
+        "restart",
+        node,
+        "--force",
+        "--twin",
+        str(twin.state_dir),
+        "--actor",
+        "alice@laptop",
+        "--reason",
+        "kernel patch",
     )
     assert restarted.code == 0, restarted.err
     table = invoke("watch", "--twin", str(twin.state_dir), "--once").out

@@ -68,6 +68,37 @@ def test_inject_and_advance_drive_a_running_twin(served: tuple[subprocess.Popen[
     assert next(c.status for c in conditions if c.type == "Ready") == "Unknown"
 
 
+def test_clear_takes_a_kubelet_hang_out_and_the_node_comes_back_ready(
+    served: tuple[subprocess.Popen[str], Path], invoke: Invoke
+) -> None:
+    _, state = served
+    client = Client(KubeConfig.from_file(str(state / "kubeconfig")))
+    victim = next(n.metadata.name for n in client.list(Node) if n.metadata and "-apps-" in (n.metadata.name or ""))
+    assert victim is not None
+    assert invoke("twin", "inject", "kubelet-hang", "--target", victim, "--state-dir", str(state)).code == 0
+    assert invoke("twin", "advance", "70", "--state-dir", str(state)).code == 0
+    assert _ready(client, victim) == "Unknown"
+    result = invoke("twin", "clear", "kubelet-hang", "--target", victim, "--state-dir", str(state))
+    assert result.code == 0, result.err
+    assert result.out == f"the kubelet on {victim} resumes\n"
+    assert invoke("twin", "advance", "15", "--state-dir", str(state)).code == 0
+    assert _ready(client, victim) == "True"
+    result = invoke("twin", "clear", "--all", "--state-dir", str(state))
+    assert (result.code, result.out) == (0, "nothing to clear: no fault is in\n")
+    result = invoke("twin", "clear", "watch-drop", "--state-dir", str(state))
+    assert result.code == 2
+    assert "watch-drop has nothing to clear" in result.err
+    result = invoke("twin", "clear", "--state-dir", str(state))
+    assert result.code == 2
+    assert "name a FAULT (with --target) or pass --all" in result.err
+
+
+def _ready(client: Client, name: str) -> str:
+    node = client.get(Node, name)
+    conditions = node.status.conditions if node.status and node.status.conditions else []
+    return next(c.status for c in conditions if c.type == "Ready")
+
+
 def test_inject_refuses_an_unknown_fault_with_the_twins_reason(
     served: tuple[subprocess.Popen[str], Path], invoke: Invoke
 ) -> None:

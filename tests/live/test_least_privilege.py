@@ -212,10 +212,11 @@ def _operate(twin: Twin, apps: list[str], system: list[str]) -> None:
     for command in ("cordon", "uncordon"):
         succeed("node", command, node, *target)
     succeed("node", "drain", node, "--dry-run", *target)
-    succeed("node", "reimage", node, "--dry-run", *target)
+    succeed("node", "reimage", node, "--dry-run", "--force", *target)
     succeed("node", "replace", system[1], "--dry-run", *target)
-    for action in ("restart", "reimage", "redeploy", "deallocate", "start"):
-        succeed("node", action, node, "--timeout", "900", *target)
+    for action in ("restart", "reimage", "redeploy", "deallocate"):  # --force: the node still runs pods
+        succeed("node", action, node, "--force", "--timeout", "900", *target)
+    succeed("node", "start", node, "--timeout", "900", *target)
     succeed("node", "replace", system[1], "--timeout", "900", *target)
     # `node drain` evicts, or with --force deletes, then waits for the pods in real time: the same calls on the
     # twin's clock. Then the command itself, on the node that drain emptied (its mark, Events and checks).

@@ -26,7 +26,8 @@ REIMAGE = "microsoft.compute/virtualmachinescalesets/virtualmachines/reimage/act
 
 
 def _operator(invoke: Invoke, h: Harness, verb: str, node: str, *, actor: str, reason: str) -> None:
-    done = invoke("node", verb, node, "--twin", str(h.twin.state_dir), "--actor", actor, "--reason", reason)
+    # --force: the operator restarts and reimages nodes that still run pods (issue 25: refused without it)
+    done = invoke("node", verb, node, "--force", "--twin", str(h.twin.state_dir), "--actor", actor, "--reason", reason)
     assert done.code == 0, done.err
     assert f"marked {node} for the controller" in done.out
 

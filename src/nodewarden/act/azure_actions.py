@@ -298,6 +298,69 @@ def _get_pool(azure: AzureClients, pool: str) -> Any:
         ) from exc
 
 
+@dataclass(frozen=True)
+class ReplacePlan:
+    """What `replace` does for one node, read from its pool: the dry run prints it, `replace` follows it.
+
+    A pool without the cluster autoscaler gets its count back with a pool PUT. On an autoscaled pool AKS
+    refuses a manual count (the twin answers as AKS does), so the count is left to the autoscaler, which
+    adds a node only for pods that cannot be scheduled, within minCount..maxCount; it does not scale a pool
+    up to its minimum by itself, so a pool that falls below minCount stays there until pods are pending.
+    """
+
+    node: str
+    pool: str
+    count: int
+    autoscale: bool
+    min_count: int | None = None
+    max_count: int | None = None
+
+    @property
+    def restores_count(self) -> bool:
+        return not self.autoscale
+
+    @property
+    def below_minimum(self) -> bool:
+        return self.autoscale and self.min_count is not None and self.count - 1 < self.min_count
+
+    def delete_step(self) -> str:
+        return f"deleteMachines {self.node} in pool {self.pool} (count {self.count} → {self.count - 1})"
+
+    def count_step(self) -> str:
+        """The second step, as a sentence: the pool PUT, or why the count is left alone."""
+        if self.restores_count:
+            return f"restore pool {self.pool} to {self.count} nodes"
+        bounds = f"{self.min_count if self.min_count is not None else '?'}–{self.max_count or '?'}"
+        sentence = (
+            f"pool {self.pool} autoscales ({bounds} nodes): AKS takes no manual count, so it is left at "
+            f"{self.count - 1}; the cluster autoscaler adds a node back only when pods cannot be scheduled"
+        )
+        if self.below_minimum:
+            sentence += (
+                f". {self.count - 1} is below the pool's minimum of {self.min_count}, and the autoscaler does not "
+                "scale up to its minimum by itself"
+            )
+        return sentence
+
+
+def replace_plan(azure: AzureClients, ref: InstanceRef) -> ReplacePlan:
+    """Read the node's pool and say what `replace` would do (raises MappingError without a pool)."""
+    if not ref.pool:
+        raise MappingError(f"node {ref.node}: cannot tell its agent pool (no {aks.POOL_LABEL} label)")
+    return _plan(ref, _get_pool(azure, ref.pool))
+
+
+def _plan(ref: InstanceRef, pool: Any) -> ReplacePlan:
+    return ReplacePlan(
+        node=ref.node,
+        pool=ref.pool,
+        count=int(pool.count or 0),
+        autoscale=bool(pool.enable_auto_scaling),
+        min_count=pool.min_count,
+        max_count=pool.max_count,
+    )
+
+
 def replace(
     azure: AzureClients,
     ref: InstanceRef,
@@ -308,10 +371,8 @@ def replace(
     monotonic: Callable[[], float] = time.monotonic,
     correlation_id: str | None = None,
 ) -> ActionResult:
-    """Delete the node's machine with AKS `deleteMachines`, then put the pool's count back with a pool PUT.
-
-    On a pool with the cluster autoscaler enabled AKS refuses manual counts, so the count is left to
-    the autoscaler (the result's steps say so).
+    """Delete the node's machine with AKS `deleteMachines`, then put the pool's count back with a pool PUT, as
+    `ReplacePlan` says (on an autoscaled pool the count is left to the autoscaler; the result's steps say so).
     """
     deadline = monotonic() + timeout
     target = azure.target
@@ -319,20 +380,21 @@ def replace(
     if not ref.pool:
         raise MappingError(f"node {ref.node}: cannot tell its agent pool (no {aks.POOL_LABEL} label)")
     pool = _get_pool(azure, ref.pool)
+    plan = _plan(ref, pool)
     busy = in_flight(azure, ref)
     if aks.is_in_progress(pool.provisioning_state) or busy is not None:
         why = f"pool {ref.pool} is {pool.provisioning_state}" if busy is None else f"instance is busy ({busy})"
         message = f"refused to replace {ref.node}: {why}; try again when it ends"
         _event(recorder, ref.node, action, EventReason.REFUSED_BUSY, message, warning=True)
         raise ActionRefusedError(message)
-    count, autoscale = int(pool.count or 0), bool(pool.enable_auto_scaling)
+    count = plan.count
     correlation_id = correlation_id or str(uuid.uuid4())
     operations: list[str] = []
     requests: list[str] = []
     steps: list[str] = []
     doing = f"delete machine {ref.node} from pool {ref.pool}"
     _event(recorder, ref.node, action, EventReason.OPERATION_STARTED,
-           f"replacing: deleteMachines {ref.node} in pool {ref.pool}, then restore count {count}")  # fmt: skip
+           f"replacing: {plan.delete_step()}, then {plan.count_step()}")  # fmt: skip
     try:
         poller, tracked = _start(
             azure.aks.agent_pools.begin_delete_machines,
@@ -357,8 +419,8 @@ def replace(
     _finish_or_event(poller, recorder, ref, deadline - monotonic(), doing, tracked, correlation_id)
     steps.append(f"deleted machine {ref.node} (operation {tracked.operation_id})")
     progress(steps[-1])
-    if autoscale:
-        steps.append(f"pool {ref.pool} autoscales: the cluster autoscaler restores capacity, count left alone")
+    if not plan.restores_count:
+        steps.append(plan.count_step())
         progress(steps[-1])
     else:
         doing = f"restore pool {ref.pool} to {count} nodes"

@@ -523,14 +523,38 @@ def _result(
 
 
 @dataclass(frozen=True)
+class BudgetImpact:
+    """A PodDisruptionBudget over pods on the node: how many of them run there, how many disruptions it allows."""
+
+    namespace: str
+    name: str
+    pods_here: int
+    allowed: int  # status.disruptionsAllowed as read
+
+    @property
+    def violated(self) -> bool:
+        """Losing all its pods on the node at once (the VM restarts, is reimaged, moves or stops) exceeds it."""
+        return self.pods_here > self.allowed
+
+    def describe(self) -> str:
+        return (
+            f"PodDisruptionBudget {self.namespace}/{self.name} (allows {self.allowed} disruption(s), "
+            f"{self.pods_here} of its pod(s) on the node)"
+        )
+
+
+@dataclass(frozen=True)
 class DrainPreview:
-    """What `drain` would do now, read without changing anything (for --dry-run)."""
+    """What `drain` would do now, read without changing anything (for --dry-run, and for the instance actions'
+    check of what stopping the VM would disrupt)."""
 
     node: str
     cordoned: bool
     evict: tuple[PodRef, ...]
     skip: tuple[PodRef, ...]
     blockers: tuple[Blocker, ...]  # budgets with no disruption left that match a pod to evict
+    workloads: tuple[str, ...] = ()  # `workload_of` each pod in `evict`, in the same order
+    budgets: tuple[BudgetImpact, ...] = ()  # every budget over a pod in `evict`
 
 
 def preview_drain(kube: Client, name: str) -> DrainPreview:
@@ -544,7 +568,10 @@ def preview_drain(kube: Client, name: str) -> DrainPreview:
             evict.append(pod)
     blockers: list[Blocker] = []
     budgets: dict[str, list[PodDisruptionBudget]] = {}
-    for pod in evict:
+    covered: dict[tuple[str, str], int] = {}  # (namespace, budget) → pods to evict it covers
+    allowed_by: dict[tuple[str, str], int] = {}
+    workloads = tuple(workload_of(kube, pod) for pod in evict)
+    for pod, workload in zip(evict, workloads, strict=True):
         ref = _ref(pod)
         if ref.namespace not in budgets:
             try:
@@ -555,21 +582,26 @@ def preview_drain(kube: Client, name: str) -> DrainPreview:
         for pdb in budgets[ref.namespace]:
             if not covers(pdb, labels):
                 continue
+            assert pdb.metadata is not None
             allowed = (pdb.status.disruptionsAllowed if pdb.status else None) or 0
+            key = (ref.namespace, pdb.metadata.name or "")
+            covered[key] = covered.get(key, 0) + 1
+            allowed_by[key] = allowed
             if allowed <= 0:
-                assert pdb.metadata is not None
                 blockers.append(
                     Blocker(
-                        pod=ref,
-                        budget=pdb.metadata.name or "",
-                        workload=workload_of(kube, pod),
+                        pod=ref, budget=pdb.metadata.name or "", workload=workload,
                         message=f"disruptionsAllowed is {allowed}",
                     )
-                )
+                )  # fmt: skip
     return DrainPreview(
         node=name,
         cordoned=_is_cordoned(node),
         evict=tuple(_ref(pod) for pod in evict),
         skip=tuple(skip),
         blockers=tuple(blockers),
+        workloads=workloads,
+        budgets=tuple(
+            BudgetImpact(ns, budget, count, allowed_by[(ns, budget)]) for (ns, budget), count in covered.items()
+        ),
     )

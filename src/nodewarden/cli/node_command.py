@@ -11,10 +11,16 @@ an operator's, not as a failure or someone else's change. The mark expires after
 plus `COME_BACK` (10 minutes for the node to rejoin); once the step ends, the expiry is brought
 forward to the end plus `COME_BACK`. Times are the API server's, as the controller's are.
 
+`restart`, `reimage`, `redeploy`, `deallocate` and `replace` stop (or delete) the VM under the node, and
+with it every pod on it, without asking any PodDisruptionBudget. As `kubectl drain` refuses without
+flags, they refuse while pods a drain would evict (not DaemonSet or mirror pods) still run there, naming
+how many, their workloads and the budgets that losing them all at once would violate; `--force` goes
+ahead and says what it disrupts, `--dry-run` says what would be disrupted. Only `start` has no check.
+
 Exit codes: 0 the action succeeded (or the dry run found nothing in the way); 1 the action was
 refused (instance or pool busy), failed (the ARM error code is printed) or timed out (what is left
 is printed); 2 usage, input or permission errors (unknown node, unmappable providerID, missing
-permission), via `nodewarden.cli.main.run`.
+permission, pods still on the node without --force), via `nodewarden.cli.main.run`.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import getpass
 import socket
 import sys
 import uuid
+from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -39,7 +46,7 @@ from nodewarden.cli.live_flags import (
     with_connection_flags,
 )
 from nodewarden.connection import Connection
-from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError, NotFoundError
+from nodewarden.errors import ActionError, ActionRefusedError, ArmOperationError, InputError, NotFoundError
 from nodewarden.model import operator_mark
 from nodewarden.model.operator_mark import OperatorMark
 from nodewarden.render import terminal_text
@@ -265,6 +272,32 @@ def drain(
 
 # -- Azure ---------------------------------------------------------------------------------------------
 
+STOPS_PODS = (NodeAction.RESTART, NodeAction.REIMAGE, NodeAction.REDEPLOY, NodeAction.DEALLOCATE, NodeAction.REPLACE)
+
+
+def _disruption(kube: Client, node: str) -> str | None:
+    """What stopping the node's VM disrupts, in one sentence; None when a drain would evict nothing."""
+    preview = kube_actions.preview_drain(kube, node)
+    if not preview.evict:
+        return None
+    counts = Counter(workload or str(pod) for workload, pod in zip(preview.workloads, preview.evict, strict=True))
+    workloads = ", ".join(f"{workload} ×{count}" if count > 1 else workload for workload, count in counts.items())
+    violated = [budget.describe() for budget in preview.budgets if budget.violated]
+    budgets = "; it would violate " + ", ".join(violated) if violated else "; no PodDisruptionBudget would be violated"
+    return f"{len(preview.evict)} pod(s) that a drain would evict still run on {node}: {workloads}{budgets}"
+
+
+def _check_pods(kube: Client, node: str, action: NodeAction, *, force: bool, dry_run: bool) -> None:
+    """Refuse (InputError, exit 2) to stop a VM whose pods a drain would evict, unless `force`."""
+    disrupted = _disruption(kube, node)
+    if disrupted is None:
+        return
+    verb = action.lower()
+    if not force:
+        refuse = f"would refuse to {verb}" if dry_run else f"refusing to {verb}"
+        raise InputError(f"{refuse} {node}: {disrupted}; drain it first (nodewarden node drain {node}) or pass --force")
+    _say(f"{'would disrupt' if dry_run else f'--force: {verb} disrupts'} {disrupted}")
+
 
 def _instance_action(
     node: str,
@@ -273,6 +306,7 @@ def _instance_action(
     *,
     dry_run: bool,
     timeout: float | None,
+    force: bool = False,
     actor: str = "",
     reason: str = "",
 ) -> None:
@@ -281,6 +315,8 @@ def _instance_action(
     assert conn.azure is not None
     ref = azure_actions.instance_of(kube_actions.read_node(conn.kube, node))
     _say(f"{node} is instance {ref.instance_id} of scale set {ref.vmss} (pool {ref.pool or '?'})")
+    if action in STOPS_PODS:
+        _check_pods(conn.kube, node, action, force=force, dry_run=dry_run)
     recorder = None if dry_run else EventRecorder(conn.kube)
     try:
         if dry_run:
@@ -289,12 +325,13 @@ def _instance_action(
                 busy = azure_actions.pool_busy(conn.azure, ref.pool)
             if busy is not None:
                 raise ActionRefusedError(f"would refuse to {action.lower()} {node}: busy ({busy})")
-            what = (
-                f"deleteMachines {node} in pool {ref.pool}, then restore the pool's count"
-                if action is NodeAction.REPLACE
-                else f"{action.lower()} instance {ref.instance_id} of {ref.vmss}"
-            )
-            _say(f"would {what}; dry run: nothing changed")
+            if action is NodeAction.REPLACE:  # the plan `azure_actions.replace` follows
+                plan = azure_actions.replace_plan(conn.azure, ref)
+                _say(f"would {plan.delete_step()}")
+                _say(f"then: {plan.count_step()}")
+                _say("dry run: nothing changed")
+                return
+            _say(f"would {action.lower()} instance {ref.instance_id} of {ref.vmss}; dry run: nothing changed")
             return
         limit = timeout or AZURE_TIMEOUT
         mark = _mark(conn, node, action, actor=actor, reason=reason, timeout=limit)
@@ -324,6 +361,13 @@ def _instance_action(
     )
 
 
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Go ahead although pods a drain would evict still run on the node (they stop)."),
+]
+_REFUSES = " Refused while pods a drain would evict still run on the node: drain it first, or pass --force."
+
+
 def _azure_command(action: NodeAction, help_text: str) -> None:
     @with_connection_flags
     def command(
@@ -337,13 +381,34 @@ def _azure_command(action: NodeAction, help_text: str) -> None:
     ) -> None:
         _instance_action(node, action, flags, dry_run=dry_run, timeout=timeout, actor=actor, reason=reason)
 
-    command.__doc__ = f"{help_text} Marks the node first: the controller holds it until it is back."
-    app.command(action.lower())(command)
+    @with_connection_flags
+    def stopping_command(
+        node: NodeArg,
+        dry_run: DryRun = False,
+        force: Force = False,
+        timeout: Timeout = None,
+        reason: Reason = "",
+        actor: Actor = "",
+        *,
+        flags: ConnectionFlags,
+    ) -> None:
+        _instance_action(node, action, flags, dry_run=dry_run, timeout=timeout, force=force, actor=actor, reason=reason)
+
+    chosen = stopping_command if action in STOPS_PODS else command
+    chosen.__doc__ = (
+        f"{help_text}{_REFUSES if action in STOPS_PODS else ''} "
+        "Marks the node first: the controller holds it until it is back."
+    )
+    app.command(action.lower())(chosen)
 
 
-_azure_command(NodeAction.RESTART, "Restart the node's scale-set instance (drain it first).")
-_azure_command(NodeAction.REIMAGE, "Reimage the node's scale-set instance: a fresh OS disk (drain it first).")
-_azure_command(NodeAction.REDEPLOY, "Redeploy the node's instance to another host (drain it first).")
-_azure_command(NodeAction.DEALLOCATE, "Deallocate the node's scale-set instance (drain it first).")
+_azure_command(NodeAction.RESTART, "Restart the node's scale-set instance.")
+_azure_command(NodeAction.REIMAGE, "Reimage the node's scale-set instance: a fresh OS disk.")
+_azure_command(NodeAction.REDEPLOY, "Redeploy the node's instance to another host.")
+_azure_command(NodeAction.DEALLOCATE, "Deallocate the node's scale-set instance.")
 _azure_command(NodeAction.START, "Start the node's deallocated or stopped scale-set instance.")
-_azure_command(NodeAction.REPLACE, "Replace the node through AKS: deleteMachines, then restore the pool's count.")
+_azure_command(
+    NodeAction.REPLACE,
+    "Replace the node through AKS: deleteMachines, then restore the pool's count (an autoscaled pool's count is "
+    "left to the cluster autoscaler).",
+)

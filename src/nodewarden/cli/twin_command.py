@@ -1,4 +1,4 @@
-"""`nodewarden twin serve|inject|faults`: run the digital twin, poke it, list what can go wrong."""
+"""`nodewarden twin serve|inject|clear|advance|faults`: run the digital twin, poke it, list what can go wrong."""
 
 from __future__ import annotations
 
@@ -57,7 +57,10 @@ def serve(
         typer.echo(f"  export KUBECONFIG={kubeconfig.resolve()}")
         typer.echo(f"  Azure SDK settings: {(service.state_dir / 'azure.json').resolve()}")
         typer.echo(f"  CA bundle: {service.ca_path.resolve()}  (REQUESTS_CA_BUNDLE for the Azure SDK)")
-        typer.echo("  faults: nodewarden twin inject --state-dir ... FAULT --target ...; stop with Ctrl-C")
+        typer.echo(
+            "  faults: nodewarden twin inject --state-dir ... FAULT --target ...; "
+            "nodewarden twin clear FAULT --target ... (or --all); stop with Ctrl-C"
+        )
         try:
             while not stopped.wait(0.5):
                 pass
@@ -79,6 +82,26 @@ def inject(
     options = dict(_pair(item) for item in option or [])
     drill_inject.admin_call(state_dir, "POST", "/twin/faults", {"fault": fault, "target": target, "options": options})
     typer.echo(f"injected {fault}" + (f" into {target}" if target else ""))
+
+
+@app.command("clear")
+def clear(
+    fault: Annotated[
+        str | None, typer.Argument(help="The fault to take out (see `nodewarden twin faults`).", show_default=False)
+    ] = None,
+    target: Annotated[str | None, typer.Option("--target", help="The node, pool or zone it was injected into.")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Take out every fault still in.")] = False,
+    state_dir: Annotated[Path, typer.Option("--state-dir")] = DEFAULT_STATE_DIR,
+) -> None:
+    """Take a fault out of a running twin as the world would heal (a hung kubelet resumes, a crashed VM reboots)."""
+    if (fault is None) == (not every):
+        raise InputError("twin clear: name a FAULT (with --target) or pass --all, not both")
+    payload: dict[str, object] = {"all": True} if every else {"fault": fault, "target": target}
+    answer = drill_inject.admin_call(state_dir, "POST", "/twin/faults/clear", payload)
+    cleared = answer.get("cleared")
+    lines = [str(line) for line in cleared] if isinstance(cleared, list) else []
+    for line in lines or ["nothing to clear: no fault is in"]:
+        typer.echo(line)
 
 
 @app.command("advance")

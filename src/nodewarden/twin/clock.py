@@ -53,6 +53,11 @@ class Clock:
     def manual(self) -> bool:
         return self._speed is None
 
+    @property
+    def speed(self) -> float | None:
+        """Twin seconds per real second; None for a manual clock."""
+        return self._speed
+
     def now(self) -> datetime:
         return self._start + timedelta(seconds=self.elapsed())
 

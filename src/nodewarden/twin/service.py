@@ -106,7 +106,9 @@ class TwinService:
 
     @property
     def clock_mode(self) -> str:
-        return "manual" if self.clock.manual else "real time × speed"
+        """How twin time moves: "manual", or "real time × 10" (the speed, as `twin serve --speed` set it)."""
+        speed = self.clock.speed
+        return "manual" if speed is None else f"real time × {speed:g}"
 
     def azure_config(self) -> dict[str, str]:
         """Everything the Azure SDK and azure-identity need to reach the twin."""
@@ -128,6 +130,14 @@ class TwinService:
 
     def inject(self, fault: str, target: str | None = None, **options: Any) -> None:
         faults.inject(self.world, fault, target, options)
+
+    def clear(self, fault: str, target: str | None = None) -> str:
+        """Take a fault out again (faults.clear); a sentence saying what happened."""
+        return faults.clear(self.world, fault, target)
+
+    def clear_all(self) -> list[str]:
+        """Take out every fault still in (faults.clear_all)."""
+        return faults.clear_all(self.world)
 
     def now(self) -> datetime:
         """Twin time."""
@@ -226,6 +236,13 @@ class TwinService:
                 body = request.json() or {}
                 self.inject(str(body.get("fault")), body.get("target"), **dict(body.get("options") or {}))
                 return Response.json(200, {"injected": body.get("fault"), "now": self.clock.now().isoformat()})
+            if request.path == "/twin/faults/clear" and request.method == "POST":
+                body = request.json() or {}
+                if body.get("all"):
+                    cleared = self.clear_all()
+                else:
+                    cleared = [self.clear(str(body.get("fault")), body.get("target"))]
+                return Response.json(200, {"cleared": cleared, "now": self.clock.now().isoformat()})
             if request.path == "/twin/clock" and request.method == "POST":
                 self.advance(float((request.json() or {}).get("advance", 0)))
                 return Response.json(200, {"now": self.clock.now().isoformat()})

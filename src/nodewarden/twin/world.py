@@ -26,6 +26,7 @@ class World:
         cluster = scenario.cluster
         self.scenario = scenario
         self.clock = clock
+        self.active_faults: dict[tuple[str, str], None] = {}  # (fault, target) injected and not yet cleared
         self.store = KubeStore(clock)
         self.kube = KubeWorld(self.store, clock)
         self.azure = AzureState(

@@ -297,8 +297,13 @@ def test_kubectl_gets_server_side_tables(shop: Kube) -> None:
     accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
     table = payload(shop.call("GET", "/api/v1/nodes", accept=accept))
     assert table["kind"] == "Table"
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Status", "Mode", "Version", "Age"]
-    assert table["rows"][0]["cells"][1:4] == ["Ready", "user", "v1.33.7"]
+    columns = [(c["name"], c["priority"]) for c in table["columnDefinitions"]]
+    assert columns == [
+        ("Name", 0), ("Status", 0), ("Roles", 0), ("Age", 0), ("Version", 0), ("Internal-IP", 1),
+        ("External-IP", 1), ("OS-Image", 1), ("Kernel-Version", 1), ("Container-Runtime", 1),
+    ]  # fmt: skip
+    assert table["rows"][0]["cells"][1:3] == ["Ready", "<none>"]
+    assert table["rows"][0]["cells"][4] == "v1.33.7"
 
 
 def test_events_are_served_as_core_v1_and_as_events_k8s_io(shop: Kube) -> None:

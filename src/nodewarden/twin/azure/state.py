@@ -799,6 +799,15 @@ class AzureState:
             if recover_after is not None:
                 self.clock.call_later(recover_after, lambda: self._locked(lambda: self._heal(inst)))
 
+    def heal(self, instance: str | Instance) -> bool:
+        """Service healing now, for a crashed instance (`twin clear instance-crash`); False when it has not crashed."""
+        with self._transaction():
+            inst = self.instance(instance)
+            if not inst.crashed:
+                return False
+            self._heal(inst)
+            return True
+
     def _heal(self, inst: Instance) -> None:
         """Service healing: the platform reboots a VM it found broken."""
         if self._alive(inst) and inst.crashed and inst.power in ("running", "starting"):

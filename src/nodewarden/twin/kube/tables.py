@@ -1,7 +1,8 @@
 """`Accept: application/json;as=Table`: the server-side columns `kubectl get` prints.
 
 Without it kubectl shows only NAME and AGE (Kubernetes docs, "API concepts", "Receiving resources as
-Tables"). A few kinds get their familiar columns; custom resources get Name, then their CRD's
+Tables"). Nodes, pods, PodDisruptionBudgets, Deployments, StatefulSets and ReplicaSets get the columns the
+real API server serves (`-o wide` adds the priority 1 ones); custom resources get Name, then their CRD's
 `additionalPrinterColumns` (apiextensions-apiserver's table convertor: a simple `.a.b.c` jsonPath, a
 `date` cell rendered as an age like "5m", a missing value as null, which kubectl prints as <none>);
 the rest get NAME and AGE.
@@ -37,28 +38,157 @@ def _since(timestamp: str, now: datetime) -> str:
     return f"{max(seconds, 0)}s"
 
 
-def _node_cells(obj: Obj) -> list[Any]:
+# The columns the API server's table convertor serves for each built-in kind (Kubernetes
+# pkg/printers/internalversion/printers.go): priority 1 columns are printed only by `kubectl get -o wide`.
+Cell = Callable[[Obj, datetime], Any]
+Column = tuple[str, int, str, Cell]  # name, priority, type, cell
+NONE = "<none>"
+
+
+def _age_cell(obj: Obj, now: datetime) -> str:
+    return _age(obj, now)
+
+
+def _node_status(obj: Obj, now: datetime) -> str:
     ready = condition(obj, "Ready")
     status = {"True": "Ready", "False": "NotReady"}.get((ready or {}).get("status", ""), "Unknown")
     if obj.get("spec", {}).get("unschedulable"):
         status += ",SchedulingDisabled"
+    return status
+
+
+def _node_roles(obj: Obj, now: datetime) -> str:
+    """kubectl's rule: `node-role.kubernetes.io/<role>` labels, and the value of `kubernetes.io/role`."""
     labels = obj.get("metadata", {}).get("labels") or {}
-    mode = labels.get("kubernetes.azure.com/mode", "<none>")
-    version = obj.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")
-    return [status, mode, version]
+    roles = {key.split("/", 1)[1] for key in labels if key.startswith("node-role.kubernetes.io/")}
+    if labels.get("kubernetes.io/role"):
+        roles.add(labels["kubernetes.io/role"])
+    return ",".join(sorted(r for r in roles if r)) or NONE
 
 
-def _pod_cells(obj: Obj) -> list[Any]:
+def _node_address(kind: str) -> Cell:
+    def cell(obj: Obj, now: datetime) -> str:
+        addresses = obj.get("status", {}).get("addresses") or []
+        return next((a.get("address", "") for a in addresses if a.get("type") == kind), NONE)
+
+    return cell
+
+
+def _field(*path: str, default: Any = NONE) -> Cell:
+    def cell(obj: Obj, now: datetime) -> Any:
+        value: Any = obj
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        return default if value is None else value
+
+    return cell
+
+
+def _pod_ready(obj: Obj, now: datetime) -> str:
     statuses = obj.get("status", {}).get("containerStatuses") or []
-    ready = sum(1 for s in statuses if s.get("ready"))
     total = len(obj.get("spec", {}).get("containers") or [])
-    phase = "Terminating" if obj["metadata"].get("deletionTimestamp") else obj.get("status", {}).get("phase", "")
-    return [f"{ready}/{total}", phase, obj.get("spec", {}).get("nodeName", "<none>")]
+    return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
 
 
-_COLUMNS: dict[str, tuple[list[str], Callable[[Obj], list[Any]]]] = {
-    "nodes": (["Status", "Mode", "Version"], _node_cells),
-    "pods": (["Ready", "Status", "Node"], _pod_cells),
+def _pod_status(obj: Obj, now: datetime) -> str:
+    if obj["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    status = obj.get("status", {})
+    return str(status.get("reason") or status.get("phase") or "Unknown")
+
+
+def _pod_restarts(obj: Obj, now: datetime) -> int:
+    return sum(int(s.get("restartCount") or 0) for s in obj.get("status", {}).get("containerStatuses") or [])
+
+
+def _replicas_ready(obj: Obj, now: datetime) -> str:
+    status = obj.get("status") or {}
+    return f"{status.get('readyReplicas') or 0}/{obj.get('spec', {}).get('replicas', 1)}"
+
+
+def _containers(what: str) -> Cell:
+    def cell(obj: Obj, now: datetime) -> str:
+        containers = obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
+        return ",".join(str(c.get(what, "")) for c in containers) or NONE
+
+    return cell
+
+
+def _selector(obj: Obj, now: datetime) -> str:
+    selector = obj.get("spec", {}).get("selector") or {}
+    terms = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        values = ",".join(expression.get("values") or [])
+        terms.append(f"{expression.get('key')} {expression.get('operator', '').lower()} ({values})")
+    return ",".join(terms) or NONE
+
+
+def _int_or_percent(key: str) -> Cell:
+    def cell(obj: Obj, now: datetime) -> str:
+        value = obj.get("spec", {}).get(key)
+        return "N/A" if value is None else str(value)
+
+    return cell
+
+
+_AGE: Column = ("Age", 0, "string", _age_cell)
+_COLUMNS: dict[str, list[Column]] = {
+    "nodes": [
+        ("Status", 0, "string", _node_status),
+        ("Roles", 0, "string", _node_roles),
+        _AGE,
+        ("Version", 0, "string", _field("status", "nodeInfo", "kubeletVersion", default="")),
+        ("Internal-IP", 1, "string", _node_address("InternalIP")),
+        ("External-IP", 1, "string", _node_address("ExternalIP")),
+        ("OS-Image", 1, "string", _field("status", "nodeInfo", "osImage", default="<unknown>")),
+        ("Kernel-Version", 1, "string", _field("status", "nodeInfo", "kernelVersion", default="<unknown>")),
+        (
+            "Container-Runtime",
+            1,
+            "string",
+            _field("status", "nodeInfo", "containerRuntimeVersion", default="<unknown>"),
+        ),
+    ],
+    "pods": [
+        ("Ready", 0, "string", _pod_ready),
+        ("Status", 0, "string", _pod_status),
+        ("Restarts", 0, "integer", _pod_restarts),
+        _AGE,
+        ("IP", 1, "string", _field("status", "podIP")),
+        ("Node", 1, "string", _field("spec", "nodeName")),
+        ("Nominated Node", 1, "string", _field("status", "nominatedNodeName")),
+        ("Readiness Gates", 1, "string", lambda obj, now: NONE),
+    ],
+    "poddisruptionbudgets": [
+        ("Min Available", 0, "string", _int_or_percent("minAvailable")),
+        ("Max Unavailable", 0, "string", _int_or_percent("maxUnavailable")),
+        ("Allowed Disruptions", 0, "integer", _field("status", "disruptionsAllowed", default=0)),
+        _AGE,
+    ],
+    "deployments": [
+        ("Ready", 0, "string", _replicas_ready),
+        ("Up-to-date", 0, "integer", _field("status", "updatedReplicas", default=0)),
+        ("Available", 0, "integer", _field("status", "availableReplicas", default=0)),
+        _AGE,
+        ("Containers", 1, "string", _containers("name")),
+        ("Images", 1, "string", _containers("image")),
+        ("Selector", 1, "string", _selector),
+    ],
+    "statefulsets": [
+        ("Ready", 0, "string", _replicas_ready),
+        _AGE,
+        ("Containers", 1, "string", _containers("name")),
+        ("Images", 1, "string", _containers("image")),
+    ],
+    "replicasets": [
+        ("Desired", 0, "integer", _field("spec", "replicas", default=0)),
+        ("Current", 0, "integer", _field("status", "replicas", default=0)),
+        ("Ready", 0, "integer", _field("status", "readyReplicas", default=0)),
+        _AGE,
+        ("Containers", 1, "string", _containers("name")),
+        ("Images", 1, "string", _containers("image")),
+        ("Selector", 1, "string", _selector),
+    ],
 }
 
 
@@ -111,12 +241,14 @@ def table(rtype: ResourceType, items: list[Obj], metadata: dict[str, Any], *, no
         extra, cells = _custom_columns(rtype, now)
         columns += extra
     else:
-        names, builtin = _COLUMNS.get(rtype.key, ([], lambda obj: []))
-        columns += [{"name": n, "type": "string", "format": "", "description": n, "priority": 0} for n in names]
-        columns.append({"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0})
+        builtin = _COLUMNS.get(rtype.key, [_AGE])
+        columns += [
+            {"name": name, "type": kind, "format": "", "description": name, "priority": priority}
+            for name, priority, kind, _ in builtin
+        ]
 
         def cells(obj: Obj) -> list[Any]:
-            return [*builtin(obj), _age(obj, now)]
+            return [cell(obj, now) for _, _, _, cell in builtin]
 
     rows = [
         {
