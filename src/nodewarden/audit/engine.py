@@ -11,6 +11,8 @@ from nodewarden.audit.waivers import WaiverEntry
 from nodewarden.model.findings import Finding, Outcome, Profile, RuleResult
 from nodewarden.model.snapshot import Snapshot
 
+NOT_SELECTED = "not selected (-r)"  # `audit --rule` named other rules
+
 
 def run_audit(
     snapshot: Snapshot,
@@ -21,16 +23,18 @@ def run_audit(
     waiver_source: str = "waivers",
     use_annotation_waivers: bool = True,
     disabled: Collection[str] = (),
+    not_selected: Collection[str] = (),
     profiles: Collection[Profile] = (Profile.CORE, Profile.EXTENDED),
 ) -> AuditReport:
-    """Evaluate every rule; a rule whose input is missing is NOT_EVALUATED and says what was missing."""
+    """Evaluate every rule; a rule whose input is missing is NOT_EVALUATED and says what was missing.
+
+    Rules in `not_selected` (those `audit --rule` leaves out), `disabled` (the config's `audit.disable`) or outside
+    `profiles` do not run: each is DISABLED with its reason, the first kind before the others."""
     reports = []
     notes: list[str] = []
     for item in catalog:
-        if item.meta.id in disabled or item.meta.profile not in profiles:
-            reason = (
-                "disabled in the config" if item.meta.id in disabled else f"{item.meta.profile} profile not selected"
-            )
+        reason = _skip_reason(item, disabled=disabled, not_selected=not_selected, profiles=profiles)
+        if reason is not None:
             reports.append(RuleReport(item.meta, RuleResult(item.meta.id, Outcome.DISABLED, reason=reason)))
             continue
         result = _evaluate(item, snapshot, context)
@@ -57,7 +61,21 @@ def run_audit(
         cluster_name=snapshot.cluster.name if snapshot.cluster else None,
         sources=snapshot.sources,
         notes=tuple(dict.fromkeys(notes)),
+        not_selected=frozenset(not_selected) & frozenset(catalog.ids()),
     )
+
+
+def _skip_reason(
+    item: Rule, *, disabled: Collection[str], not_selected: Collection[str], profiles: Collection[Profile]
+) -> str | None:
+    """Why the rule does not run (None: it runs)."""
+    if item.meta.id in not_selected:
+        return NOT_SELECTED
+    if item.meta.id in disabled:
+        return "disabled in the config"
+    if item.meta.profile not in profiles:
+        return f"{item.meta.profile} profile not selected"
+    return None
 
 
 def _evaluate(item: Rule, snapshot: Snapshot, context: RuleContext) -> RuleResult:

@@ -34,6 +34,14 @@ class AuditReport:
     cluster_name: str | None = None
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    not_selected: frozenset[str] = frozenset()  # rule IDs `audit --rule` left out: not run, and not disabled
+
+    def is_selected(self, item: RuleReport) -> bool:
+        return item.meta.id not in self.not_selected
+
+    def count_disabled(self) -> int:
+        """Rules the config or the profile turned off (not those `--rule` left out)."""
+        return sum(1 for item in self.rules if item.result.outcome is Outcome.DISABLED and self.is_selected(item))
 
     def findings(self) -> Iterator[Finding]:
         for item in self.rules:

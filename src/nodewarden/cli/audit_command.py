@@ -50,7 +50,7 @@ def audit_command(
     unknown = [rule_id for rule_id in settings.disable if rule_id not in catalog]
     if unknown:
         raise InputError(f"{config_path}: audit.disable: no such rule {', '.join(unknown)}")
-    disabled = set(settings.disable) | _not_selected(catalog.ids(), only)
+    not_selected = _not_selected(catalog.ids(), only)
     loaded = _load(paths, live=live, max_input_bytes=max_input_bytes)
     for note in loaded.notes:
         print(f"nodewarden: {note}", file=sys.stderr)
@@ -62,7 +62,8 @@ def audit_command(
         waiver_entries=waiver_file.waivers,
         waiver_source=str(waivers_path) if waivers_path else "waivers",
         use_annotation_waivers=use_annotation_waivers,
-        disabled=disabled,
+        disabled=settings.disable,
+        not_selected=not_selected,
         profiles=profiles,
     )
     _emit(report, output_format, output)

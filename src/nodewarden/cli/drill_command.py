@@ -20,7 +20,7 @@ from typing import Annotated
 
 import typer
 
-from nodewarden.cli import terminal
+from nodewarden.cli import format_flag, terminal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
     ConnectionFlags,
@@ -73,6 +73,7 @@ class _Setup:
 
 
 @app.command("run")
+@format_flag.with_alias
 @with_connection_flags
 def run_command(
     file: Annotated[Path, typer.Argument(help="A Drill YAML file (see examples/drills/).")],
@@ -96,13 +97,13 @@ def run_command(
     policy: PolicyOption = None,
     state_dir: StateDirOption = None,
     state: StateOption = "dir",
-    output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
+    output_format: Annotated[str, format_flag.option("table or json.")] = "table",
     *,
     flags: ConnectionFlags,
 ) -> None:
     """Run a drill: steady state, fault, recovery measured against the expectations, rollback, verdict."""
     if output_format not in ("table", "json"):
-        raise InputError(f"--output-format: expected table or json, found {output_format!r}")
+        raise InputError(f"--format: expected table or json, found {output_format!r}")
     drill = load_drill(file)
     faults.checked(drill, source=str(file))  # the same validation as `drill check`, before anything starts
     state_dir = state_dir or Path("nodewarden-drills" if on_twin else "nodewarden-state")

@@ -21,6 +21,7 @@ import typer
 from nodewarden.audit import engine
 from nodewarden.audit.catalog import RuleContext, default_catalog
 from nodewarden.audit.params import AuditParams
+from nodewarden.cli import format_flag
 from nodewarden.connection import connect
 from nodewarden.errors import NotFoundError
 from nodewarden.incidents import actions, codec, figures
@@ -68,8 +69,9 @@ _LISTED = (
 
 
 @app.command("list")
+@format_flag.with_alias
 def list_incidents(
-    output_format: Annotated[ListFormat, typer.Option("--format", "-o", help="table or json.")] = ListFormat.TABLE,
+    output_format: Annotated[ListFormat, format_flag.option("table or json.")] = ListFormat.TABLE,
     drills: Annotated[bool, typer.Option("--drills", help="Only incidents a drill caused.")] = False,
     state_dir: StateDirOption = DEFAULT_STATE_DIR,
     kubeconfig: KubeconfigOption = None,
@@ -138,11 +140,10 @@ def show_incident(
 
 
 @app.command("report")
+@format_flag.with_alias
 def report_incident(
     incident_id: IdArgument,
-    output_format: Annotated[
-        ReportFormat, typer.Option("--format", "-o", help="Postmortem format.")
-    ] = ReportFormat.MARKDOWN,
+    output_format: Annotated[ReportFormat, format_flag.option("Postmortem format.")] = ReportFormat.MARKDOWN,
     output: Annotated[Path | None, typer.Option("--output", help="Write the postmortem to this file.")] = None,
     audit: Annotated[
         list[Path] | None,

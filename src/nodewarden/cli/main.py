@@ -8,10 +8,14 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
-from typer._click import exceptions as click_errors  # typer 0.29 vendors click; pinned in pyproject.toml
+import typer.main
+from typer import _click as click  # typer 0.29 vendors click; pinned in pyproject.toml
+from typer import rich_utils
+from typer._click import exceptions as click_errors
+from typer.core import TyperOption
 
 from nodewarden import __version__
-from nodewarden.cli import live_flags
+from nodewarden.cli import format_flag, live_flags, terminal
 from nodewarden.cli.audit_command import audit_command
 from nodewarden.cli.collect_command import collect_command
 from nodewarden.cli.demo_command import demo_command
@@ -62,12 +66,13 @@ def main(
 
 
 @app.command("audit")
+@format_flag.with_alias
 @live_flags.with_connection_flags
 def audit(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders of az/kubectl JSON or YAML output (or --live).")
     ] = None,
-    output_format: Annotated[Format, typer.Option("--format", "-o", help="Report format.")] = Format.TABLE,
+    output_format: Annotated[Format, format_flag.option("Report format.")] = Format.TABLE,
     output: Annotated[Path | None, typer.Option("--output", help="Write the report to this file.")] = None,
     config: Annotated[Path | None, typer.Option("--config", help="YAML config: thresholds, disabled rules.")] = None,
     waivers: Annotated[Path | None, typer.Option("--waivers", help="YAML waiver file.")] = None,
@@ -146,8 +151,9 @@ def policy_schema_command() -> None:
 
 
 @app.command("rules")
+@format_flag.with_alias
 def rules(
-    output_format: Annotated[str, typer.Option("--format", "-o", help="table, json or markdown.")] = "table",
+    output_format: Annotated[str, format_flag.option("table, json or markdown.")] = "table",
 ) -> None:
     """List the audit rule catalog."""
     raise typer.Exit(rules_command(output_format))
@@ -156,7 +162,7 @@ def rules(
 def run(argv: list[str] | None = None) -> None:
     """Console-script entry point: map errors to exit codes, one line on stderr, never a traceback or a box."""
     try:
-        code = app(args=argv, prog_name="nodewarden", standalone_mode=False)
+        code = click_command().main(args=argv, prog_name="nodewarden", standalone_mode=False)
     except click_errors.NoArgsIsHelpError as exc:  # `nodewarden` or `nodewarden policy` alone: the help
         exc.show()
         sys.exit(ExitCode.USAGE)
@@ -173,6 +179,24 @@ def run(argv: list[str] | None = None) -> None:
         _fail(f"internal error: {type(exc).__name__}: {exc} (please report it with the command you ran)",
               ExitCode.INTERNAL)  # fmt: skip
     sys.exit(code if isinstance(code, int) else ExitCode.OK)
+
+
+def click_command() -> click.Command:
+    """The click command typer builds from `app`, its help drawn for where it goes: wide when not on a terminal
+    (`cli/terminal.py`), and no type beside a flag, which takes no value."""
+    rich_utils.MAX_WIDTH = terminal.help_width()  # typer's own knob (TERMINAL_WIDTH), read as help is drawn
+    built = typer.main.get_command(app)
+    _hide_flag_types(built)
+    return built
+
+
+def _hide_flag_types(built: click.Command) -> None:
+    """Typer shows `<bool>` beside flags such as `--apply` and `--help`; a flag's metavar of "" shows nothing."""
+    for param in built.get_params(click.Context(built)):
+        if isinstance(param, TyperOption) and param.is_flag:
+            param.metavar = ""
+    for sub in getattr(built, "commands", {}).values():
+        _hide_flag_types(sub)
 
 
 def usage_line(exc: typer.TyperException) -> tuple[str, str]:

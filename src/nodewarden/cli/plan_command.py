@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from nodewarden.cli import format_flag
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
     ConnectionFlags,
@@ -30,6 +31,7 @@ from nodewarden.state.cluster.remediations import ClusterSteps
 from nodewarden.state.journal import HISTORY_LOOKBACK
 
 
+@format_flag.with_alias
 @with_connection_flags
 def plan_command(
     paths: Annotated[
@@ -41,13 +43,13 @@ def plan_command(
         typer.Option("--state-dir", help="Read the journal here (read-only): open remediations and node health."),
     ] = None,
     now: Annotated[str | None, typer.Option("--now", help="Plan as of this ISO-8601 time (files only).")] = None,
-    output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json.")] = "table",
+    output_format: Annotated[str, format_flag.option("table or json.")] = "table",
     *,
     flags: ConnectionFlags,
 ) -> None:
     """Print the actions and holds `nodewarden run` would decide now (nothing is changed)."""
     if output_format not in ("table", "json"):
-        raise InputError(f"--output-format: expected table or json, found {output_format!r}")
+        raise InputError(f"--format: expected table or json, found {output_format!r}")
     chosen = policy_from(policy)
     kube = None
     if paths:

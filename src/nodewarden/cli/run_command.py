@@ -22,6 +22,7 @@ from nodewarden.cli.live_flags import (
 from nodewarden.cli.stopping import stop_on_signals
 from nodewarden.errors import InputError
 from nodewarden.heal.policy import Mode, Policy, default_policy, load_policy
+from nodewarden.model.health import HealthState
 from nodewarden.notify.config import load_notify_config
 from nodewarden.notify.notifier import Notifier
 from nodewarden.observe.prometheus import PrometheusClient
@@ -186,9 +187,15 @@ def _summarise(report: CycleReport) -> None:
     for entry in report.executed:
         log.info(f"{entry.step.value.lower()} {entry.subject}: {entry.outcome.value}",
                  extra={"key": entry.key, "detail": entry.detail})  # fmt: skip
-    unhealthy = [h.node for h in report.detection.health.values() if h.state.value in ("Unhealthy", "Failed")]
-    log.info(
-        "cycle",
-        extra={"nodes": len(report.detection.health), "unhealthy": len(unhealthy), "actions": len(report.plan.actions),
-               "holds": len(report.holds), "leader": report.leader, "acting": report.acting},
-    )  # fmt: skip
+    log.info("cycle", extra=_cycle_fields(report))
+
+
+def _cycle_fields(report: CycleReport) -> dict[str, object]:
+    """The cycle line's counts. `unhealthy`: nodes detection does not call Healthy (Suspect, Unhealthy, Remediating,
+    Failed; a Recovered node is up and only waiting to be called Healthy); `held`: nodes a hold kept from a step."""
+    health = report.detection.health.values()
+    unhealthy = [h for h in health if h.state not in (HealthState.HEALTHY, HealthState.RECOVERED)]
+    held = {hold.node for hold in report.holds if hold.node is not None}
+    return {"nodes": len(report.detection.health), "unhealthy": len(unhealthy), "held": len(held),
+            "actions": len(report.plan.actions), "holds": len(report.holds), "leader": report.leader,
+            "acting": report.acting}  # fmt: skip

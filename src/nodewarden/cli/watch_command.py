@@ -11,7 +11,7 @@ import typer
 from rich.console import Group
 from rich.live import Live
 
-from nodewarden.cli import terminal
+from nodewarden.cli import format_flag, terminal
 from nodewarden.cli.exit_codes import ExitCode
 from nodewarden.cli.live_flags import (
     ConnectionFlags,
@@ -39,9 +39,10 @@ from nodewarden.runtime.node_metrics import metrics_reader
 from nodewarden.runtime.observer import REMEDIATION_KINDS, LiveObserver
 
 
+@format_flag.with_alias
 @with_connection_flags
 def watch_command(
-    output_format: Annotated[str, typer.Option("--output-format", "-o", help="table or json (JSON lines).")] = "table",
+    output_format: Annotated[str, format_flag.option("table or json (JSON lines).")] = "table",
     interval: IntervalOption = 10.0,
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     policy: PolicyOption = None,
@@ -51,7 +52,7 @@ def watch_command(
 ) -> None:
     """Detect failing nodes and print what is seen (detection only; nothing is changed)."""
     if output_format not in ("table", "json"):
-        raise InputError(f"--output-format: expected table or json, found {output_format!r}")
+        raise InputError(f"--format: expected table or json, found {output_format!r}")
     settings = detect_settings(policy_from(policy))
     connection = flags.connect()
     assert connection.kube is not None

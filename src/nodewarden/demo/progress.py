@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from nodewarden.drill.runner import Progress
 
@@ -26,7 +27,7 @@ class ProgressView:
 
     def __enter__(self) -> ProgressView:
         if self.console.is_terminal:
-            self._live = Live(self._table(), console=self.console, refresh_per_second=8, transient=False)
+            self._live = Live(self.view(), console=self.console, refresh_per_second=8, transient=False)
             self._live.__enter__()
         return self
 
@@ -39,7 +40,7 @@ class ProgressView:
     def update(self, progress: Progress) -> None:
         self.latest[progress.drill] = progress
         if self._live is not None:
-            self._live.update(self._table())
+            self._live.update(self.view())
             return
         key = (progress.phase, progress.note)
         if self._last_line.get(progress.drill) != key:
@@ -54,13 +55,21 @@ class ProgressView:
             f"detected {_seconds(p.detected_after)}, restored {_seconds(p.restored_after)})"
         )
 
-    def _table(self) -> Table:
-        table = Table(title="drills", title_justify="left")
-        for column in ("DRILL", "TIME", "PHASE", "SINCE FAULT", "DETECTED", "RESTORED", "NODES READY", "NOTE"):
-            table.add_column(column, overflow="fold")
-        for p in self.latest.values():
+    def view(self) -> Group:
+        """The table the terminal shows, sized for 80 columns without breaking a word: the clock in the title,
+        two-line headers, names, times and counts never wrapped (only the phase may wrap between its words), and
+        each drill's note below the table, where it wraps as prose."""
+        latest = list(self.latest.values())
+        clock = f" at {max(p.now for p in latest):%H:%M:%S}" if latest else ""
+        table = Table(title=f"drills{clock}", title_justify="left")
+        table.add_column("DRILL", no_wrap=True)
+        table.add_column("PHASE")
+        for column in ("SINCE\nFAULT", "DETECTED", "RESTORED", "NODES\nREADY"):
+            table.add_column(column, no_wrap=True)
+        for p in latest:
             table.add_row(
-                p.drill, f"{p.now:%H:%M:%S}", p.phase, _seconds(p.since_fault), _seconds(p.detected_after),
-                _seconds(p.restored_after), f"{p.nodes_ready}/{p.nodes}", p.note,
+                p.drill, p.phase, _seconds(p.since_fault), _seconds(p.detected_after), _seconds(p.restored_after),
+                f"{p.nodes_ready}/{p.nodes}",
             )  # fmt: skip
-        return table
+        notes = [Text(f"{p.drill}: {p.note}", overflow="fold") for p in latest if p.note]
+        return Group(table, *notes)

@@ -19,9 +19,13 @@ def verdict_table(verdict: Verdict) -> Table:
     else:
         result = Text(verdict_result(verdict.passed), style="bold green" if verdict.passed else "bold red")
         title = Text.assemble(f"drill {verdict.drill}: ", result, f" — {verdict.fault}")
-    table = Table(title=title, title_justify="left", caption_justify="left")
-    for column in ("PHASE", "CHECK", "TARGET", "MEASURED", "RESULT"):
-        table.add_column(column, overflow="fold")
+    # At 80 columns the words stay whole: phase and result never wrap, the three prose columns share what is left
+    # and wrap between words; only a word longer than its column (a list of pod names) is folded.
+    table = Table(title=title, title_justify="left", caption_justify="left", expand=True)
+    table.add_column("PHASE", no_wrap=True)
+    for column in ("CHECK", "TARGET", "MEASURED"):
+        table.add_column(column, ratio=1, overflow="fold")
+    table.add_column("RESULT", no_wrap=True)
     for check in verdict.checks:
         outcome = Text(check_result(check), style="green" if check.passed else "bold red")
         table.add_row(check.phase.value, check.name, check.target, check.measured, outcome)

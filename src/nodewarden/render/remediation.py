@@ -39,17 +39,28 @@ def _ago(now: datetime, then: datetime | None) -> str:
 
 def health_table(detection: Detection, *, all_nodes: bool = True) -> Table:
     table = Table(title=f"node health at {detection.now:%Y-%m-%d %H:%M:%S}Z", title_justify="left")
-    for column in ("NODE", "POOL", "ZONE", "STATE", "FOR", "SIGNALS"):
-        table.add_column(column)
+    for column in ("NODE", "POOL", "ZONE", "STATE", "FOR"):
+        table.add_column(column, no_wrap=True)  # names, states and times stay whole; the signals wrap
+    table.add_column("SIGNALS")
     for health in sorted(detection.health.values(), key=_order):
         if not all_nodes and health.state is HealthState.HEALTHY:
             continue
         signals = ", ".join(sorted({s.kind.value for s in health.signals}))
         table.add_row(
             health.node, health.pool or "", health.zone or "",
-            Text(health.state.value, style=STATE_STYLES[health.state]), _ago(detection.now, health.since), signals,
+            Text(health.state.value, style=STATE_STYLES[health.state]), _ago(detection.now, condition_since(health)),
+            signals,
         )  # fmt: skip
     return table
+
+
+def condition_since(health: NodeHealth) -> datetime:
+    """When the node's condition began, on the cluster's clock: its first problem signal's `since` (a condition's
+    lastTransitionTime, a lease's last renewal) while it has problems, else since it was last seen clear. Not
+    `health.since`, when this process first judged it: `watch --once` would say 0s of a node down for an hour."""
+    if health.signals:
+        return health.problem_since or health.since
+    return health.clear_since or health.since
 
 
 def _order(health: NodeHealth) -> tuple[int, str]:
@@ -63,8 +74,9 @@ def wide_signals_table(detection: Detection) -> Table | None:
     if not wide:
         return None
     table = Table(title="wider signals", title_justify="left")
-    for column in ("SIGNAL", "SCOPE", "SUBJECT", "FOR", "MESSAGE"):
-        table.add_column(column)
+    for column in ("SIGNAL", "SCOPE", "SUBJECT", "FOR"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("MESSAGE")
     for signal in wide:
         table.add_row(signal.kind.value, signal.scope.value, signal.subject, _ago(detection.now, signal.since),
                       signal.message)  # fmt: skip

@@ -43,7 +43,7 @@ def build_table_report(report: AuditReport) -> Group:
     title = f"nodewarden audit of {report.cluster_name}" if report.cluster_name else "nodewarden audit"
     parts.append(Text(title, style="bold"))
     for category in Category:
-        items = [r for r in report.rules if r.meta.category is category]
+        items = [r for r in report.rules if r.meta.category is category and report.is_selected(r)]
         if items:
             parts.append(_category_table(category, items))
     if report.notes:
@@ -89,8 +89,10 @@ def _summary(report: AuditReport) -> Text:
         f"Rules: {report.count(Outcome.PASS)} passed, {report.count(Outcome.FAIL)} failed, "
         f"{report.count(Outcome.WAIVED)} waived, {report.count(Outcome.NOT_EVALUATED)} not evaluated"
     )
-    disabled = report.count(Outcome.DISABLED)
+    disabled = report.count_disabled()
     if disabled:
         text.append(f", {disabled} disabled")
+    if report.not_selected:
+        text.append(f", {len(report.not_selected)} not selected (-r)")
     text.append(". Open findings: " + ", ".join(f"{count} {sev.value}" for sev, count in counts.items()) + ".")
     return text
