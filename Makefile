@@ -23,8 +23,8 @@ demo: $(STAMP)  ## the whole loop on the twin: audit, controller, two drills, re
 test: $(STAMP) lint typecheck unit  ## ruff, mypy, import contracts and the whole test suite
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
@@ -66,6 +66,13 @@ bench: $(STAMP)  ## the audit, the twin, the live caches and the journal at 5,00
 	$(BIN)/python bench/observe_scale.py
 	$(BIN)/python bench/journal_scale.py
 	$(BIN)/python bench/demo_time.py
+
+# The HTML postmortems in headless Chromium (Debian's `chromium`; `apt-get install -y chromium`), not part of `make
+# test`: the demo's postmortems at 1,400 and 800 pixels wide as PNGs, and layout.txt with each page's height and any
+# table wider than its page (scripts/postmortem_screens.py). REPORTS=<demo output> skips running the demo.
+.PHONY: postmortem-screens
+postmortem-screens: $(STAMP)  ## screenshots of the demo's HTML postmortems into ./postmortem-screens/ (needs chromium)
+	$(BIN)/python scripts/postmortem_screens.py --output postmortem-screens $(if $(REPORTS),--reports $(REPORTS),)
 
 # The container image (docs/image.md), built with buildah (vfs storage in .tools/image/, chroot isolation): as root,
 # and buildah and debootstrap come from apt when missing. BASE=<image> builds on that base instead of the local one.

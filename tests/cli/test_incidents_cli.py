@@ -87,7 +87,7 @@ def test_report_writes_markdown_with_action_items_from_the_audit(invoke: Invoke,
     text = out.read_text()
     assert [line[3:] for line in text.splitlines() if line.startswith("## ")] == SECTIONS
     assert "1. Spread pool batch across at least three availability zones" in text
-    assert "HA001: pool batch spans zones \\[none\\]" in text, "the batch pool's HA001 finding is an action item"
+    assert "HA001: pool batch spans zones [none]" in text, "the batch pool's HA001 finding is an action item"
 
 
 def test_report_renders_html_and_json(invoke: Invoke, tmp_path: Path) -> None:

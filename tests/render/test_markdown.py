@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from markdown_it import MarkdownIt
 
 from nodewarden.render import markdown
 from tests.render import reports
@@ -76,7 +77,7 @@ def test_markdown_lists_failed_rules_under_their_category_with_open_findings_and
     assert rows[1][0] == "**high**"
     assert rows[1][1].startswith("agentPool/system<br><sub>/subscriptions/0000/")
     assert rows[2] == ["medium", "Deployment/shop/web", "Deployment shop/web has no zone spread"]
-    assert "**Fix:** Fix HA001: az aks update -g &lt;rg&gt; -n &lt;cluster&gt;" in failed
+    assert "**Fix:** Fix HA001: az aks update -g `<rg>` -n `<cluster>`" in failed
     assert "WL001" not in failed
 
 
@@ -118,12 +119,18 @@ def test_markdown_of_a_clean_report_has_no_failed_waived_or_skipped_sections() -
 @pytest.mark.parametrize(
     ("raw", "escaped"),
     [
-        pytest.param("a|b", r"a\|b", id="pipe"),
-        pytest.param("<script>", "&lt;script&gt;", id="angle brackets"),
+        pytest.param("a|b", "a|b", id="a pipe outside a table is text"),
+        pytest.param("az aks -g <rg>", "az aks -g `<rg>`", id="a placeholder is a code span"),
+        pytest.param("<img src=x>", "&lt;img src=x>", id="a tag cannot open"),
         pytest.param("`code`", r"\`code\`", id="backticks"),
-        pytest.param("[x](y)", r"\[x\](y)", id="link"),
+        pytest.param("[x](y) [1, 2]", r"[x\](y) [1, 2]", id="a link cannot form; brackets stay"),
         pytest.param("*bold* _em_", r"\*bold\* \_em\_", id="emphasis"),
-        pytest.param("a & b", "a &amp; b", id="ampersand"),
+        pytest.param("MC_rg-prod_aks", "MC_rg-prod_aks", id="underscores inside words stay"),
+        pytest.param("x >= 50%", "x >= 50%", id="comparisons stay"),
+        pytest.param(">= 50%", r"\>= 50%", id="a quote cannot open"),
+        pytest.param("- x", r"\- x", id="a list cannot open"),
+        pytest.param("1. x", r"1\. x", id="an ordered list cannot open"),
+        pytest.param("a & b", "a & b", id="ampersand"),
         pytest.param("&lt;", "&amp;lt;", id="entity stays literal"),
         pytest.param("two\nlines", "two lines", id="newline"),
         pytest.param("nul\x00", "nul\ufffd", id="control character"),
@@ -133,14 +140,23 @@ def test_markdown_escape_keeps_values_literal(raw: str, escaped: str) -> None:
     assert markdown.escape(raw) == escaped
 
 
+def test_a_table_cell_escapes_pipes_but_not_what_only_starts_a_block() -> None:
+    assert markdown.cell(">= 50% | x") == r">= 50% \| x"
+
+
 def test_markdown_escapes_pipes_angle_brackets_and_backticks_in_table_cells() -> None:
     text = markdown.render_markdown(reports.hostile_report())
-    assert "<script>" not in text
-    assert "`" not in text.replace("\\`", "")
+    shown = rendered(text)
+    assert "<script" not in shown
     widths = table_widths(text)
     assert len(widths) == 5
     assert all(len(counts) == 1 for counts in widths), "a value split a table cell"
     rows = table_rows(section(text, "Failed rules"))
-    assert rows[2][2].startswith(r"image \`web\|api\` &lt;latest&gt;")
-    assert rows[1][1] == "Deployment/shop/&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert rows[2][2].startswith(r"image \`web\|api\` `<latest>`")
+    assert rows[1][1] == "Deployment/shop/`<script>`alert(1)&lt;/script>"
     assert "\x00" not in text
+
+
+def rendered(text: str) -> str:
+    """The HTML a CommonMark renderer with GFM tables (GitHub, Azure DevOps) makes of `text`."""
+    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)

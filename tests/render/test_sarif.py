@@ -291,7 +291,7 @@ def test_sarif_rule_descriptor_carries_title_rationale_fix_and_github_properties
     assert rule["fullDescription"]["text"] == reports.HA001.rationale
     assert reports.HA001.fix in rule["help"]["text"]
     assert "**Fix:**" in rule["help"]["markdown"]
-    assert "&lt;rg&gt;" in rule["help"]["markdown"]  # the fix's placeholders are not read as HTML tags
+    assert "`<rg>`" in rule["help"]["markdown"]  # the fix's placeholders are code, not HTML tags
     assert rule["helpUri"] == "https://learn.microsoft.com/azure/aks/availability-zones"
     assert rule["defaultConfiguration"]["level"] == "error"
     properties = rule["properties"]

@@ -4,7 +4,8 @@ Three sources, in this order: the top-ranked hypothesis (what broke: a bad image
 outage asks for zones), the holds that show a human must look (quarantined nodes, drains blocked by a
 PodDisruptionBudget), and the audit findings that made this incident worse because they are about what it
 hit — its pools, nodes, scale sets, workloads and their namespaces' PodDisruptionBudgets, plus the
-cluster's upgrade settings. Waived findings are accepted risks and are left out.
+cluster's upgrade settings, one item per rule naming what it fails on. Waived findings are accepted risks and
+are left out.
 
 Pure: the caller runs the audit (`nodewarden.audit.engine.run_audit`) and passes its findings in.
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from nodewarden.audit.catalog import Catalog, default_catalog
-from nodewarden.model.findings import Category, Finding
+from nodewarden.model.findings import Category, Finding, Target
 from nodewarden.model.health import PROBLEMS
 from nodewarden.model.incident import CauseKind, Hypothesis, Incident, SignalRecord
 from nodewarden.model.remediation import HoldReason
@@ -26,12 +27,24 @@ _CLUSTER_CATEGORIES = frozenset({Category.UP})
 _CLUSTER_KINDS = frozenset({"managedCluster", "maintenanceConfiguration"})
 # Kinds whose findings are about workloads; relevant only to the workloads the incident disrupted.
 _WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Pod"})
+# What a rule that fails on many things calls them, and how many it names before "and N more".
+_NOUNS = {
+    **dict.fromkeys(_WORKLOAD_KINDS, "workload"),
+    **dict.fromkeys(_CLUSTER_KINDS, "cluster"),
+    "agentPool": "pool",
+    "Node": "node",
+    "virtualMachineScaleSet": "scale set",
+    "PodDisruptionBudget": "PodDisruptionBudget",
+    "HorizontalPodAutoscaler": "HorizontalPodAutoscaler",
+}
+MAX_NAMED = 5
 
 
 def action_items(incident: Incident, findings: Sequence[Finding], *, catalog: Catalog | None = None) -> tuple[str, ...]:
     """The incident's action items: from its top hypothesis, its holds, then the findings about what it hit.
 
-    `catalog` supplies each rule's fix (the shipped catalog by default). Duplicates are dropped.
+    `catalog` supplies each rule's title and fix (the shipped catalog by default). Findings of one rule are one
+    item naming what it fails on; duplicates are dropped.
     """
     rules = catalog if catalog is not None else default_catalog()
     items = [*_from_cause(incident), *_from_holds(incident), *_from_findings(incident, findings, rules)]
@@ -186,9 +199,13 @@ def _from_holds(incident: Incident) -> list[str]:
 
 
 def _from_findings(incident: Incident, findings: Sequence[Finding], catalog: Catalog) -> list[str]:
+    """One item per rule: a rule that fails on many things the incident hit is one change to make, not many."""
     relevant = [f for f in findings if not f.is_waived and _is_about(f, incident)]
     relevant.sort(key=lambda f: (-f.severity.rank, f.rule_id, f.target.key))
-    return [_finding_item(f, incident, catalog) for f in relevant]
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in relevant:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    return [_rule_item(group, incident, catalog) for group in by_rule.values()]
 
 
 def _is_about(finding: Finding, incident: Incident) -> bool:
@@ -219,11 +236,28 @@ def _namespaces(incident: Incident) -> set[str]:
     return {parts[1] for parts in (w.split("/") for w in incident.workloads) if len(parts) == 3}
 
 
-def _finding_item(finding: Finding, incident: Incident, catalog: Catalog) -> str:
-    text = f"{finding.rule_id}: {finding.message}"
-    if finding.rule_id in catalog:
-        fix = catalog.get(finding.rule_id).meta.fix.strip().splitlines()[0]
+def _rule_item(group: Sequence[Finding], incident: Incident, catalog: Catalog) -> str:
+    """One finding in its own words; several as the rule's title and the things it fails on, named up to a few."""
+    first = group[0]
+    if len(group) == 1:
+        text = f"{first.rule_id}: {first.message}"
+    else:
+        title = catalog.get(first.rule_id).meta.title if first.rule_id in catalog else "failed"
+        named = ", ".join(_name(f.target) for f in group[:MAX_NAMED])
+        more = f" and {len(group) - MAX_NAMED} more" if len(group) > MAX_NAMED else ""
+        text = f"{first.rule_id}: {title}, not met by {len(group)} {_plural(group)} ({named}{more})"
+    if first.rule_id in catalog:
+        fix = catalog.get(first.rule_id).meta.fix.strip().splitlines()[0]
         text += f" — {fix}"
-    if finding.target.kind in _WORKLOAD_KINDS | _NAMESPACE_SCOPED_KINDS and not incident.workloads:
-        text += " (the incident does not record which workloads it disrupted; check this one ran there)"
+    if any(f.target.kind in _WORKLOAD_KINDS | _NAMESPACE_SCOPED_KINDS for f in group) and not incident.workloads:
+        text += " (the incident does not record which workloads it disrupted; check these ran there)"
     return text
+
+
+def _name(target: Target) -> str:
+    return f"{target.namespace}/{target.name}" if target.namespace else target.name
+
+
+def _plural(group: Sequence[Finding]) -> str:
+    nouns = {_NOUNS.get(f.target.kind, "object") for f in group}
+    return f"{nouns.pop() if len(nouns) == 1 else 'object'}s"

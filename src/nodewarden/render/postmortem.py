@@ -26,11 +26,10 @@ from nodewarden.render import markdown, postmortem_html, postmortem_sections, se
 from nodewarden.render.postmortem_sections import PHASE_LABELS, PhaseKind
 
 escape = markdown.escape
+cell = markdown.cell
 
-MAX_MILESTONES = 20  # a gantt with more marks than this is unreadable; the table below it has them all
 _MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._/()\-+=@']+")
 _MERMAID_TIME = "%Y-%m-%d %H:%M:%S"
-_MILESTONE_KINDS = ("action", "change", "hold", "alert")
 
 
 def render_markdown(incident: Incident, items: Sequence[str]) -> str:
@@ -57,11 +56,23 @@ def render_html(incident: Incident, items: Sequence[str]) -> str:
 
 def render_json(incident: Incident, items: Sequence[str]) -> str:
     document: dict[str, Any] = {
-        "incident": codec.incident_to_dict(incident),
+        "incident": _rounded(codec.incident_to_dict(incident)),
         "actionItems": list(items),
         "lessons": list(postmortem_sections.lessons(incident)),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _rounded(document: dict[str, Any]) -> dict[str, Any]:
+    """The codec's document with its figures as people read them: seconds to a tenth, scores and weights to
+    two decimals (the store keeps them exact; a report need not)."""
+    for key in ("mttdSeconds", "mttrSeconds"):
+        document[key] = postmortem_sections.seconds_number(document[key])
+    for hypothesis in document["hypotheses"]:
+        hypothesis["score"] = round(hypothesis["score"], 2)
+        for evidence in (*hypothesis["supporting"], *hypothesis["against"]):
+            evidence["weight"] = round(evidence["weight"], 2)
+    return document
 
 
 def _meta_line(incident: Incident) -> str:
@@ -89,14 +100,14 @@ def _verdict(verdict: Verdict) -> list[str]:
         return [*lines, "No check was recorded."]
     lines += ["| Phase | Check | Target | Measured | Result |", "|---|---|---|---|---|"]
     for check in verdict.checks:
-        *cells, result = (escape(cell) for cell in postmortem_sections.check_row(check))
+        *cells, result = (cell(text) for text in postmortem_sections.check_row(check))
         shown = result if check.passed else f"**{result}**"
         lines.append("| " + " | ".join([*cells, shown]) + " |")
     return lines
 
 
 def _impact(incident: Incident) -> list[str]:
-    rows = postmortem_sections.impact_rows(incident, escape)
+    rows = postmortem_sections.impact_rows(incident, cell)
     return ["", "## Impact", "", "| | |", "|---|---|", *(f"| {name} | {value} |" for name, value in rows)]
 
 
@@ -123,7 +134,7 @@ def _hypothesis(rank: int, hypothesis: Hypothesis) -> list[str]:
 
 def _evidence(evidence: Evidence) -> str:
     when = f"{escape(postmortem_sections.clock(evidence.at))}: " if evidence.at else ""
-    return f"{when}{escape(evidence.text)} (weight {evidence.weight:g})"
+    return f"{when}{escape(evidence.text)} (weight {postmortem_sections.weight_text(evidence.weight)})"
 
 
 def _resolution(incident: Incident) -> list[str]:
@@ -138,19 +149,19 @@ def _resolution(incident: Incident) -> list[str]:
     if incident.actions:
         lines += ["| Started | Step | Subject | Outcome | Finished | Detail |", "|---|---|---|---|---|---|"]
         lines += [
-            f"| {_when(a.intent_at)} | {escape(a.step.value)} | {escape(a.subject)} | {escape(a.outcome.value)} "
-            f"| {_when(a.outcome_at)} | {escape(a.detail)} |"
-            for a in incident.actions
+            f"| {_when(a.started)} | {cell(a.step.value)} | {cell(', '.join(a.subjects))} | {cell(a.outcome.value)} "
+            f"| {_when(a.finished)} | {cell(a.detail)} |"
+            for a in postmortem_sections.action_rows(incident)
         ]
     else:
         lines.append("No action.")
     lines += ["", "### What nodewarden held back, and why", ""]
-    groups = postmortem_sections.hold_groups(incident)
+    groups = postmortem_sections.hold_rows(incident)
     if groups:
         lines += ["| Reason | Subject | First | Last | Times | Message |", "|---|---|---|---|---:|---|"]
         lines += [
-            f"| {escape(g.reason.value)} | {escape(g.subject)} | {_when(g.first)} | {_when(g.last)} | {g.count} "
-            f"| {escape(g.message)} |"
+            f"| {cell(g.reason.value)} | {cell(g.subject)} | {_when(g.first)} | {_when(g.last)} | {g.count} "
+            f"| {cell(g.message)} |"
             for g in groups
         ]
     else:
@@ -160,8 +171,8 @@ def _resolution(incident: Incident) -> list[str]:
         lines += ["", "### Operator actions", ""]
         lines += ["| Time | Actor | Operation | Resource | Status | Until |", "|---|---|---|---|---|---|"]
         lines += [
-            f"| {_when(c.at)} | {escape(c.actor or c.caller)} | {escape(c.operation)} | {escape(c.resource)} "
-            f"| {escape(c.status)} | {_when(c.until)} |"
+            f"| {_when(c.at)} | {cell(c.actor or c.caller)} | {cell(c.operation)} | {cell(c.resource)} "
+            f"| {cell(c.status)} | {_when(c.until)} |"
             for c in operators
         ]
     lines += ["", "### What others changed", ""]
@@ -169,8 +180,7 @@ def _resolution(incident: Incident) -> list[str]:
     if others:
         lines += ["| Time | Caller | Operation | Resource | Status |", "|---|---|---|---|---|"]
         lines += [
-            f"| {_when(c.at)} | {escape(c.caller)} | {escape(c.operation)} | {escape(c.resource)} "
-            f"| {escape(c.status)} |"
+            f"| {_when(c.at)} | {cell(c.caller)} | {cell(c.operation)} | {cell(c.resource)} | {cell(c.status)} |"
             for c in others
         ]
     else:
@@ -186,12 +196,12 @@ def _timeline(incident: Incident) -> list[str]:
     entries = postmortem_sections.timeline(incident)
     lines = ["", "## Timeline", "", *gantt(incident), ""]
     lines += ["| Time | Kind | Subject | What |", "|---|---|---|---|"]
-    lines += [f"| {_when(e.at)} | {escape(e.kind)} | {escape(e.subject)} | {escape(e.text)} |" for e in entries]
+    lines += [f"| {_when(e.at)} | {cell(e.kind)} | {cell(e.subject)} | {cell(e.text)} |" for e in entries]
     return lines
 
 
 def gantt(incident: Incident) -> list[str]:
-    """The fenced Mermaid gantt: one bar per phase, then milestones for actions, changes, holds and alerts."""
+    """The fenced Mermaid gantt: one bar per phase, then a section per kind of event (`chart_rows`), to the end."""
     lines = [
         "```mermaid",
         "gantt",
@@ -206,13 +216,15 @@ def gantt(incident: Incident) -> list[str]:
             f"    {mermaid_text(PHASE_LABELS[phase.kind])} :{tag}p{index}, {_mermaid_time(phase.start)}, "
             f"{_mermaid_time(phase.end)}"
         )
-    marks = [e for e in postmortem_sections.timeline(incident) if e.kind in _MILESTONE_KINDS][:MAX_MILESTONES]
-    if marks:
-        lines.append("    section Events")
-    for index, entry in enumerate(marks, 1):
-        label = mermaid_text(f"{entry.kind.capitalize()} {entry.subject} {entry.text}")
-        at = _mermaid_time(entry.at)
-        lines.append(f"    {label} :milestone, m{index}, {at}, {at}")
+    lane = ""
+    for index, row in enumerate(postmortem_sections.chart_rows(incident), 1):
+        if row.lane != lane:
+            lane = row.lane
+            lines.append(f"    section {lane}")
+        tag = "milestone, " if row.end == row.start else ""
+        lines.append(
+            f"    {mermaid_text(row.label)} :{tag}m{index}, {_mermaid_time(row.start)}, {_mermaid_time(row.end)}"
+        )
     return [*lines, "```"]
 
 

@@ -9,7 +9,7 @@ event, each mark with a `<title>` a browser shows on hover.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from nodewarden.model.drill import Verdict
 from nodewarden.model.incident import Hypothesis, Incident, TimelineEntry
@@ -24,6 +24,12 @@ _STYLE = """
 .state-open { color: #cf222e; } .state-mitigated { color: #9a6700; } .state-resolved { color: #1a7f37; }
 .for { color: #1a7f37; } .against { color: #cf222e; }
 .pass { color: #1a7f37; font-weight: 600; } .fail { color: #cf222e; font-weight: 600; }
+/* an ARM id or a list of nodes wraps inside its cell, not past the page */
+td.long { overflow-wrap: anywhere; min-width: 10em; }
+th, td time { white-space: nowrap; }  /* a time is read at a glance: on one line */
+table.impact th { width: 1%; }
+details > summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
+details[open] > summary { margin-bottom: 2px; }
 svg.chart { width: 100%; height: auto; border: 1px solid var(--line); background: #fff; }
 svg.chart text { font: 11px system-ui, sans-serif; fill: var(--fg); }
 svg.chart .axis { stroke: var(--line); }
@@ -40,6 +46,10 @@ _LABEL = 210  # left column for lane and phase names
 _RIGHT = 20
 _ROW = 22
 _LANES = ("signal", "alert", "hold", "action", "change")
+# Columns whose text may be one long word (an ARM id, a list of nodes): they wrap anywhere; the others keep words whole.
+_LONG_COLUMNS = frozenset({"Subject", "Resource", "Operation", "Caller", "Actor", "What", "Detail", "Message"})
+FOLD_ROWS = 12  # a longer table is folded into <details>: the page stays a page, the rows one click away
+UNLIKELY = 0.05  # hypotheses scored below this are folded together: they were ruled out, not candidates
 
 
 def render(incident: Incident, items: Sequence[str]) -> str:
@@ -75,11 +85,20 @@ def _list(values: Sequence[str], *, ordered: bool = False) -> list[str]:
     return [f"<{tag}>", *(f"<li>{_e(value)}</li>" for value in values), f"</{tag}>"]
 
 
-def _when(at: datetime | None) -> str:
+def _when(at: datetime | None, *, day: date | None = None) -> str:
+    """A `<time>`; on `day` (a table's: the day the impact began) only its time of day, the full stamp on hover."""
     if at is None:
         return "—"
-    stamp = sections.as_utc(at).isoformat().replace("+00:00", "Z")
-    return f'<time datetime="{_e(stamp)}">{_e(postmortem_sections.clock(at))}</time>'
+    utc = sections.as_utc(at)
+    stamp = utc.isoformat().replace("+00:00", "Z")
+    full = postmortem_sections.clock(at)
+    if utc.date() != day:
+        return f'<time datetime="{_e(stamp)}">{_e(full)}</time>'
+    return f'<time datetime="{_e(stamp)}" title="{_e(full)}">{_e(utc.strftime("%H:%M:%S"))}</time>'
+
+
+def _day(incident: Incident) -> date:
+    return sections.as_utc(incident.impact_start).date()
 
 
 def _meta(incident: Incident) -> str:
@@ -122,8 +141,17 @@ def _root_cause(incident: Incident) -> list[str]:
     if not incident.hypotheses:
         return ["<p>No hypothesis was ranked for this incident.</p>"]
     parts: list[str] = []
-    for rank, hypothesis in enumerate(incident.hypotheses, 1):
-        parts += _hypothesis(rank, hypothesis)
+    ranked = list(enumerate(incident.hypotheses, 1))
+    for rank, hypothesis in ranked:
+        if hypothesis.score >= UNLIKELY or rank == 1:
+            parts += _hypothesis(rank, hypothesis)
+    unlikely = [(rank, h) for rank, h in ranked if h.score < UNLIKELY and rank > 1]
+    if unlikely:
+        causes = ", ".join(h.cause.value for _, h in unlikely)
+        parts.append(f"<details><summary>{_e(len(unlikely))} causes ruled out: {_e(causes)}</summary>")
+        for rank, hypothesis in unlikely:
+            parts += _hypothesis(rank, hypothesis)
+        parts.append("</details>")
     return parts
 
 
@@ -139,7 +167,7 @@ def _hypothesis(rank: int, hypothesis: Hypothesis) -> list[str]:
         if evidence:
             items = "".join(
                 f"<li>{_when(e.at) + ': ' if e.at else ''}{_e(e.text)} "
-                f'<span class="muted">(weight {_e(f"{e.weight:g}")})</span></li>'
+                f'<span class="muted">(weight {_e(postmortem_sections.weight_text(e.weight))})</span></li>'
                 for e in evidence
             )
             parts.append(f'<p class="{css}">{_e(title)}:</p><ul>{items}</ul>')
@@ -147,6 +175,7 @@ def _hypothesis(rank: int, hypothesis: Hypothesis) -> list[str]:
 
 
 def _resolution(incident: Incident) -> list[str]:
+    day = _day(incident)
     times = [
         ("First action", incident.mitigation_started_at),
         ("Mitigated", incident.mitigated_at),
@@ -158,14 +187,14 @@ def _resolution(incident: Incident) -> list[str]:
         ("Started", "Step", "Subject", "Outcome", "Finished", "Detail"),
         [
             [
-                _when(a.intent_at),
+                _when(a.started, day=day),
                 _e(a.step.value),
-                _e(a.subject),
+                _e(", ".join(a.subjects)),
                 _e(a.outcome.value),
-                _when(a.outcome_at),
+                _when(a.finished, day=day),
                 _e(a.detail),
             ]
-            for a in incident.actions
+            for a in postmortem_sections.action_rows(incident)
         ],
         empty="No action.",
     )
@@ -173,8 +202,15 @@ def _resolution(incident: Incident) -> list[str]:
     parts += _table(
         ("Reason", "Subject", "First", "Last", "Times", "Message"),
         [
-            [_e(g.reason.value), _e(g.subject), _when(g.first), _when(g.last), _e(g.count), _e(g.message)]
-            for g in postmortem_sections.hold_groups(incident)
+            [
+                _e(g.reason.value),
+                _e(g.subject),
+                _when(g.first, day=day),
+                _when(g.last, day=day),
+                _e(g.count),
+                _e(g.message),
+            ]
+            for g in postmortem_sections.hold_rows(incident)
         ],
         empty="No hold.",
     )
@@ -184,7 +220,14 @@ def _resolution(incident: Incident) -> list[str]:
         parts += _table(
             ("Time", "Actor", "Operation", "Resource", "Status", "Until"),
             [
-                [_when(c.at), _e(c.actor or c.caller), _e(c.operation), _e(c.resource), _e(c.status), _when(c.until)]
+                [
+                    _when(c.at, day=day),
+                    _e(c.actor or c.caller),
+                    _e(c.operation),
+                    _e(c.resource),
+                    _e(c.status),
+                    _when(c.until, day=day),
+                ]
                 for c in operators
             ],
             empty="",
@@ -193,7 +236,7 @@ def _resolution(incident: Incident) -> list[str]:
     parts += _table(
         ("Time", "Caller", "Operation", "Resource", "Status"),
         [
-            [_when(c.at), _e(c.caller), _e(c.operation), _e(c.resource), _e(c.status)]
+            [_when(c.at, day=day), _e(c.caller), _e(c.operation), _e(c.resource), _e(c.status)]
             for c in postmortem_sections.others_changes(incident)
         ],
         empty="The Activity Log records no change by others.",
@@ -202,18 +245,27 @@ def _resolution(incident: Incident) -> list[str]:
 
 
 def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], *, empty: str) -> list[str]:
-    """A table of cells that are already escaped (or built from escaped parts)."""
+    """A table of cells that are already escaped (or built from escaped parts); a long one folded away."""
     if not rows:
         return [f'<p class="muted">{_e(empty)}</p>']
     head = "".join(f"<th>{_e(h)}</th>" for h in headings)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    return [f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"]
+    opens = ['<td class="long">' if h in _LONG_COLUMNS else "<td>" for h in headings]
+    body = "".join(
+        "<tr>" + "".join(f"{td}{cell}</td>" for td, cell in zip(opens, row, strict=True)) + "</tr>" for row in rows
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if len(rows) <= FOLD_ROWS:
+        return [table]
+    return [f"<details><summary>{_e(len(rows))} rows</summary>", table, "</details>"]
 
 
 def _timeline_table(incident: Incident) -> list[str]:
     return _table(
         ("Time", "Kind", "Subject", "What"),
-        [[_when(e.at), _e(e.kind), _e(e.subject), _e(e.text)] for e in postmortem_sections.timeline(incident)],
+        [
+            [_when(e.at, day=_day(incident)), _e(e.kind), _e(e.subject), _e(e.text)]
+            for e in postmortem_sections.timeline(incident)
+        ],
         empty="Nothing recorded.",
     )
 

@@ -15,11 +15,19 @@ from enum import StrEnum
 from nodewarden.incidents import figures
 from nodewarden.model.drill import CheckResult, Verdict
 from nodewarden.model.health import PROBLEMS
-from nodewarden.model.incident import ChangeOrigin, ChangeRecord, Incident, IncidentState, TimelineEntry
+from nodewarden.model.incident import (
+    ChangeOrigin,
+    ChangeRecord,
+    Incident,
+    IncidentState,
+    SignalRecord,
+    TimelineEntry,
+)
 from nodewarden.model.remediation import HoldReason, Outcome, Step
 from nodewarden.render import sections
 
 SLOW_DETECTION = timedelta(minutes=5)  # slower than this is a lesson: most node failures show within a minute
+MAX_CHART_ROWS = 30  # more rows than this and a chart is unreadable: each kind of event then gets one row
 
 
 class PhaseKind(StrEnum):
@@ -102,15 +110,53 @@ def hold_groups(incident: Incident) -> tuple[HoldGroup, ...]:
     return tuple(groups.values())
 
 
+@dataclass(frozen=True)
+class ActionRow:
+    """Steps that went the same way at the same moments on several subjects: one row naming them all."""
+
+    step: Step
+    subjects: tuple[str, ...]
+    outcome: Outcome
+    started: datetime
+    finished: datetime | None
+    detail: str
+
+
+def action_rows(incident: Incident) -> tuple[ActionRow, ...]:
+    """The actions as a table shows them: seven nodes cordoned at once are one row, in order of their start."""
+    rows: dict[tuple[Step, Outcome, datetime, datetime | None, str], list[str]] = {}
+    for a in sorted(incident.actions, key=lambda a: a.intent_at):
+        rows.setdefault((a.step, a.outcome, a.intent_at, a.outcome_at, a.detail), []).append(a.subject)
+    return tuple(
+        ActionRow(step, tuple(dict.fromkeys(subjects)), outcome, started, finished, detail)
+        for (step, outcome, started, finished, detail), subjects in rows.items()
+    )
+
+
+def hold_rows(incident: Incident) -> tuple[HoldGroup, ...]:
+    """`hold_groups` as a table shows them: the same hold over the same stretch on several subjects is one row."""
+    rows: dict[tuple[HoldReason, datetime, datetime, int, str], list[str]] = {}
+    for g in hold_groups(incident):
+        rows.setdefault((g.reason, g.first, g.last, g.count, g.message), []).append(g.subject)
+    return tuple(
+        HoldGroup(reason, ", ".join(subjects), first, last, count, message)
+        for (reason, first, last, count, message), subjects in rows.items()
+    )
+
+
 def timeline(incident: Incident) -> tuple[TimelineEntry, ...]:
-    """Everything that happened, oldest first: the incident's own marks, signals, actions, holds and changes."""
-    entries = [*_marks(incident)]
-    for signal in incident.signals:
-        kind = "signal" if signal.source == "detection" else "alert"
-        entries.append(TimelineEntry(signal.since, kind, f"{signal.kind.value}: {signal.message}", signal.subject))
+    """Everything that happened, oldest first: the incident's own marks, signals, actions, holds and changes.
+
+    Folded so that a long incident stays readable: a signal the journal kept once per cycle is one entry at its
+    start (saying until when it was seen), a step that finished the moment it started is one entry, and the
+    same thing at the same moment on several subjects (seven nodes cordoned at once) is one entry naming them.
+    """
+    entries = [*_marks(incident), *_signal_entries(incident)]
     for action in incident.actions:
-        entries.append(TimelineEntry(action.intent_at, "action", f"{action.step.value} started", action.subject))
-        if action.outcome_at is not None and action.outcome is not Outcome.PENDING:
+        done = action.outcome_at is not None and action.outcome is not Outcome.PENDING
+        if not done or action.outcome_at != action.intent_at:
+            entries.append(TimelineEntry(action.intent_at, "action", f"{action.step.value} started", action.subject))
+        if done and action.outcome_at is not None:
             text = f"{action.step.value} {action.outcome.value}" + (f": {action.detail}" if action.detail else "")
             entries.append(TimelineEntry(action.outcome_at, "action", text, action.subject))
     for group in hold_groups(incident):
@@ -119,7 +165,133 @@ def timeline(incident: Incident) -> tuple[TimelineEntry, ...]:
         text = f"{who(change)}: {change.operation} ({change.status})"
         entries.append(TimelineEntry(change.at, "change", text, change.resource))
     order = {kind: index for index, kind in enumerate(("change", "signal", "alert", "incident", "hold", "action"))}
-    return tuple(sorted(entries, key=lambda e: (e.at, order.get(e.kind, 9))))
+    return _merge_subjects(sorted(entries, key=lambda e: (e.at, order.get(e.kind, 9))))
+
+
+def _signal_entries(incident: Incident) -> list[TimelineEntry]:
+    """One entry per signal kind, subject and source: at its earliest start, until its latest sighting."""
+    runs: dict[tuple[str, str, str], list[SignalRecord]] = {}
+    for signal in sorted(incident.signals, key=lambda s: (s.since, s.last_seen)):
+        runs.setdefault((signal.kind.value, signal.subject, signal.source), []).append(signal)
+    entries = []
+    for (kind, subject, source), records in runs.items():
+        first, last = records[0], max(records, key=lambda s: s.last_seen)
+        text = f"{kind}: {first.message}"
+        if len(records) > 1:
+            text += f" (recorded {len(records)} times, last seen {clock(last.last_seen)})"
+        entries.append(TimelineEntry(first.since, "signal" if source == "detection" else "alert", text, subject))
+    return entries
+
+
+def _merge_subjects(entries: Sequence[TimelineEntry]) -> tuple[TimelineEntry, ...]:
+    """Entries that say the same thing at the same moment, folded into one naming every subject."""
+    merged: dict[tuple[datetime, str, str], list[str]] = {}
+    for entry in entries:
+        merged.setdefault((entry.at, entry.kind, entry.text), []).append(entry.subject)
+    return tuple(
+        TimelineEntry(at, kind, text, subjects[0] if len(subjects) == 1 else ", ".join(dict.fromkeys(subjects)))
+        for (at, kind, text), subjects in merged.items()
+    )
+
+
+@dataclass(frozen=True)
+class ChartRow:
+    """One row of the timeline chart under its phases: one kind of event on its subjects, first to last moment."""
+
+    lane: str  # "Actions", "Holds", "Changes", "Alerts"
+    label: str
+    start: datetime
+    end: datetime  # == start: a moment (a milestone)
+
+
+def chart_rows(incident: Incident, *, limit: int = MAX_CHART_ROWS) -> tuple[ChartRow, ...]:
+    """What the chart draws below the phases, every event of the incident in some row, so it ends where they do.
+
+    Events of one kind at the same moments share a row (seven cordons at once are "Cordon 7 nodes"); when that
+    still makes more than `limit` rows, each step, hold reason, operation and alert is one row from its first
+    to its last moment.
+    """
+    rows = _chart_rows(incident, timed=True)
+    return rows if len(rows) <= limit else _chart_rows(incident, timed=False)
+
+
+def _chart_rows(incident: Incident, *, timed: bool) -> tuple[ChartRow, ...]:
+    groups: dict[tuple[str, ...], tuple[str, str, list[str], list[datetime]]] = {}
+
+    def add(key: tuple[str, ...], lane: str, name: str, subject: str, *moments: datetime) -> None:
+        _, _, subjects, seen = groups.setdefault((lane, *key), (lane, name, [], []))
+        subjects.append(subject)
+        seen.extend(moments)
+
+    for a in incident.actions:
+        end = a.outcome_at or a.intent_at
+        name = (
+            a.step.value if a.outcome in (Outcome.SUCCEEDED, Outcome.PENDING) else f"{a.step.value} {a.outcome.value}"
+        )
+        add((name, *_times(timed, a.intent_at, end)), "Actions", name, a.subject, a.intent_at, end)
+    for g in hold_groups(incident):
+        name = f"Hold {g.reason.value}"
+        add((name, *_times(timed, g.first, g.last)), "Holds", name, g.subject, g.first, g.last)
+    for c in incident.changes:
+        name = short_operation(c.operation) + ("" if c.origin is ChangeOrigin.OURS else f" by {c.actor or c.caller}")
+        run = c.correlation_id or f"{c.operation} {c.resource}"
+        add((name, run if timed else ""), "Changes", name, short_resource(c.resource), c.at)
+    for s in incident.signals:
+        if s.source != "detection":
+            name = f"Alert {s.kind.value}"
+            add((name, *_times(timed, s.since, s.since)), "Alerts", name, s.subject, s.since, s.last_seen)
+    rows = [
+        ChartRow(lane, f"{name} {_subjects_phrase(incident, subjects)}", min(seen), max(seen))
+        for lane, name, subjects, seen in groups.values()
+    ]
+    lanes = ("Actions", "Holds", "Changes", "Alerts")
+    return tuple(sorted(rows, key=lambda r: (lanes.index(r.lane), r.start, r.end, r.label)))
+
+
+def _times(timed: bool, *moments: datetime) -> tuple[str, ...]:
+    return tuple(m.isoformat() for m in moments) if timed else ()
+
+
+def _subjects_phrase(incident: Incident, subjects: Sequence[str]) -> str:
+    """One subject by name; several nodes counted; several other things (pools, resources) named."""
+    unique = list(dict.fromkeys(subjects))
+    if len(unique) == 1:
+        return unique[0]
+    if all(subject in incident.nodes for subject in unique):
+        return sections.count_label(len(unique), "node")
+    return ", ".join(unique)
+
+
+def short_resource(resource: str) -> str:
+    """An ARM id's readable end: `aks-apps-123-vmss/1` for a scale set's instance, else its last name."""
+    parts = [part for part in resource.split("/") if part]
+    lowered = [part.lower() for part in parts]
+    if len(parts) >= 4 and lowered[-2] == "virtualmachines" and lowered[-4] == "virtualmachinescalesets":
+        return f"{parts[-3]}/{parts[-1]}"
+    return parts[-1] if parts else resource
+
+
+def short_operation(operation: str) -> str:
+    """`restart` for `Microsoft.Compute/…/virtualMachines/restart/action`; `virtualMachineScaleSets write`."""
+    parts = [part for part in operation.split("/") if part]
+    if len(parts) >= 2 and parts[-1].lower() == "action":
+        return parts[-2]
+    if len(parts) >= 2:
+        return f"{parts[-2]} {parts[-1]}"
+    return operation
+
+
+def weight_text(weight: float) -> str:
+    """An evidence weight as people read it: two decimals at most (`0.77`, `0.8`, `1`)."""
+    return f"{round(weight, 2):g}"
+
+
+def seconds_number(seconds: float | None) -> float | int | None:
+    """Seconds for a JSON report: to a tenth, and whole when that is all there is (`2037.1`, `20`)."""
+    if seconds is None:
+        return None
+    tenth = round(seconds, 1)
+    return int(tenth) if tenth.is_integer() else tenth
 
 
 def others_changes(incident: Incident) -> tuple[ChangeRecord, ...]:
