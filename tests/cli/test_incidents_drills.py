@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -89,3 +91,14 @@ def test_show_prints_the_drill_verdict_check_by_check(invoke: Invoke, state_dir:
     checks = [line for line in lines[start + 1 :] if line.startswith(("  pass", "  FAIL"))]
     assert checks
     assert any(line.startswith("  FAIL") and "not detected" in line for line in checks)
+
+
+def test_list_as_json_rounds_the_times_to_a_tenth(invoke: Invoke, tmp_path: Path) -> None:
+    incident = older()
+    detected = incident.impact_start + timedelta(seconds=20.043712)
+    mitigated = incident.impact_start + timedelta(seconds=2037.073672)
+    with IncidentStore.open(tmp_path) as store:
+        store.save(replace(incident, detected_at=detected, mitigated_at=mitigated))
+    listed = invoke("incidents", "list", "-o", "json", "--state-dir", str(tmp_path))
+    [item] = json.loads(listed.out)
+    assert (item["mttdSeconds"], item["mttrSeconds"]) == (20, 2037.1)

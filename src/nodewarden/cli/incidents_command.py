@@ -91,7 +91,8 @@ def list_incidents(
 
 def _listed(incident: Incident) -> dict[str, Any]:
     document = codec.incident_to_dict(incident)
-    return {key: document[key] for key in _LISTED} | {"drillResult": _drill_result(incident)}
+    listed = {key: document[key] for key in _LISTED} | {"drillResult": _drill_result(incident)}
+    return listed | {key: postmortem_sections.seconds_number(listed[key]) for key in ("mttdSeconds", "mttrSeconds")}
 
 
 def _drill_result(incident: Incident) -> str | None:
