@@ -24,6 +24,7 @@ from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.monitor import MonitorManagementClient
+from azure.mgmt.resourcehealth import ResourceHealthMgmtClient
 from lightkube import Client, KubeConfig
 from lightkube.config.kubeconfig import SingleConfig
 from lightkube.core.exceptions import ConfigError as LightkubeConfigError
@@ -54,6 +55,7 @@ class AzureClients:
     aks: ContainerServiceClient
     monitor: MonitorManagementClient
     credential: TokenCredential | None = None  # what the clients were built with, to build fenced ones
+    health: ResourceHealthMgmtClient | None = None  # Resource Health (observe/resource_health.py)
 
 
 @dataclass
@@ -171,6 +173,7 @@ def _azure_clients(target: AzureTarget, credential: TokenCredential, **extra: An
         aks=ContainerServiceClient(credential, target.subscription_id, **extra),
         monitor=MonitorManagementClient(credential, target.subscription_id, **extra),
         credential=credential,
+        health=ResourceHealthMgmtClient(credential, target.subscription_id, **extra),
     )
 
 

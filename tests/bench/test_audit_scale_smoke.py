@@ -52,6 +52,8 @@ def test_generated_cluster_feeds_every_audited_input(generated: tuple[Path, dict
     # not audited: remediation reads leases, events and Scheduled Events
     not_generated = {Input.DAEMONSETS, Input.VELERO_SCHEDULES, Input.ACTIVITY_LOG, Input.LEASES, Input.EVENTS}
     not_generated.add(Input.SCHEDULED_EVENTS)
+    # read by capacity classes, fencing and detection, not audited
+    not_generated |= {Input.PERSISTENT_VOLUMES, Input.VOLUME_ATTACHMENTS, Input.RESOURCE_HEALTH}
     assert set(Input) - not_generated <= inputs
 
 

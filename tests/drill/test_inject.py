@@ -25,8 +25,9 @@ from nodewarden.drill.spec import DrillSpec
 from nodewarden.errors import ArmOperationError, InputError
 from nodewarden.model.kube import Node
 from nodewarden.model.snapshot import Snapshot
-from nodewarden.twin.scenario import PoolSpec, load_scenario
+from nodewarden.twin.scenario import PoolSpec
 from nodewarden.twin.service import ADMIN_FILE, Twin
+from tests.support.os_disks import with_managed_os_disks
 
 SCOPE = ["apps", "spot"]
 NOWHERE = Connection(kube=None, azure=None)  # for undos that call nothing
@@ -34,7 +35,7 @@ NOWHERE = Connection(kube=None, azure=None)  # for undos that call nothing
 
 @pytest.fixture
 def twin() -> Iterator[Twin]:
-    small = load_scenario("small")
+    small = with_managed_os_disks("small", "apps")  # instance-deallocate needs managed OS disks
     spot = PoolSpec(name="spot", count=2, zones=["1"], spot=True)
     with Twin(small.model_copy(update={"pools": [*small.pools, spot]}), advance_on_poll=30) as running:
         yield running

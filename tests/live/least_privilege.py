@@ -54,7 +54,9 @@ _KUBE_PATH = re.compile(
     r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<resource>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$"
 )
 _VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch"}
-_ARM_SEGMENT = re.compile(r"/providers/(?P<provider>[^/]+)/(?P<rest>.+)$", re.IGNORECASE)
+# The last `/providers/` names the provider whose action it is: an extension resource on a VM
+# (`…/virtualMachines/3/providers/Microsoft.ResourceHealth/availabilityStatuses/current`) is ResourceHealth's.
+_ARM_SEGMENT = re.compile(r"^.*/providers/(?P<provider>[^/]+)/(?P<rest>.+)$", re.IGNORECASE)
 
 
 # -- what a request needs --------------------------------------------------------------------------------------

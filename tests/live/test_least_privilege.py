@@ -67,6 +67,7 @@ from tests.live.least_privilege import (
 )
 from tests.scenarios.harness import Harness, harness
 from tests.state.conftest import install_crds
+from tests.support.os_disks import with_managed_os_disks
 
 pytestmark = pytest.mark.xdist_group("least-privilege")  # one recording serves every test of the module
 
@@ -237,7 +238,7 @@ def _operate(twin: Twin, apps: list[str], system: list[str]) -> None:
 def recording(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recording]:
     tmp = tmp_path_factory.mktemp("least-privilege")
     # SDK pollers wait in real time; each poll of an unfinished operation moves twin time 30 s.
-    with Twin("small", advance_on_poll=30) as twin:
+    with Twin(with_managed_os_disks("small", "apps"), advance_on_poll=30) as twin:  # `node deallocate`
         connection: Connection = connect(twin=twin.state_dir)
         assert connection.kube is not None
         install_crds(connection.kube)  # as `kubectl apply -k deploy/crds` by an admin, before nodewarden runs

@@ -34,7 +34,7 @@ from nodewarden.drill.spec import DrillSpec
 from nodewarden.model.kube import Node
 from nodewarden.model.snapshot import Snapshot
 from nodewarden.runtime import leader
-from nodewarden.twin.scenario import PoolSpec, load_scenario
+from nodewarden.twin.scenario import PoolSpec
 from nodewarden.twin.service import Twin
 from tests.conftest import Invoke
 from tests.live.least_privilege import (
@@ -48,6 +48,7 @@ from tests.live.least_privilege import (
     process_state_kept,
     sort_requests,
 )
+from tests.support.os_disks import with_managed_os_disks
 
 SPEED = 120.0  # twin seconds per real second for the CLI runs (their ARM pollers and cache sync wait in real time)
 VM = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines"
@@ -69,7 +70,8 @@ def write_drill(path: Path, **spec: Any) -> Path:
 
 def run_drill_cli(invoke: Invoke, tmp_path: Path, drill: Path, *flags: str) -> tuple[dict[str, Any], Used]:
     """`nodewarden drill run` against a twin served at SPEED; the verdict and every request the drill made."""
-    with Twin("small", speed=SPEED, state_dir=tmp_path / "twin") as twin, process_state_kept():
+    scenario = with_managed_os_disks("small", "apps")  # instance-deallocate needs managed OS disks
+    with Twin(scenario, speed=SPEED, state_dir=tmp_path / "twin") as twin, process_state_kept():
         twin.record_requests = True
         ran = invoke("drill", "run", str(drill), "--twin", str(twin.state_dir), "--interval", "24",
                      "--state-dir", str(tmp_path / "state"), "-o", "json", *flags)  # fmt: skip
@@ -136,8 +138,8 @@ def _node_of_a_frozen_pod(twin: Twin, nodes: list[str]) -> str:
 @pytest.fixture
 def twin() -> Iterator[Twin]:
     """tests/live's manual-clock twin, plus a Spot pool whose instances are deallocated when evicted."""
-    small = load_scenario("small")
-    spot = PoolSpec(name="spot", count=1, zones=["1"], spot=True, eviction_policy="Deallocate")
+    small = with_managed_os_disks("small", "apps")  # instance-deallocate needs managed OS disks
+    spot = PoolSpec(name="spot", count=1, zones=["1"], spot=True, eviction_policy="Deallocate", os_disk_type="Managed")
     with Twin(small.model_copy(update={"pools": [*small.pools, spot]}), advance_on_poll=30) as running:
         yield running
 

@@ -3,7 +3,7 @@
 Pure: `now` is an argument, and so is what the journal knows (`remediating`, `failed`: node names with
 an open episode, and those handed to a human). The order of work follows the data: who is who
 (inventory, on the Snapshot's node places, which the planner reads too), node and instance signals,
-Scheduled Events, metrics, context, then correlation over the node problems found, and last the state
+Scheduled Events, Resource Health, metrics, context, then correlation over the node problems found, and last the state
 machine.
 """
 
@@ -13,7 +13,16 @@ from collections.abc import Mapping
 from datetime import datetime
 from itertools import chain
 
-from nodewarden.detect import context, correlate, health, instance_signals, inventory, node_signals, scheduled
+from nodewarden.detect import (
+    context,
+    correlate,
+    health,
+    instance_signals,
+    inventory,
+    node_signals,
+    resource_health,
+    scheduled,
+)
 from nodewarden.detect.metrics import NodeMetrics, metric_signals
 from nodewarden.detect.settings import DetectSettings
 from nodewarden.model.azure import ScaleSetInstance
@@ -46,6 +55,7 @@ def detect(
         per_node[name] += instance_signals.node_instance_signals(node, instances[name], fleet, now=now)
     wider: list[Signal] = []
     found_elsewhere = list(scheduled.scheduled_event_signals(snapshot.scheduled_events, facts, now=now))
+    found_elsewhere += resource_health.resource_health_signals(snapshot.availability, facts, now=now)
     if metrics is not None:
         found_elsewhere += metric_signals(metrics, facts, now=now, settings=settings)
     found_elsewhere += context.context_signals(snapshot, facts, now=now, settings=settings)

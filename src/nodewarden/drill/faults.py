@@ -32,6 +32,7 @@ MOST_SECONDS = int(LONGEST.total_seconds())  # a drill waits at most a day (dril
 EVENT_TYPES = ("Freeze", "Reboot", "Redeploy", "Preempt", "Terminate")
 CONDITION_STATUSES = ("True", "False", "Unknown")  # a node condition's status
 FLAGS = ("true", "false", "on", "off", "yes", "no", "1", "0")  # how the twin's admin endpoint reads `on`
+DEALLOCATE = "instance-deallocate"  # refused on pools with ephemeral OS disks (Azure cannot deallocate them)
 
 
 class Where(StrEnum):
@@ -117,7 +118,8 @@ CATALOGUE: tuple[FaultKind, ...] = (
         _RESTART, (TIMEOUT,),
     ),
     FaultKind(
-        "instance-deallocate", "node", Where.API, "Deallocate the node's scale-set instance.",
+        "instance-deallocate", "node", Where.API,
+        "Deallocate the node's scale-set instance (not in pools with ephemeral OS disks: Azure can't).",
         "start the instance if it still exists and is not running", (TIMEOUT,),
     ),
     FaultKind(
@@ -206,6 +208,7 @@ def resolve(spec: DrillSpec, snapshot: Snapshot) -> Resolved:
     - node faults: `target.node`, or the first node by name that is Ready and schedulable among the scope's
       pools, narrowed by `target.pool`, `target.zone` and `target.hosting` (a node running a pod of that
       workload), and by `scope.zones`; `spot-eviction` picks only from Spot pools and refuses other nodes;
+      `instance-deallocate` never picks from, and refuses, pools with ephemeral OS disks (naming the pool);
     - pool faults: `target.pool`, every node of it (its nodes must all lie in `scope.zones`, when listed);
     - zone faults: `target.zone`, which `scope.zones` must name; every node in the zone (all in scope pools);
     - faults on the whole cluster: no target, no nodes.
@@ -357,6 +360,12 @@ def _named_node(
         raise DrillError(f"spec.fault.target: node {place.name} is in {_short(place.zone)}, not zone {target.zone}")
     if hosts is not None and place.name not in hosts:
         raise DrillError(f"spec.fault.target: node {place.name} runs no pod of {target.hosting}")
+    if kind.name == DEALLOCATE and _is_ephemeral(place, snapshot):
+        raise DrillError(
+            f"spec.fault.target.node: instance-deallocate cannot run on {place.name}: pool {place.pool} has ephemeral "
+            "OS disks, which Azure refuses to deallocate (OperationNotAllowed); target a pool with managed OS disks, "
+            "or use instance-stop"
+        )
     if kind.name == "spot-eviction" and not _is_spot(place, snapshot):
         raise DrillError(
             f"spec.fault.target.node: spot-eviction needs a node of a Spot pool; {place.name} is in pool {place.pool}, "
@@ -371,6 +380,7 @@ def _pick_node(
 ) -> NodePlace:  # fmt: skip
     pools = (target.pool,) if target.pool else scope.pools
     spot_only = kind.name == "spot-eviction"
+    managed_only = kind.name == DEALLOCATE
     candidates = sorted(
         (
             place for place in places.values()
@@ -378,6 +388,7 @@ def _pick_node(
             and (not target.zone or zone_matches(target.zone, place.zone))
             and (hosts is None or place.name in hosts)
             and (not spot_only or _is_spot(place, snapshot))
+            and (not managed_only or not _is_ephemeral(place, snapshot))
             and _is_schedulable(snapshot.nodes_by_name[place.name])
         ),
         key=lambda place: place.name,
@@ -388,6 +399,13 @@ def _pick_node(
     where = f" in zone {target.zone}" if target.zone else (f" in zones {', '.join(scope.zones)}" if scope.zones else "")
     hosting = f" running a pod of {target.hosting}" if target.hosting else ""
     spot = " of a Spot pool" if spot_only else ""
+    ephemeral = sorted({pool for pool in pools if _pool_is_ephemeral(pool, snapshot)}) if managed_only else []
+    if ephemeral:
+        raise DrillError(
+            f"spec.fault.target: instance-deallocate cannot run on pool {', '.join(ephemeral)}: its instances have "
+            "ephemeral OS disks, which Azure refuses to deallocate (OperationNotAllowed); target a pool with managed "
+            "OS disks, or use instance-stop"
+        )
     raise DrillError(f"spec.fault.target: {subject} no Ready, schedulable node{spot}{where}{hosting}")
 
 
@@ -414,6 +432,16 @@ def _hosts(hosting: str, snapshot: Snapshot) -> frozenset[str]:
 def _is_schedulable(node: Node) -> bool:
     """Ready and not cordoned: a node a fault can be shown to take away."""
     return node.ready and not node.spec.unschedulable
+
+
+def _is_ephemeral(place: NodePlace, snapshot: Snapshot) -> bool:
+    return place.pool is not None and _pool_is_ephemeral(place.pool, snapshot)
+
+
+def _pool_is_ephemeral(name: str, snapshot: Snapshot) -> bool:
+    """The agent pool's osDiskType is Ephemeral (unknown counts as not: ARM refuses the call then, naming why)."""
+    pool = snapshot.pool(name)
+    return pool is not None and (pool.os_disk_type or "").lower() == "ephemeral"
 
 
 def _is_spot(place: NodePlace, snapshot: Snapshot) -> bool:

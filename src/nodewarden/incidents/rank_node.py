@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from nodewarden.incidents import rank_evidence
+from nodewarden.incidents import rank_evidence, rank_platform
 from nodewarden.incidents.rank_evidence import AffectedNode, Facts
 from nodewarden.model import health
 from nodewarden.model.aks import key_from_resource_id
@@ -54,6 +54,7 @@ TOGETHER_PER_NODE = 0.25  # against, per node beyond the first failing at once (
 TOGETHER_MAX = 0.8
 GUEST_VM_DOWN = 0.7  # against, times the share of failing nodes whose VM ARM reports down or failed
 GUEST_AGENT_DOWN = 0.7  # against, times the share of silent nodes whose VM agent stopped answering too
+GUEST_PLATFORM_DOWN = 0.7  # against: Azure Resource Health reports a platform (host) failure of the instance
 
 # The VM itself (a guest crash, a host failure): its Lease stops, ARM still says running, and the VM agent in
 # the guest stops reporting Ready ("VM Agent is unresponsive."), with no guest-side signal before it.
@@ -61,6 +62,7 @@ VM_UNRESPONSIVE = 0.8  # the kubelet and the VM agent both went silent while ARM
 HOST_SINGLE_NODE = 0.3  # one VM alone: its own host or guest, not a shared cause (only with other evidence)
 HOST_GUEST_SIGNAL = 0.8  # against, times the share of failing nodes with a guest-side signal (NPD, pressure)
 HOST_AGENT_READY = 0.8  # against, times the share of silent nodes whose VM agent still reports Ready
+HOST_AZURE_AVAILABLE = 0.8  # against: Azure Resource Health reports the silent node's VM Available
 HOST_TOGETHER_PER_NODE = 0.25  # against, per VM beyond the first failing at once (at most HOST_TOGETHER_MAX)
 HOST_TOGETHER_MAX = 0.8
 # Signals only a live guest can send: a VM whose guest reported these was alive when it failed.
@@ -236,6 +238,16 @@ def guest_failure(facts: Facts) -> Hypothesis:
                 weight=rank_evidence.repeated(KUBELET_SILENT, len(silent)),
             )
         )
+    guest_only = rank_platform.available_while_silent(facts)
+    if guest_only:
+        supporting.append(
+            Evidence(
+                f"The guest stopped responding; Azure says Available (Resource Health) for "
+                f"{rank_evidence.listed(n.name for n in guest_only)}",
+                at=min(node.onset for node in guest_only),
+                weight=rank_platform.HEALTH_AVAILABLE,
+            )
+        )
     if supporting and len(failing) == 1:
         supporting.append(Evidence(f"One node alone: {failing[0].name}", weight=SINGLE_NODE))
     against: list[Evidence] = []
@@ -255,6 +267,10 @@ def guest_failure(facts: Facts) -> Hypothesis:
                 weight=GUEST_VM_DOWN * len(down) / len(failing),
             )
         )
+    host = rank_platform.reported_host_failures(facts)
+    if host:
+        against.append(Evidence(f"{host[0].text}" + (f" (and {len(host) - 1} more)" if len(host) > 1 else ""),
+                                at=host[0].at, weight=GUEST_PLATFORM_DOWN))  # fmt: skip
     gone = [node for node in vm_silent if node.vm_unresponsive]
     if gone:
         against.append(
@@ -287,6 +303,7 @@ def host_failure(facts: Facts) -> Hypothesis:
                 weight=rank_evidence.repeated(VM_UNRESPONSIVE, len(gone)),
             )
         )
+    supporting += rank_platform.reported_host_failures(facts)
     if supporting and len(failing) == 1:
         supporting.append(Evidence(f"One VM alone: {failing[0].name}", weight=HOST_SINGLE_NODE))
     against: list[Evidence] = []
@@ -299,13 +316,26 @@ def host_failure(facts: Facts) -> Hypothesis:
                 weight=HOST_GUEST_SIGNAL * len(guest) / len(failing),
             )
         )
-    ready = [node for node in silent if node.agent is not None and not node.vm_unresponsive]
+    # Azure's own report of a host failure outweighs an agent status read before the host went (Resource Health)
+    reported = rank_platform.platform_failed(facts)
+    ready = [
+        node for node in silent if node.agent is not None and not node.vm_unresponsive and node.name not in reported
+    ]
     if ready:
         against.append(
             Evidence(
                 f"The VM agent still reports Ready on {rank_evidence.share(len(ready), len(silent))} silent nodes: "
                 f"the VM runs, its kubelet does not: {rank_evidence.listed(n.name for n in ready)}",
                 weight=HOST_AGENT_READY * len(ready) / len(silent),
+            )
+        )
+    guest_only = rank_platform.available_while_silent(facts)
+    if guest_only:
+        against.append(
+            Evidence(
+                f"Azure says Available (Resource Health) while the kubelet is silent on "
+                f"{rank_evidence.listed(n.name for n in guest_only)}: the guest stopped, not the host",
+                weight=HOST_AZURE_AVAILABLE,
             )
         )
     if len(failing) >= 2:

@@ -2,13 +2,19 @@
 
 Each function reads the incident's `Facts` and returns one Hypothesis with its evidence for and against;
 the weights below say how strongly one fact alone points at (or away from) the cause (see `rank`).
+
+Azure Resource Health is the platform's own account (detect/resource_health.py): the incident's ResourceHealth
+signals say Azure saw an instance go Unavailable and why (Unplanned: a host or zone failure; Planned:
+maintenance), and the Snapshot's current statuses say Azure sees a silent node's VM as Available (so the guest,
+not the host). `reported_host_failures` and `available_while_silent` serve the host and guest causes in
+rank_node.py too, so Resource Health is read in one place.
 """
 
 from __future__ import annotations
 
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank_evidence import AffectedNode, Facts
-from nodewarden.model.aks import vm_name
+from nodewarden.model.aks import key_from_resource_id, vm_name
 from nodewarden.model.health import KUBELET_SILENT, SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis, SignalRecord
 
@@ -20,6 +26,14 @@ ZONE_UNREACHABLE = 0.3  # ARM says the zone's VMs run, yet none of their kubelet
 ZONE_SPREAD = 0.8  # against, times the share of failing nodes outside the busiest zone
 ZONE_ONE_NODE = 0.8  # against: one failing node is not a zone
 ZONAL_ALLOCATION_CODE = "ZonalAllocationFailed"
+HEALTH_ZONE = 0.8  # Azure Resource Health reports ≥ 2 instances of the zone Unavailable, platform-caused, unplanned
+
+# Azure Resource Health (see the module docstring)
+HEALTH_HOST = 0.85  # Azure reports the instance Unavailable, platform-initiated and unplanned: a host failure
+HEALTH_PLANNED = 0.9  # Azure reports the instance down for planned maintenance (reasonType Planned)
+HEALTH_AVAILABLE = 0.6  # the kubelet is silent while Azure reports the VM Available: the guest, not the host
+UNPLANNED = "/unplanned"  # the ResourceHealth signal's condition is "<availabilityState>/<reasonType>"
+PLANNED = "/planned"
 
 # Planned maintenance
 SCHEDULED_EVENT = 0.9  # the platform announced it (IMDS Scheduled Events)
@@ -87,6 +101,16 @@ def zone_outage(facts: Facts) -> Hypothesis:
             )
         )
     supporting += _zonal_allocation(facts)
+    reported = [node for node in here if node.name in _health_records(facts, UNPLANNED)]
+    if len(reported) >= 2:
+        supporting.append(
+            Evidence(
+                f"Azure Resource Health reports {rank_evidence.share(len(reported), in_zone)} instances of zone {top} "
+                f"Unavailable, platform-initiated and unplanned: {rank_evidence.listed(n.name for n in reported)}",
+                at=min(node.onset for node in reported),
+                weight=HEALTH_ZONE,
+            )
+        )
     unreachable = [node for node in here if node.kinds & KUBELET_SILENT and node.vm_healthy]
     if clustered and len(unreachable) == len(here):
         supporting.append(
@@ -147,6 +171,10 @@ def planned_maintenance(facts: Facts) -> Hypothesis:
                 )
             )
             noticed.update(named)
+    for name, record in sorted(_health_records(facts, PLANNED).items()):
+        text = record.evidence[0] if record.evidence else record.message
+        supporting.append(Evidence(f"{text} (node {name})", at=record.since, weight=HEALTH_PLANNED))
+        noticed.add(name)
     for name in sorted(facts.names):
         node = facts.snapshot.nodes_by_name.get(name)
         for condition in (node.status.conditions if node is not None and node.status else None) or ():
@@ -239,3 +267,47 @@ def _first_per_subject(facts: Facts, kind: SignalKind) -> list[SignalRecord]:
     for record in facts.records(kind):
         found.setdefault(record.subject, record)
     return [found[subject] for subject in sorted(found)]
+
+
+def reported_host_failures(facts: Facts) -> list[Evidence]:
+    """Azure's own word, per failing node, that the platform took its instance down unplanned (Resource Health)."""
+    failing = {node.name for node in facts.failing}
+    return [
+        Evidence(f"Azure reports a platform host failure on {name}: "
+                 f"{record.evidence[0] if record.evidence else record.message}", at=record.since, weight=HEALTH_HOST)
+        for name, record in sorted(_health_records(facts, UNPLANNED).items())
+        if name in failing
+    ]  # fmt: skip
+
+
+def platform_failed(facts: Facts) -> frozenset[str]:
+    """The nodes Azure Resource Health reports taken down by the platform, unplanned, in this incident."""
+    return frozenset(_health_records(facts, UNPLANNED))
+
+
+def available_while_silent(facts: Facts) -> list[AffectedNode]:
+    """Failing nodes whose kubelet is silent while Azure Resource Health reports their VM Available now and the
+    incident holds no platform report for them: the guest stopped responding, Azure saw nothing wrong."""
+    available = {
+        (key_from_resource_id(status.resource_id) or "").lower()
+        for status in facts.snapshot.availability
+        if (status.availability_state or "").lower() == "available"
+    }
+    reported = _health_records(facts, "")
+    return [
+        node
+        for node in facts.failing
+        if node.kinds & KUBELET_SILENT
+        and node.instance
+        and node.instance.lower() in available
+        and node.name not in reported
+    ]
+
+
+def _health_records(facts: Facts, reason: str) -> dict[str, SignalRecord]:
+    """The first ResourceHealth record per node whose condition ends with `reason` ("" for any)."""
+    found: dict[str, SignalRecord] = {}
+    for record in facts.records(SignalKind.RESOURCE_HEALTH):
+        if record.node and (record.condition or "").lower().endswith(reason):
+            found.setdefault(record.node, record)
+    return found

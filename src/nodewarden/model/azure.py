@@ -550,3 +550,36 @@ class ScheduledEvent:
     description: str | None = None
     event_source: str | None = None
     duration_in_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True, config=AZURE)
+class AvailabilityStatus:
+    """Azure Resource Health's current availability of one resource (a scale-set VM): whether Azure itself sees
+    it Available, Unavailable, Degraded or Unknown, and why: `reason_type` (Unplanned, Planned, UserInitiated),
+    `context` (Platform Initiated, Customer Initiated, Unknown). `occured_time` keeps Azure's spelling."""
+
+    id: str
+    availability_state: str | None = None
+    title: str | None = None
+    summary: str | None = None
+    reason_type: str | None = None
+    reason_chronicity: str | None = None
+    context: str | None = None
+    category: str | None = None
+    occured_time: str | None = None
+    reported_time: str | None = None
+    root_cause_attribution_time: str | None = None
+
+    @property
+    def resource_id(self) -> str:
+        """The resource the status is about: its id without the `/providers/Microsoft.ResourceHealth/…` suffix."""
+        head, found, _ = self.id.lower().partition("/providers/microsoft.resourcehealth/")
+        return self.id[: len(head)] if found else self.id
+
+    @property
+    def platform_initiated(self) -> bool:
+        """Azure's platform (not a user) made the resource unavailable or degraded."""
+        return (self.context or "").lower() == "platform initiated" or (self.reason_type or "").lower() in (
+            "unplanned",
+            "planned",
+        )

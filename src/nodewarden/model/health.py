@@ -36,6 +36,10 @@ class SignalKind(StrEnum):
     # failure); a hung kubelet leaves the agent Ready. Kept in the signal log, so an incident remembers it
     # after a restart has brought the agent back.
     VM_AGENT_UNRESPONSIVE = "VMAgentUnresponsive"
+    # evidence, not a problem by itself: Azure Resource Health reports the instance Unavailable or Degraded and the
+    # platform caused it (a host failure, a zone outage, planned maintenance); `condition` is "<state>/<reasonType>"
+    # ("Unavailable/Unplanned", "Degraded/Planned"). The node's own signals say it is down; this says Azure knows why.
+    RESOURCE_HEALTH = "ResourceHealth"
     # metrics (with --prometheus)
     METRIC_OUTLIER = "MetricOutlier"
     DISK_FILL_PREDICTED = "DiskFillPredicted"

@@ -28,6 +28,8 @@ class Input(StrEnum):
     NETWORK_POLICIES = "kubectl get networkpolicies"
     STORAGE_CLASSES = "kubectl get storageclasses"
     PVCS = "kubectl get persistentvolumeclaims"
+    PERSISTENT_VOLUMES = "kubectl get persistentvolumes"
+    VOLUME_ATTACHMENTS = "kubectl get volumeattachments"
     SERVICES = "kubectl get services"
     ENDPOINT_SLICES = "kubectl get endpointslices"
     NODES = "kubectl get nodes"
@@ -36,6 +38,10 @@ class Input(StrEnum):
     LEASES = "kubectl get leases -n kube-node-lease"
     EVENTS = "kubectl get events"
     SCHEDULED_EVENTS = "curl -H Metadata:true http://169.254.169.254/metadata/scheduledevents?api-version=2020-07-01"
+    RESOURCE_HEALTH = (
+        "az rest --method get --url <instance id>/providers/Microsoft.ResourceHealth/availabilityStatuses/current"
+        "?api-version=2025-05-01"
+    )
 
     @property
     def command(self) -> str:
@@ -44,6 +50,6 @@ class Input(StrEnum):
             return f"{self.value} -o json"
         if self.value.startswith("kubectl"):
             return f"{self.value} -A -o json"
-        if self.value.startswith("curl"):
+        if self.value.startswith(("curl", "az rest")):
             return self.value
         return f"{self.value} -o json"

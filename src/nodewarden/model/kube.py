@@ -19,6 +19,11 @@ KUBE = ConfigDict(alias_generator=to_camel, extra="ignore", populate_by_name=Tru
 WAIVE_ANNOTATION = "nodewarden.io/waive"
 WAIVE_REASON_ANNOTATION = "nodewarden.io/waive-reason"
 MIRROR_POD_ANNOTATION = "kubernetes.io/config.mirror"
+# Kubernetes non-graceful node shutdown (GA in 1.28): on a node that is off, this taint lets the pod garbage
+# collector force-delete its terminating pods and the attach-detach controller detach their volumes at once.
+OUT_OF_SERVICE_TAINT = "node.kubernetes.io/out-of-service"
+OUT_OF_SERVICE_VALUE = "nodeshutdown"
+OUT_OF_SERVICE_EFFECT = "NoExecute"
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
@@ -158,6 +163,8 @@ class PvcSource:
 class Volume:
     name: str = ""
     persistent_volume_claim: PvcSource | None = None
+    # a generic ephemeral volume: its PVC is named "<pod>-<volume>" (kubernetes.io/docs, ephemeral volumes)
+    ephemeral: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
@@ -408,13 +415,85 @@ class StorageClass:
 @dataclass(frozen=True, slots=True, config=KUBE)
 class PvcSpec:
     storage_class_name: str | None = None
-    volume_name: str | None = None
+    volume_name: str | None = None  # the PersistentVolume it is bound to
+    access_modes: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
 class PersistentVolumeClaim:
     metadata: ObjectMeta
     spec: PvcSpec = Field(default_factory=PvcSpec)
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class NodeSelectorRequirement:
+    key: str = ""
+    operator: str = ""
+    values: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class NodeSelectorTerm:
+    match_expressions: list[NodeSelectorRequirement] | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class NodeSelector:
+    node_selector_terms: list[NodeSelectorTerm] | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class VolumeNodeAffinity:
+    required: NodeSelector | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class CsiVolumeSource:
+    driver: str = ""
+    volume_handle: str | None = None
+    volume_attributes: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class PersistentVolumeSpec:
+    access_modes: list[str] | None = None
+    storage_class_name: str | None = None
+    csi: CsiVolumeSource | None = None
+    azure_disk: dict[str, Any] | None = None  # in-tree, before CSI migration
+    azure_file: dict[str, Any] | None = None  # in-tree, before CSI migration
+    node_affinity: VolumeNodeAffinity | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class PersistentVolume:
+    metadata: ObjectMeta
+    spec: PersistentVolumeSpec = Field(default_factory=PersistentVolumeSpec)
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class VolumeAttachmentSource:
+    persistent_volume_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class VolumeAttachmentSpec:
+    attacher: str = ""
+    node_name: str = ""
+    source: VolumeAttachmentSource = Field(default_factory=VolumeAttachmentSource)
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class VolumeAttachmentStatus:
+    attached: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, config=KUBE)
+class VolumeAttachment:
+    """A storage.k8s.io/v1 VolumeAttachment: one volume attached (or being attached) to one node."""
+
+    metadata: ObjectMeta
+    spec: VolumeAttachmentSpec = Field(default_factory=VolumeAttachmentSpec)
+    status: VolumeAttachmentStatus | None = None
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
@@ -511,6 +590,11 @@ class Node:
     def cordoned(self) -> bool:
         """spec.unschedulable: cordoned, by nodewarden, a person or AKS."""
         return bool(self.spec.unschedulable)
+
+    @property
+    def fenced(self) -> bool:
+        """Carries the out-of-service taint (any value or effect: the pod garbage collector reads the key)."""
+        return any(taint.key == OUT_OF_SERVICE_TAINT for taint in self.spec.taints or ())
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)

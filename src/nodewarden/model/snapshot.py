@@ -10,6 +10,7 @@ from typing import TypeVar
 from nodewarden.model.azure import (
     ActivityLogEntry,
     AgentPool,
+    AvailabilityStatus,
     Cluster,
     ClusterExtension,
     DiagnosticSetting,
@@ -31,6 +32,7 @@ from nodewarden.model.kube import (
     LimitRange,
     Namespace,
     Node,
+    PersistentVolume,
     PersistentVolumeClaim,
     Pod,
     PodDisruptionBudget,
@@ -39,6 +41,7 @@ from nodewarden.model.kube import (
     Service,
     StorageClass,
     VeleroSchedule,
+    VolumeAttachment,
     Workload,
 )
 from nodewarden.model.kube import NetworkPolicy as KubeNetworkPolicy
@@ -77,6 +80,8 @@ class Snapshot:
     network_policies: tuple[KubeNetworkPolicy, ...] = ()
     storage_classes: tuple[StorageClass, ...] = ()
     pvcs: tuple[PersistentVolumeClaim, ...] = ()
+    persistent_volumes: tuple[PersistentVolume, ...] = ()
+    volume_attachments: tuple[VolumeAttachment, ...] = ()
     services: tuple[Service, ...] = ()
     endpoint_slices: tuple[EndpointSlice, ...] = ()
     nodes: tuple[Node, ...] = ()
@@ -84,6 +89,7 @@ class Snapshot:
     leases: tuple[Lease, ...] = ()  # node heartbeats, from kube-node-lease
     events: tuple[KubeEvent, ...] = ()
     scheduled_events: tuple[ScheduledEvent, ...] = ()
+    availability: tuple[AvailabilityStatus, ...] = ()  # Resource Health, for the instances read (observe/)
     sources: tuple[str, ...] = field(default=())
     # Which input file held each object (by target key), and failing that the first file of each kind.
     origins: Mapping[str, str] = field(default_factory=dict)
@@ -119,6 +125,29 @@ class Snapshot:
             if pod.spec.node_name:
                 index.setdefault(pod.spec.node_name, []).append(pod)
         return index
+
+    @cached_property
+    def pvcs_by_key(self) -> dict[tuple[str, str], PersistentVolumeClaim]:
+        """PersistentVolumeClaims by (namespace, name)."""
+        return {(pvc.metadata.namespace or "default", pvc.metadata.name): pvc for pvc in self.pvcs}
+
+    @cached_property
+    def volumes_by_name(self) -> dict[str, PersistentVolume]:
+        return {pv.metadata.name: pv for pv in self.persistent_volumes}
+
+    @cached_property
+    def attachments_by_volume(self) -> dict[str, list[VolumeAttachment]]:
+        """VolumeAttachments by the PersistentVolume they attach (more than one while a volume moves)."""
+        index: dict[str, list[VolumeAttachment]] = {}
+        for attachment in self.volume_attachments:
+            name = attachment.spec.source.persistent_volume_name
+            if name:
+                index.setdefault(name, []).append(attachment)
+        return index
+
+    @cached_property
+    def storage_classes_by_name(self) -> dict[str, StorageClass]:
+        return {sc.metadata.name: sc for sc in self.storage_classes}
 
     @cached_property
     def nodes_by_name(self) -> dict[str, Node]:

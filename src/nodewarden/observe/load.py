@@ -41,6 +41,8 @@ _KUBE_CLASSES: dict[Input, type[Any]] = {
     Input.NETWORK_POLICIES: kube.NetworkPolicy,
     Input.STORAGE_CLASSES: kube.StorageClass,
     Input.PVCS: kube.PersistentVolumeClaim,
+    Input.PERSISTENT_VOLUMES: kube.PersistentVolume,
+    Input.VOLUME_ATTACHMENTS: kube.VolumeAttachment,
     Input.SERVICES: kube.Service,
     Input.ENDPOINT_SLICES: kube.EndpointSlice,
     Input.NODES: kube.Node,
@@ -65,6 +67,7 @@ _AZURE_CLASSES: dict[Input, type[Any]] = {
     Input.USAGE: azure.Usage,
     Input.ACTIVITY_LOG: azure.ActivityLogEntry,
     Input.SCHEDULED_EVENTS: azure.ScheduledEvent,
+    Input.RESOURCE_HEALTH: azure.AvailabilityStatus,
 }
 
 
@@ -186,6 +189,8 @@ def _build(collected: _Collected, present: set[Input], sources: tuple[str, ...])
         network_policies=kube(Input.NETWORK_POLICIES),
         storage_classes=kube(Input.STORAGE_CLASSES),
         pvcs=kube(Input.PVCS),
+        persistent_volumes=kube(Input.PERSISTENT_VOLUMES),
+        volume_attachments=kube(Input.VOLUME_ATTACHMENTS),
         services=kube(Input.SERVICES),
         endpoint_slices=kube(Input.ENDPOINT_SLICES),
         nodes=kube(Input.NODES),
@@ -193,6 +198,7 @@ def _build(collected: _Collected, present: set[Input], sources: tuple[str, ...])
         leases=kube(Input.LEASES),
         events=tuple(objects.get(Input.EVENTS, [])),
         scheduled_events=tuple(_unique(objects.get(Input.SCHEDULED_EVENTS, []), lambda e: e.event_id)),
+        availability=tuple(_unique(objects.get(Input.RESOURCE_HEALTH, []), lambda s: s.id.lower())),
         sources=sources,
         origins=_origins(collected, cluster),
     )

@@ -31,6 +31,8 @@ KUBE_KINDS: dict[str, Input] = {
     "NetworkPolicy": Input.NETWORK_POLICIES,
     "StorageClass": Input.STORAGE_CLASSES,
     "PersistentVolumeClaim": Input.PVCS,
+    "PersistentVolume": Input.PERSISTENT_VOLUMES,
+    "VolumeAttachment": Input.VOLUME_ATTACHMENTS,
     "Service": Input.SERVICES,
     "EndpointSlice": Input.ENDPOINT_SLICES,
     "Node": Input.NODES,
@@ -48,6 +50,7 @@ ARM_TYPES: dict[str, Input] = {
     "microsoft.insights/diagnosticsettings": Input.DIAGNOSTICS,
     "microsoft.kubernetesconfiguration/extensions": Input.EXTENSIONS,
     "microsoft.network/virtualnetworks/subnets": Input.SUBNETS,
+    "microsoft.resourcehealth/availabilitystatuses": Input.RESOURCE_HEALTH,
 }
 
 # Names a file may carry when it holds an empty list (`az … list` printing `[]`, kubectl printing an
@@ -96,6 +99,9 @@ _EMPTY_LIST_HINTS: tuple[tuple[str, Input], ...] = (
     ("sc", Input.STORAGE_CLASSES),
     ("pvc", Input.PVCS),
     ("persistentvolumeclaim", Input.PVCS),
+    ("volumeattachment", Input.VOLUME_ATTACHMENTS),
+    ("persistentvolume", Input.PERSISTENT_VOLUMES),
+    ("pv", Input.PERSISTENT_VOLUMES),
     ("service", Input.SERVICES),
     ("svc", Input.SERVICES),
     ("endpointslice", Input.ENDPOINT_SLICES),

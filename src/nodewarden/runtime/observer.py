@@ -16,6 +16,7 @@ objects are immutable. The Snapshot is the one `load.load_documents` builds from
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,9 +25,10 @@ from typing import Any
 from nodewarden import http
 from nodewarden.connection import AzureClients, Connection
 from nodewarden.errors import InputError, NodewardenError
+from nodewarden.model.azure import AvailabilityStatus
 from nodewarden.model.inputs import Input
 from nodewarden.model.snapshot import Snapshot
-from nodewarden.observe import live_azure, load, recognise
+from nodewarden.observe import live_azure, load, recognise, resource_health
 from nodewarden.observe.activity import activity_since
 from nodewarden.observe.cache import Caches, KubeCache
 from nodewarden.observe.files import Document
@@ -67,6 +69,7 @@ class LiveObserver:
         self.validator = IncrementalValidator()
         self._azure: list[Document] = []
         self._azure_at: datetime | None = None
+        self._availability: tuple[AvailabilityStatus, ...] = ()
 
     def refresh_azure(self) -> None:
         """Read Azure again at the next cycle, whatever the pace."""
@@ -75,7 +78,25 @@ class LiveObserver:
     def observe(self, now: datetime) -> Observation:
         documents, synced, notes = self.read(now)
         loaded = self.validator.load(documents)
-        return Observation(loaded.snapshot, now, synced, notes + loaded.notes)
+        snapshot, health_notes = self._with_resource_health(loaded.snapshot, now)
+        return Observation(snapshot, now, synced, notes + loaded.notes + health_notes)
+
+    def _with_resource_health(self, snapshot: Snapshot, now: datetime) -> tuple[Snapshot, tuple[str, ...]]:
+        """Resource Health for the instances that matter (observe/resource_health.py), read when Azure was read
+        this cycle and carried between reads, like the rest of the Azure side."""
+        azure = self.connection.azure
+        if azure is None or azure.health is None:
+            return snapshot, ()
+        notes: list[str] = []
+        if self._azure_at == now:
+            reads, kept = resource_health.next_reads(snapshot, self._availability)
+            found, notes = resource_health.read_availability(azure, reads)
+            fresh = load.load_documents(
+                [Document(source="Azure Resource Health", data=found, kind=Input.RESOURCE_HEALTH)]
+            ).snapshot.availability
+            self._availability = kept + fresh
+        inputs = snapshot.inputs | {Input.RESOURCE_HEALTH}
+        return dataclasses.replace(snapshot, availability=self._availability, inputs=inputs), tuple(notes)
 
     def read(self, now: datetime) -> tuple[list[Document], bool, tuple[str, ...]]:
         """This cycle's input: the caches' objects and a fresh ARM read, as (documents, synced, notes)."""

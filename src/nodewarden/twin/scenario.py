@@ -49,6 +49,8 @@ class PoolSpec(_Strict):
     labels: dict[str, str] = Field(default_factory=dict)
     spot: bool = False
     eviction_policy: Literal["Delete", "Deallocate"] = Field("Delete", alias="evictionPolicy")  # Spot pools
+    # AKS's default where the size's cache or temp disk holds it; such instances cannot be deallocated
+    os_disk_type: Literal["Ephemeral", "Managed"] = Field("Ephemeral", alias="osDiskType")
 
     @field_validator("zones", mode="before")
     @classmethod

@@ -55,6 +55,7 @@ class World:
                 taints=tuple(pool.taints),
                 spot=pool.spot,
                 eviction_policy=pool.eviction_policy,
+                os_disk_type=pool.os_disk_type,
                 labels=dict(pool.labels),
             )
         with self.kube.quiet():  # a cluster that already existed: no creation events

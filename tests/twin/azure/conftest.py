@@ -63,6 +63,7 @@ def build_state(clock: Clock, *, system: int = 3, user: int = 6) -> AzureState:
         max_count=12,
         node_image_version=IMAGE,
         labels={"workload": "web"},
+        os_disk_type="Managed",  # an E v5 size has no local disk to hold an ephemeral OS disk: it can deallocate
     )
     return state
 

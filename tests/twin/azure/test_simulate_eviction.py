@@ -23,7 +23,7 @@ def _spot_state(clock: Clock, *, policy: str = "Delete") -> AzureState:
     state = build_state(clock, system=1, user=1)
     state.add_pool(
         "spot", mode="User", vm_size="Standard_D4s_v5", zones=["1"], count=2, node_image_version=IMAGE, spot=True,
-        eviction_policy=policy,
+        eviction_policy=policy, os_disk_type="Managed",  # an ephemeral Spot VM can only be deleted, not deallocated
     )  # fmt: skip
     return state
 

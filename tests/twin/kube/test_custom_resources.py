@@ -120,7 +120,7 @@ def test_a_bad_enum_in_the_status_is_422_and_leaves_the_object_alone(crd_kube: K
         {
             "reason": "FieldValueNotSupported",
             "message": 'Unsupported value: "Fly": supported values: "Cordon", "Drain", "Restart", "Reimage", '
-            '"Redeploy", "Replace", "Uncordon", "Scale", "Escalate"',
+            '"Redeploy", "Replace", "Uncordon", "Scale", "Escalate", "PowerOff", "Fence", "Unfence"',
             "field": "status.intents[0].step",
         },
         {

@@ -34,6 +34,7 @@ _AKS = _RG + r"/providers/Microsoft\.ContainerService/managedClusters"
 _POOL = _AKS + r"/(?P<cluster>[^/]+)/agentPools/(?P<pool>[^/]+)"
 _VMSS = _RG + r"/providers/Microsoft\.Compute/virtualMachineScaleSets"
 _VM = _VMSS + r"/(?P<vmss>[^/]+)/virtualMachines/(?P<vm>[^/]+)"
+_HEALTH = r"/providers/Microsoft\.ResourceHealth/availabilityStatuses"
 
 # Batch actions on a scale set: the URL segment → action. `poweroff` is lower-case here, unlike the per-VM
 # `powerOff` (azure-mgmt-compute's request builders).
@@ -146,6 +147,9 @@ class ArmApi:
             ("DELETE", _VM + r"/?$", self._delete_vm),
             ("GET", _VM + r"/instanceView/?$", self._get_instance_view),
             ("POST", _VM + r"/simulateEviction/?$", self._simulate_eviction),
+            ("GET", _VM + _HEALTH + r"/current/?$", self._get_availability),
+            ("GET", _VM + _HEALTH + r"/?$", self._list_instance_availability),
+            ("GET", _RG + _HEALTH + r"/?$", self._list_availability),
             ("POST", _VM + r"/(?P<action>[A-Za-z]+)/?$", self._vm_action),
         ]
         self._compiled = [(method, re.compile(pattern, re.IGNORECASE), fn) for method, pattern, fn in routes]
@@ -549,6 +553,33 @@ class ArmApi:
     def _get_instance_view(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
         with self.state.lock:
             return Response.json(200, documents.instance_view(self.state.vm(match["vmss"], match["vm"])))
+
+    # -- Resource Health ---------------------------------------------------------------------------------
+
+    def _get_availability(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
+        """`{vm id}/providers/Microsoft.ResourceHealth/availabilityStatuses/current`: the VM's availability now."""
+        with self.state.lock:
+            inst = self.state.vm(match["vmss"], match["vm"])
+            return Response.json(200, self.state.availability_status(inst))
+
+    def _list_instance_availability(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
+        """The VM's availability history; the twin keeps none, so only the current status."""
+        with self.state.lock:
+            inst = self.state.vm(match["vmss"], match["vm"])
+            return Response.json(200, self._page(request, [self.state.availability_status(inst)], self.page_size))
+
+    def _list_availability(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
+        """Every resource's current availability in a resource group: the node resource group's instances
+        (whether Azure lists scale-set VMs here is [MEM]; the product reads per instance)."""
+        if match["rg"].lower() != self._scope.node_resource_group.lower():
+            return Response.json(200, {"value": []})
+        with self.state.lock:
+            ordered = self.state.instances()
+
+            def render(start: int, stop: int) -> list[Any]:
+                return [self.state.availability_status(inst) for inst in ordered[start:stop]]
+
+            return Response.json(200, self._paged(request, len(ordered), self.page_size, render))
 
     def _vm_action(self, request: Request, match: re.Match[str], principal: Principal) -> Response:
         action = _SINGLE.get(match["action"].lower())

@@ -58,13 +58,20 @@ def _vmss_tags(scope: Scope, pool: Pool) -> dict[str, str]:
     }
 
 
+def _os_disk(pool: Pool) -> dict[str, Any]:
+    """storageProfile.osDisk: an ephemeral disk is `diffDiskSettings.option: Local`, read-only cached."""
+    if pool.ephemeral:
+        return {"caching": "ReadOnly", "createOption": "FromImage", "diffDiskSettings": {"option": "Local"}}
+    return {"caching": "ReadWrite", "createOption": "FromImage", "managedDisk": {"storageAccountType": "Premium_LRS"}}
+
+
 def _profile(scope: Scope, pool: Pool) -> dict[str, Any]:
     """The agent pool's properties (also an agentPoolProfiles entry, with `name` added)."""
     profile: dict[str, Any] = {
         "count": pool.count,
         "vmSize": pool.vm_size,
         "osDiskSizeGB": 128,
-        "osDiskType": "Ephemeral",
+        "osDiskType": pool.os_disk_type,
         "kubeletDiskType": "OS",
         "maxPods": pool.max_pods,
         "type": "VirtualMachineScaleSets",
@@ -181,11 +188,7 @@ def scale_set(scope: Scope, pool: Pool) -> dict[str, Any]:
                 "osProfile": {"computerNamePrefix": pool.vmss_name, "adminUsername": "azureuser"},
                 "storageProfile": {
                     "imageReference": _image_reference(pool.node_image_version),
-                    "osDisk": {
-                        "caching": "ReadOnly",
-                        "createOption": "FromImage",
-                        "diffDiskSettings": {"option": "Local"},
-                    },
+                    "osDisk": _os_disk(pool),
                 },
                 "priority": "Spot" if pool.spot else "Regular",
                 **({"evictionPolicy": pool.eviction_policy} if pool.spot else {}),
@@ -257,12 +260,7 @@ def virtual_machine(scope: Scope, inst: Instance, *, expand_instance_view: bool)
         "hardwareProfile": {"vmSize": pool.vm_size},
         "storageProfile": {
             "imageReference": _image_reference(inst.image_version),
-            "osDisk": {
-                "osType": "Linux",
-                "caching": "ReadOnly",
-                "createOption": "FromImage",
-                "diffDiskSettings": {"option": "Local"},
-            },
+            "osDisk": {"osType": "Linux", **_os_disk(pool)},
         },
         "osProfile": {"computerName": inst.computer_name, "adminUsername": "azureuser"},
         "networkProfile": {

@@ -91,6 +91,9 @@ class Instance:
     zone_down: bool = False
     failure_reason: str | None = None  # suffix of ProvisioningState/failed/<reason>
     status_time: datetime | None = None
+    # Who started the instance's current lifecycle, as Resource Health tells it (resource_health.py): "user" (an
+    # ARM operation), "platform" (a crash, service healing, an eviction) or "planned" (a Scheduled Event).
+    cause: str = "platform"
     epoch: int = 0  # bumped by every new lifecycle: older timers see a stale epoch and do nothing
     part: Operation | None = None
 
@@ -137,3 +140,9 @@ class Pool:
     good_image_version: str | None = None  # restored when a bad-image rollout is switched off
     provisioning: str = "Succeeded"  # Succeeded|Scaling|Failed
     eviction_policy: str = "Delete"  # Spot pools: Delete (the instance goes) or Deallocate (it stays, deallocated)
+    os_disk_type: str = "Ephemeral"  # Ephemeral (AKS's default where the size allows) | Managed
+
+    @property
+    def ephemeral(self) -> bool:
+        """An ephemeral OS disk lives on the host: such instances cannot be deallocated, only deleted."""
+        return self.os_disk_type.lower() == "ephemeral"

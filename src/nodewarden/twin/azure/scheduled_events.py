@@ -76,6 +76,12 @@ class ScheduledEvents:
         if self._events.pop(event.event_id, None) is not None:
             self.incarnation += 1
 
+    def started(self, event_type: str, vm_name: str) -> bool:
+        """Is an event of this type under way on the VM?"""
+        return any(
+            e.event_type == event_type and e.vm_name == vm_name and e.status == "Started" for e in self._events.values()
+        )
+
     def document(self, vm_names: set[str] | None = None) -> dict[str, Any]:
         """The IMDS document; `vm_names` narrows it to events touching those VMs (None: all)."""
         events = [event.document() for event in self._events.values() if vm_names is None or event.vm_name in vm_names]

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from nodewarden.twin.azure import operations
+from nodewarden.twin.azure import operations, resource_health
 from nodewarden.twin.azure.activity import ActivityFilter, ActivityLog
 from nodewarden.twin.azure.fleet import Action, Guest, Instance, Origin, Pool, Timings
 from nodewarden.twin.azure.naming import Scope, vm_capacity
@@ -41,6 +41,12 @@ SPOT_TAINT = "kubernetes.azure.com/scalesetpriority=spot:NoSchedule"
 EVICTION_POLICIES = ("Delete", "Deallocate")  # scaleSetEvictionPolicy of a Spot pool
 # Seconds between a Preempt Scheduled Event and the eviction (Azure docs, "Scheduled Events": Preempt 30 s).
 PREEMPT_NOTICE = 30.0
+OS_DISK_TYPES = ("Ephemeral", "Managed")  # an agent pool's osDiskType
+# Compute's refusal to deallocate an instance with an ephemeral OS disk (learn.microsoft.com, "Ephemeral OS disks"
+# FAQ: "There's no option of Stop-Deallocate for Ephemeral VMs"); the code is ARM's, the wording [MEM].
+EPHEMERAL_DEALLOCATE = (
+    "Operation 'deallocate' is not supported for VMs or VM Scale Set instances using an ephemeral OS disk."
+)
 
 # Actions that reboot the guest and so end with a boot; their durations come from Timings.
 _REBOOTS = (Action.RESTART, Action.REDEPLOY, Action.REIMAGE, Action.REIMAGE_ALL)
@@ -184,6 +190,7 @@ class AzureState:
         spot: bool = False,
         eviction_policy: str = "Delete",
         labels: Mapping[str, str] | None = None,
+        os_disk_type: str = "Ephemeral",
     ) -> Pool:
         """A pool whose `count` instances are already up (a cluster that existed before the twin started)."""
         with self._transaction():
@@ -193,6 +200,8 @@ class AzureState:
                 raise ValueError(
                     f"eviction_policy must be one of {', '.join(EVICTION_POLICIES)}, found {eviction_policy!r}"
                 )
+            if os_disk_type not in OS_DISK_TYPES:
+                raise ValueError(f"os_disk_type must be one of {', '.join(OS_DISK_TYPES)}, found {os_disk_type!r}")
             pool = Pool(
                 name=name,
                 vmss_name=self.scope.vmss_name(name),
@@ -213,6 +222,7 @@ class AzureState:
                 created_at=self.clock.now(),
                 unique_id=str(uuid.UUID(int=self._rng.getrandbits(128))),
                 eviction_policy=eviction_policy,
+                os_disk_type=os_disk_type,
             )
             self._pools[name.lower()] = pool
             for index in range(count):  # round-robin over the zones (balanced, and O(n) for 5,000 nodes)
@@ -322,6 +332,12 @@ class AzureState:
                 return self.events.document()
             pool = self.instance(instance).pool
             return self.events.document({inst.vm_name for inst in pool.instances.values()})
+
+    def availability_status(self, inst: Instance) -> dict[str, Any]:
+        """Resource Health's `current` availabilityStatuses document of one instance (resource_health.py)."""
+        with self._lock:
+            frozen = self.events.started("Freeze", inst.vm_name)
+            return resource_health.availability_status(self.scope, inst, now=self.clock.now(), frozen=frozen)
 
     def _all_instances(self) -> Iterator[Instance]:
         for pool in self._pools.values():
@@ -454,6 +470,8 @@ class AzureState:
         self._after(inst, delay, settled)
 
     def _check_allowed(self, action: Action, inst: Instance) -> None:
+        if action is Action.DEALLOCATE and inst.pool.ephemeral:
+            raise ArmError(409, "OperationNotAllowed", EPHEMERAL_DEALLOCATE)
         if inst.provisioning == "deleting":
             raise ArmError(
                 409,
@@ -492,6 +510,7 @@ class AzureState:
                 self._detached_part(op, t.noop)
             return
         self._claim(inst, op)
+        inst.cause = "user" if op is not None else "platform"
         self._go_down(inst)
         if action in _REBOOTS or action is Action.START:
             inst.crashed = False
@@ -794,6 +813,7 @@ class AzureState:
         with self._transaction():
             inst = self.instance(instance)
             inst.crashed = True
+            inst.cause = "platform"
             self._go_down(inst)
             inst.status_time = self.clock.now()
             if recover_after is not None:
@@ -912,6 +932,8 @@ class AzureState:
         }
         if event.event_type in action:
             self._platform(action[event.event_type], inst)
+            if event.event_type in ("Reboot", "Redeploy"):  # maintenance; a Preempt or Terminate is not planned
+                inst.cause = "planned"
         lasts = max(1.0, float(event.duration_seconds if event.duration_seconds > 0 else self.timings.delete))
         self.clock.call_later(lasts, lambda: self._locked(lambda: self.events.remove(event)))
 
