@@ -159,4 +159,5 @@ def test_markdown_escapes_pipes_angle_brackets_and_backticks_in_table_cells() ->
 
 def rendered(text: str) -> str:
     """The HTML a CommonMark renderer with GFM tables (GitHub, Azure DevOps) makes of `text`."""
-    return MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    html: str = MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    return html

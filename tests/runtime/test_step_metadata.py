@@ -16,7 +16,7 @@ def test_every_step_has_its_metadata_and_its_event_action() -> None:
 
 def test_every_step_azure_takes_can_be_found_in_the_activity_log_after_a_crash() -> None:
     azure = {step for step in Step if step.spec.needs_azure}
-    assert azure == {Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLACE, Step.SCALE}
+    assert azure == {Step.RESTART, Step.REIMAGE, Step.REDEPLOY, Step.REPLACE, Step.SCALE, Step.POWER_OFF}
     assert {step for step in Step if step.spec.in_activity_log} == azure
 
 

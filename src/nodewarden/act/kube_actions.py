@@ -184,7 +184,8 @@ def taint(
     wanted = {"key": key, "effect": effect, **({"value": value} if value is not None else {})}
 
     def add(current: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        if wanted in current:
+        # kubectl and the node controller stamp a NoExecute taint with timeAdded: still the same taint
+        if any({k: v for k, v in taint.items() if k != "timeAdded"} == wanted for taint in current):
             return None
         return [t for t in current if not (t.get("key") == key and t.get("effect") == effect)] + [wanted]
 

@@ -32,6 +32,8 @@ class NodeAction(StrEnum):
     DELETE = "Delete"
     SCALE = "Scale"
     ESCALATE = "Escalate"  # quarantined and handed to a human
+    FENCE = "Fence"  # the out-of-service taint added to a node confirmed off
+    UNFENCE = "Unfence"
 
 
 # The Event `action` of each remediation step, spelled out rather than matched by value, so a step renamed
@@ -46,6 +48,9 @@ STEP_ACTIONS: Mapping[Step, NodeAction] = {
     Step.UNCORDON: NodeAction.UNCORDON,
     Step.SCALE: NodeAction.SCALE,
     Step.ESCALATE: NodeAction.ESCALATE,
+    Step.POWER_OFF: NodeAction.POWER_OFF,
+    Step.FENCE: NodeAction.FENCE,
+    Step.UNFENCE: NodeAction.UNFENCE,
 }
 
 

@@ -169,6 +169,55 @@ class CycleBudgets:
             )
         return None
 
+    def storm_outside(self, pool: str | None, pool_policy: PoolPolicy, excluded: frozenset[str]) -> str | None:
+        """The storm breaker counted without the `excluded` nodes (whose failure Azure explains: heal/fencing.py
+        `zone_confirmed`); detection's own Storm signals count them, so they are not read here."""
+        members = [t for t in self.nodes.values() if t.name not in excluded]
+        failing = [t for t in members if t.is_failing]
+        cluster = _share_failing(len(failing), len(members), self.policy.spec.guards.max_unhealthy)
+        if cluster:
+            return f"cluster-wide {cluster} outside the zones Azure confirms unavailable"
+        key = pool_key(pool)
+        in_pool = [t for t in members if pool_key(t.place.pool) == key]
+        share = _share_failing(sum(1 for t in in_pool if t.is_failing), len(in_pool), pool_policy.guards.max_unhealthy)
+        return f"pool {pool}: {share} outside the zones Azure confirms unavailable" if share else None
+
+    def fencing_blocker(
+        self, step: Step, target: NodeTarget, pool_policy: PoolPolicy, *, zone_confirmed: frozenset[str]
+    ) -> Hold | None:
+        """A hold when POWER_OFF or FENCE may not run on `target` now (UNFENCE never waits):
+        - POWER_OFF: the cluster, the pool or the instance busy (an ARM operation would preempt theirs);
+        - both: the storm breaker and the zone breaker, except for a node confirmed off through its zone, which
+          skips the zone breaker and meets a storm breaker that does not count such nodes (heal/fencing.py)."""
+        if step is Step.UNFENCE:
+            return None
+
+        def hold(reason: HoldReason, message: str) -> Hold:
+            return target.hold(reason, message, step)
+
+        if step is Step.POWER_OFF:
+            key = pool_key(target.place.pool)
+            if self.cluster_busy:
+                return hold(HoldReason.CLUSTER_BUSY, self.cluster_busy)
+            if key in self.busy_pools:
+                return hold(HoldReason.POOL_BUSY, f"pool {target.place.pool} is {self.busy_pools[key]}")
+            if target.place.instance in self.busy_instances:
+                return hold(
+                    HoldReason.OPERATION_IN_FLIGHT, f"instance {target.place.instance} has an operation running"
+                )
+        if target.name in zone_confirmed:
+            storm = self.storm_outside(target.place.pool, pool_policy, zone_confirmed)
+            if storm:
+                return hold(HoldReason.STORM, f"storm breaker: {storm}; no {step.value.lower()}")
+            return None
+        storm = self.storm(target.place.pool, pool_policy)
+        if storm:
+            return hold(HoldReason.STORM, f"storm breaker: {storm}; no {step.value.lower()}")
+        zone = self.zone_breaker(target.place.zone, pool_policy.guards)
+        if zone:
+            return hold(HoldReason.ZONE_BREAKER, f"zone breaker: {zone}; no {step.value.lower()} there")
+        return None
+
     def admit(
         self, step: Step, target: NodeTarget, episode: str, pool_policy: PoolPolicy, *, attempt: int = 1
     ) -> Hold | None:

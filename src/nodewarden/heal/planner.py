@@ -12,6 +12,8 @@ Order of decisions:
 3. a new episode (node Unhealthy, none open) — quarantine of a known-bad fingerprint, escalation of a
    replacement that failed the same way, pool busy or storm → hold; else CORDON;
 4. an open episode — the ladder (`ladder.next_step`), each destructive step through the guards;
+   before the ladder, fencing (`fencing.decide`): its FENCE, UNFENCE or POWER_OFF is the node's one action this
+   cycle (FENCE and POWER_OFF through `CycleBudgets.fencing_blocker`), and a coming POWER_OFF holds the first rung;
 5. zone compensation (`compensation.plan_compensation`);
 6. the episodes that end now (`lifecycle.plan_closures`): the runtime journals them and decides nothing.
 Cordoning is allowed past the zone breaker (it takes no capacity away) but not in a storm: when much
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from nodewarden.heal import compensation, ladder, lifecycle
+from nodewarden.heal import compensation, durations, fencing, ladder, lifecycle
 from nodewarden.heal.guards import CycleBudgets, has_pending, operator_action, pool_key, read_budgets, ready_pods_on
 from nodewarden.heal.nodes import NodeTarget, is_paused_namespace, read_targets
 from nodewarden.heal.policy import AutoRepairMode, Policy, PoolPolicy
@@ -69,7 +71,10 @@ def plan(
         holds += [Hold(reason, f.name, message, node=f.name, pool=f.place.pool, zone=f.place.zone) for f in attention]
         return Plan(now=now, holds=tuple(holds), closures=closures)
     budgets = read_budgets(snapshot, detection, history, policy, nodes, now)
-    cycle = _Cycle(snapshot, history, policy, budgets, now)
+    view = fencing.read_view(snapshot, zones_failing=budgets.zone_failures)
+    cycle = _Cycle(
+        snapshot, history, policy, budgets, now, view, fencing.zone_confirmed(attention, policy, view, now=now)
+    )
     for target in attention:
         cycle.decide(target)
     extra = compensation.plan_compensation(detection, history, policy, budgets, now)
@@ -109,9 +114,17 @@ class _Cycle:
     """One planning cycle's working state: what was decided so far (lives inside one `plan` call)."""
 
     def __init__(
-        self, snapshot: Snapshot, history: History, policy: Policy, budgets: CycleBudgets, now: datetime
+        self,
+        snapshot: Snapshot,
+        history: History,
+        policy: Policy,
+        budgets: CycleBudgets,
+        now: datetime,
+        view: fencing.View,
+        zone_confirmed: frozenset[str],
     ) -> None:
         self.snapshot, self.history, self.policy, self.budgets, self.now = snapshot, history, policy, budgets, now
+        self.view, self.zone_confirmed = view, zone_confirmed
         self.actions: list[PlannedAction] = []
         self.holds: list[Hold] = []
         self.used_instances: set[str] = set()
@@ -190,6 +203,16 @@ class _Cycle:
         self._act(target, Step.CORDON, reason, _episode_id(target, self.now), causes, attempt=1)
 
     def _continue(self, target: NodeTarget, episode: Episode, pool_policy: PoolPolicy) -> None:
+        fence = fencing.decide(target, episode, settings=pool_policy.fencing, view=self.view, now=self.now)
+        if fence.hold is not None:
+            self.hold(target, fence.hold, fence.reason, fence.step)
+        elif fence.step is not None:
+            blocked = self.budgets.fencing_blocker(fence.step, target, pool_policy, zone_confirmed=self.zone_confirmed)
+            if blocked is None:
+                attempt = ladder.attempt(episode, fence.step)
+                self._act(target, fence.step, fence.reason, episode.id, episode.causes, attempt=attempt)
+                return
+            self.holds.append(blocked)
         rungs = _ladder(episode, target, pool_policy)
         decision = ladder.next_step(
             episode,
@@ -204,6 +227,11 @@ class _Cycle:
             self.hold(target, decision.hold, decision.reason, decision.step)
         step = decision.step
         if step is None:
+            return
+        if fence.gate and step.is_rung and not episode.rungs_tried:
+            after = durations.format_duration(pool_policy.fencing.after)
+            message = f"fencing powers the node off before its first rung ({step.value.lower()}), once down {after}"
+            self.hold(target, HoldReason.WAITING, message, step)
             return
         if step.destructive:
             blocked = self.budgets.admit(step, target, episode.id, pool_policy, attempt=ladder.attempt(episode, step))
@@ -239,6 +267,7 @@ class _Cycle:
                 image=target.place.image,
                 timeout=timeout.total_seconds(),
                 force=pool_policy.drain.force if step is Step.DRAIN else False,
+                taint=fencing.TAINT if step in (Step.FENCE, Step.UNFENCE) else None,
                 count=self._pool_count(target.place.pool) if step is Step.REPLACE else None,  # capacity to get back
             )
         )

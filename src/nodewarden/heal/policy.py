@@ -227,6 +227,38 @@ class Compensation(_Schema):
     max_extra_nodes: int = Field(3, ge=0, le=MOST_NODES, description="Nodes added to one pool at most.")
 
 
+class ConfirmOff(_Schema):
+    """How a dead node counts as off before it is fenced: ARM reports its instance stopped, deallocated or deleted
+    (always); or nodewarden powered it off and ARM confirms (powerOff); or, in a zone reported failing, Azure
+    Resource Health has reported its instance Unavailable for zoneUnavailableFor."""
+
+    power_off: bool = Field(
+        False,
+        description="Let nodewarden power off (skipShutdown) the instance of a node unreachable for spec.fencing.after "
+        "while ARM still reports it running, before its first rung; it is fenced once ARM confirms it stopped. "
+        "Add Microsoft.Compute/virtualMachineScaleSets/virtualMachines/powerOff/action to the controller's Azure "
+        "role (deploy/azure/controller.json) first: it is not there by default.",
+    )
+    zone_unavailable_for: Limit = Field(
+        timedelta(minutes=5),
+        description="In a zone detection reports failing, Azure Resource Health reporting a node's instance "
+        "Unavailable this long counts as off, even while ARM still reports it running.",
+    )
+
+
+class Fencing(_Schema):
+    """Fencing (Kubernetes non-graceful node shutdown): the out-of-service taint on a dead node confirmed off, so its
+    StatefulSet pods and Azure Disks are released at once; removed once the node is Ready again or its instance is
+    gone. The storm and zone breakers (spec.guards) hold it, except for a node whose zone Azure confirms
+    unavailable (confirmOff.zoneUnavailableFor): those nodes do not count toward the storm breaker."""
+
+    enabled: bool = Field(False, description="Whether to fence; false: a hold names the pods fencing would release.")
+    after: Limit = Field(
+        timedelta(seconds=60), description="How long a node must be down (NotReady, Unknown) before it is fenced."
+    )
+    confirm_off: ConfirmOff = Field(default_factory=ConfirmOff, description="How a node counts as off.")
+
+
 class PoolOverride(_Schema):
     """`spec.pools.<name>`: sections that replace the cluster-wide ones for one pool (only keys written)."""
 
@@ -235,6 +267,7 @@ class PoolOverride(_Schema):
     drain: Drain | None = Field(None, description="Keys written replace spec.drain's.")
     guards: Guards | None = Field(None, description="Keys written replace spec.guards's.")
     compensation: Compensation | None = Field(None, description="Keys written replace spec.compensation's.")
+    fencing: Fencing | None = Field(None, description="Keys written replace spec.fencing's.")
     paused: bool | None = Field(None, description="true pauses this pool only (spec.paused pauses every pool).")
 
 
@@ -262,6 +295,9 @@ class Spec(_Schema):
     drain: Drain = Field(default_factory=Drain, description="How a node is drained before a disruptive rung.")
     guards: Guards = Field(default_factory=Guards, description="Limits that hold remediation back.")
     compensation: Compensation = Field(default_factory=Compensation, description="Zone compensation.")
+    fencing: Fencing = Field(
+        default_factory=Fencing, description="Opt-in fencing of dead nodes confirmed off (the out-of-service taint)."
+    )
     exclusion_label: str = Field(
         "nodewarden.io/exclude", description="Nodes with this label set to true are never remediated."
     )
@@ -286,6 +322,7 @@ class PoolPolicy:
     drain: Drain
     guards: Guards
     compensation: Compensation
+    fencing: Fencing
 
     def trigger_for(self, signals: tuple[Signal, ...]) -> Trigger | None:
         """The first trigger that matches any of `signals`."""
@@ -310,6 +347,7 @@ class Policy(_Schema):
             drain=_overlay(spec.drain, override.drain),
             guards=_overlay(spec.guards, override.guards),
             compensation=_overlay(spec.compensation, override.compensation),
+            fencing=_overlay(spec.fencing, override.fencing),
         )
 
 

@@ -26,6 +26,10 @@ class Step(StrEnum):
     UNCORDON = "Uncordon"
     SCALE = "Scale"  # set a pool's node count (zone compensation out, and back)
     ESCALATE = "Escalate"  # hand to a human: quarantine the node, page
+    # fencing (heal/fencing.py): only for a node confirmed off, and only with policy spec.fencing.enabled
+    POWER_OFF = "PowerOff"  # power the node's instance off with skipShutdown, so ARM can confirm it off
+    FENCE = "Fence"  # add the out-of-service taint (PlannedAction.taint): its pods are released, volumes detach
+    UNFENCE = "Unfence"  # remove the out-of-service taint once the node is back or its instance is gone
 
     @property
     def destructive(self) -> bool:
@@ -70,6 +74,9 @@ STEP_SPECS: dict[Step, StepSpec] = {
     Step.UNCORDON: _KUBERNETES,
     Step.SCALE: _ARM_OPERATION,
     Step.ESCALATE: _KUBERNETES,  # a cordon, the quarantine taint and an Event
+    Step.POWER_OFF: _ARM_OPERATION,  # always with skipShutdown: the node is unreachable, nothing would shut down
+    Step.FENCE: _KUBERNETES,
+    Step.UNFENCE: _KUBERNETES,
 }
 
 
@@ -115,6 +122,8 @@ class HoldReason(StrEnum):
     OPERATOR_ACTION = "OperatorAction"  # a person acted on the node through `nodewarden node …`; wait for it
     UNREADABLE_RECORD = "UnreadableRecord"  # the node's stored record cannot be read (a hand edit): never act on it
     RECORD_UNAVAILABLE = "RecordUnavailable"  # a new leader could not read the record the last one wrote: wait
+    FENCING_OFF = "FencingOff"  # would fence a dead node to release its pods, but spec.fencing.enabled is false
+    NOT_CONFIRMED_OFF = "NotConfirmedOff"  # a dead node is not confirmed off (ARM says running): never fenced
 
 
 @dataclass(frozen=True)
@@ -135,6 +144,7 @@ class PlannedAction:
     count: int | None = None  # SCALE: the pool count to set
     timeout: float = 0.0  # seconds the step may take (drain) or be verified in (rungs)
     force: bool = False  # DRAIN: delete instead of evict (policy opt-in)
+    taint: str | None = None  # FENCE/UNFENCE: the taint to add or remove, "key=value:effect"
 
 
 @dataclass(frozen=True)

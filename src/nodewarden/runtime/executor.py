@@ -168,6 +168,8 @@ class Executor:
             return Done(Outcome.SUCCEEDED, "uncordoned" if changed else "was not cordoned")
         if step is Step.DRAIN:
             return self._drain(action, recorder)
+        if step in (Step.FENCE, Step.UNFENCE):
+            return self._fence(action, recorder)
         if step is Step.ESCALATE:
             kube_actions.cordon(kube, node, recorder=recorder, note="quarantined")
             kube_actions.taint(kube, node, key=QUARANTINE_TAINT, value="true", effect="NoSchedule",
@@ -177,6 +179,19 @@ class Executor:
             log.error("escalated", extra={"node": node, "episode": action.episode, "reason": action.reason})
             return Done(Outcome.SUCCEEDED, f"quarantined and handed to a human: {action.reason}")
         raise AssertionError(f"{step.value} is not a Kubernetes step")  # model/remediation.py STEP_SPECS
+
+    def _fence(self, action: PlannedAction, recorder: EventRecorder | None) -> Done:
+        """Add (FENCE) or remove (UNFENCE) the out-of-service taint the plan names: with it, the pod garbage collector
+        deletes the node's pods and their volumes detach (Kubernetes non-graceful node shutdown)."""
+        kube = self.connection.kube
+        assert kube is not None
+        node = action.node or ""
+        key, value, effect = taint_parts(action.taint or "")
+        if action.step is Step.FENCE:
+            changed = kube_actions.taint(kube, node, key=key, value=value, effect=effect, recorder=recorder)
+            return Done(Outcome.SUCCEEDED, f"fenced: {action.taint}" if changed else "already fenced")
+        changed = kube_actions.untaint(kube, node, key=key, effect=effect, recorder=recorder)
+        return Done(Outcome.SUCCEEDED, f"unfenced: {key} removed" if changed else "was not fenced")
 
     def _azure_step(self, action: PlannedAction, entry: JournalEntry, recorder: EventRecorder | None) -> Done:
         azure = self.connection.azure
@@ -337,3 +352,12 @@ def _replay(entry: JournalEntry, causes: tuple[SignalKind, ...]) -> PlannedActio
         count=entry.count,
         causes=causes,
     )
+
+
+def taint_parts(taint: str) -> tuple[str, str | None, str]:
+    """`key[=value]:effect` as (key, value, effect)."""
+    spec, _, effect = taint.rpartition(":")
+    key, sep, value = spec.partition("=")
+    if not key or not effect:
+        raise ValueError(f"a taint is key[=value]:effect, found {taint!r}")
+    return key, value if sep else None, effect
