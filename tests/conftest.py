@@ -22,6 +22,17 @@ settings.register_profile("loaded", deadline=None, suppress_health_check=[Health
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "loaded"))
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under `--dist loadgroup`, every test marked xdist_group must carry its group in its id (xdist adds
+    "@group"), or its module's fixture runs on every worker: pytest 9 ignores how xdist 3.8 adds it."""
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if lost:
+        raise pytest.UsageError(f"xdist_group did not group {len(lost)} tests, e.g. {lost[0]}: check pytest-xdist")
+
+
 @dataclass(frozen=True)
 class Outcome:
     code: int
