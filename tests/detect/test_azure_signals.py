@@ -55,6 +55,19 @@ def test_a_running_vm_whose_agent_stopped_reporting_ready_is_evidence_not_a_prob
         assert detection.health[NAME].state is HealthState.HEALTHY
 
 
+def test_evidence_keeps_its_onset_from_cycle_to_cycle() -> None:
+    """A silent VM agent is evidence, not a problem: it started again each cycle, so a zone-outage incident
+    recorded 126 VMAgentUnresponsive signals per node instead of one."""
+    snapshot = Snapshot(nodes=(node(),), instances=(instance(agent="Not Ready"),))
+    first = detect(snapshot, {}, T0, SETTINGS)
+    later = detect(snapshot, first.health, at(30), SETTINGS)
+    [again] = later.of_kind(SignalKind.VM_AGENT_UNRESPONSIVE)
+    assert again.since == T0
+    cleared = detect(Snapshot(nodes=(node(),), instances=(instance(),)), later.health, at(60), SETTINGS)
+    back = detect(snapshot, cleared.health, at(90), SETTINGS)
+    assert back.of_kind(SignalKind.VM_AGENT_UNRESPONSIVE)[0].since == at(90), "a new bout starts anew"
+
+
 def test_failed_provisioning_is_signalled_from_its_status_time() -> None:
     snapshot = Snapshot(
         nodes=(node(),), instances=(instance(provisioning="failed/OSProvisioningTimedOut", provisioned_at=at(-90)),)

@@ -74,6 +74,7 @@ def detect(
             node,
             flips[name],
             [signal for signal in per_node[name] if signal.is_problem],
+            evidence=[signal for signal in per_node[name] if not signal.is_problem],
             now=now,
             remediating=name in remediating,
             failed=name in failed,

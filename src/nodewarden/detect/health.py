@@ -87,6 +87,7 @@ def next_health(
     remediating: bool,
     failed: bool,
     settings: DetectSettings,
+    evidence: Sequence[Signal] = (),
 ) -> NodeHealth:
     """The node's new health: this cycle's identity, `ready` and Ready `flips`, with the state, the time it
     was entered, the problems and the bout's start worked out from last cycle's (`node.previous`)."""
@@ -111,6 +112,7 @@ def next_health(
         image=node.place.image,
         instance=node.place.instance,
         signals=tuple(problems),
+        evidence=tuple(evidence),
         problem_since=problem_since,
         clear_since=clear_since,
         ready=node.ready,

@@ -47,7 +47,7 @@ class NodeFacts:
 
     def seen_since(self, kind: SignalKind, condition: str | None, *, now: datetime) -> datetime:
         """When a signal without a time in its evidence began: when we first saw it (last cycle), or now."""
-        for signal in self.previous.signals if self.previous else ():
+        for signal in (*self.previous.signals, *self.previous.evidence) if self.previous else ():
             if signal.kind is kind and signal.condition == condition:
                 return signal.since
         return now

@@ -149,6 +149,9 @@ class NodeHealth:
     image: str | None = None
     instance: str | None = None  # "<vmss>/<instanceId>"
     signals: tuple[Signal, ...] = ()  # current problem signals on this node
+    # this cycle's other signals on the node (evidence, not problems: VMAgentUnresponsive, ResourceHealth …), kept so
+    # that their onset carries to the next cycle instead of starting again each time
+    evidence: tuple[Signal, ...] = ()
     problem_since: datetime | None = None  # first problem signal of the current bout
     clear_since: datetime | None = None  # observed without any problem signal continuously since (None: problems now)
     ready: bool | None = None  # Ready=True at the last observation (None: no condition reported)

@@ -71,6 +71,7 @@ def _document(health: NodeHealth) -> dict[str, object]:
         "image": health.image,
         "instance": health.instance,
         "signals": [_signal_document(s) for s in health.signals],
+        "evidence": [_signal_document(s) for s in health.evidence],
         "problemSince": columns.optional_text(health.problem_since),
         "clearSince": columns.optional_text(health.clear_since),
         "ready": health.ready,
@@ -106,6 +107,7 @@ def _health(doc: dict[str, Any]) -> NodeHealth:
         image=doc["image"],
         instance=doc["instance"],
         signals=tuple(_signal(s) for s in doc["signals"]),
+        evidence=tuple(_signal(s) for s in doc.get("evidence", ())),  # absent in records from before it was kept
         problem_since=columns.optional_moment(doc["problemSince"]),
         clear_since=columns.optional_moment(doc["clearSince"]),
         ready=doc["ready"],
