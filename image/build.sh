@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source image/common.sh
 VERSION=$(project_version)
-IMAGE=${IMAGE:-localhost/nodewarden:$VERSION}
+IMAGE=$(image_name)
 need buildah buildah
 image/wheels.sh
 base=${BASE:-$BASE_IMAGE}

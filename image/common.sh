@@ -11,6 +11,11 @@ project_version() {
         'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["version"])'
 }
 
+# The image a build makes and a smoke test runs: $IMAGE, else localhost/nodewarden:<the project's version>.
+image_name() {
+    echo "${IMAGE:-localhost/nodewarden:$(project_version)}"
+}
+
 # vfs needs no overlay mounts, which a build inside a container may not be allowed to make; its own storage root
 # under .tools/ keeps these images apart from any other storage on the machine (a storage already made with another
 # driver would refuse vfs) and `make clean` removes it.

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source image/common.sh
 VERSION=$(project_version)
-IMAGE=${IMAGE:-localhost/nodewarden:$VERSION}
+IMAGE=$(image_name)
 need buildah buildah
 smoke=$(mktemp -d /var/tmp/nodewarden-smoke.XXXXXX)
 container=nodewarden-smoke

@@ -324,3 +324,21 @@ def process_state_kept() -> Iterator[None]:
             signal.signal(signum, handler)
         root.handlers[:] = root_handlers
         root.setLevel(root_level)
+
+
+def freeze_a_workload_on(twin: Twin, nodes: list[str]) -> str:
+    """A node among `nodes` running a ReplicaSet's pod whose new budget allows no disruption (evicting it: 429)."""
+    pod = next(
+        p
+        for p in twin.world.store.items("pods")
+        if p["spec"].get("nodeName") in nodes
+        and any(o["kind"] == "ReplicaSet" for o in p["metadata"].get("ownerReferences", []))
+    )
+    frozen = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": f"frozen-{pod['metadata']['labels']['app']}", "namespace": pod["metadata"]["namespace"]},
+        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": pod["metadata"]["labels"]["app"]}}},
+    }
+    twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
+    return str(pod["spec"]["nodeName"])

@@ -57,6 +57,7 @@ from tests.live.least_privilege import (
     Recording,
     Used,
     arm_permission,
+    freeze_a_workload_on,
     granted_kube,
     kube_mismatches,
     kube_permission,
@@ -150,7 +151,7 @@ def _execute_by_hand(h: Harness) -> None:
     execute(Step.ESCALATE, apps[2], node=apps[2], pool="apps")
     execute(Step.UNCORDON, f"{apps[2]}-lift", node=apps[2], pool="apps")
     # A drain a budget blocks names the budget and the workload behind the pod; one the policy forces deletes.
-    blocked = _freeze_a_workload_on(h.twin, apps[5:7])
+    blocked = freeze_a_workload_on(h.twin, apps[5:7])
     execute(Step.DRAIN, blocked, Outcome.TIMED_OUT, node=blocked, pool="apps", timeout=60)
     execute(Step.DRAIN, apps[4], node=apps[4], pool="apps", timeout=600, force=True)
     # A crash after journaling a restart's intent: resume asks the Activity Log for its correlation id first.
@@ -180,24 +181,6 @@ def _execute_by_hand(h: Harness) -> None:
     ClusterIncidents(h.connection.kube).delete("lp-merged")
 
 
-def _freeze_a_workload_on(twin: Twin, nodes: list[str]) -> str:
-    """A node among `nodes` running a ReplicaSet's pod whose new budget allows no disruption (evicting it: 429)."""
-    pod = next(
-        p
-        for p in twin.world.store.items("pods")
-        if p["spec"].get("nodeName") in nodes
-        and any(o["kind"] == "ReplicaSet" for o in p["metadata"].get("ownerReferences", []))
-    )
-    frozen = {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": f"frozen-{pod['metadata']['labels']['app']}", "namespace": pod["metadata"]["namespace"]},
-        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": pod["metadata"]["labels"]["app"]}}},
-    }
-    twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
-    return str(pod["spec"]["nodeName"])
-
-
 def _incidents(twin: Twin) -> None:
     target = ("--twin", str(twin.state_dir))
     listed = json.loads(succeed("incidents", "list", "-o", "json", *target).out)
@@ -209,7 +192,7 @@ def _incidents(twin: Twin) -> None:
 def _operate(twin: Twin, apps: list[str], system: list[str]) -> None:
     """Every runbook command, on nodes the controller phase left alone."""
     target = ("--twin", str(twin.state_dir))
-    node, emptied, blocked = apps[7], apps[8], _freeze_a_workload_on(twin, apps[5:7])
+    node, emptied, blocked = apps[7], apps[8], freeze_a_workload_on(twin, apps[5:7])
     for command in ("cordon", "uncordon"):
         succeed("node", command, node, *target)
     succeed("node", "drain", node, "--dry-run", *target)

@@ -43,6 +43,7 @@ from tests.live.least_privilege import (
     EXACT,
     KubeUse,
     Used,
+    freeze_a_workload_on,
     kube_mismatches,
     mismatches,
     process_state_kept,
@@ -108,28 +109,10 @@ def inject_and_undo(twin: Twin, connection: Connection) -> None:
     twin.advance(30 + 60)  # the Preempt Scheduled Event's notice, then the eviction
     assert injector.undo(evicted, {}, nodes_of(twin)).startswith("started instance")
 
-    blocked = _node_of_a_frozen_pod(twin, apps[2:])
+    blocked = freeze_a_workload_on(twin, apps[2:])
     drained = resolve(twin, "node-drain", {"node": blocked})
     injector.inject(drained, {})
     assert injector.undo(drained, {}, nodes_of(twin)) == f"uncordoned {blocked}"
-
-
-def _node_of_a_frozen_pod(twin: Twin, nodes: list[str]) -> str:
-    """A node running a ReplicaSet's pod whose new budget allows no disruption: evicting that pod is refused (429)."""
-    pod = next(
-        p
-        for p in twin.world.store.items("pods")
-        if p["spec"].get("nodeName") in nodes
-        and any(o["kind"] == "ReplicaSet" for o in p["metadata"].get("ownerReferences", []))
-    )
-    frozen = {
-        "apiVersion": "policy/v1",
-        "kind": "PodDisruptionBudget",
-        "metadata": {"name": "frozen", "namespace": pod["metadata"]["namespace"]},
-        "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": pod["metadata"]["labels"]["app"]}}},
-    }
-    twin.world.kube.apply(frozen)  # the test's own setup goes straight into the twin, not through the API
-    return str(pod["spec"]["nodeName"])
 
 
 # -- the tests ---------------------------------------------------------------------------------------------
