@@ -168,3 +168,13 @@ def test_replace_says_when_an_autoscaled_pool_falls_below_its_minimum(twin: Twin
         "autoscaler adds a node back only when pods cannot be scheduled. 8 is below the pool's minimum of 9, and "
         "the autoscaler does not scale up to its minimum by itself"
     )
+
+
+def test_deallocate_on_a_pool_with_ephemeral_os_disks_is_refused_before_any_call(twin: Twin, invoke: Invoke) -> None:
+    """Azure cannot deallocate an instance whose OS disk lives on its host (AKS's default): say so, send nothing."""
+    for extra in (("--dry-run",), ()):
+        outcome = invoke("node", "deallocate", SYSTEM, *extra, "--twin", str(twin.state_dir))
+        assert outcome.code == 1
+        verb = "would refuse" if extra else "refusing"
+        assert f"{verb} to deallocate {SYSTEM}: pool system has ephemeral OS disks" in outcome.err
+    assert twin.azure.activity_log() == []

@@ -286,6 +286,17 @@ def pool_busy(azure: AzureClients, pool: str) -> str | None:
     return str(state) if aks.is_in_progress(state) else None
 
 
+def cannot_deallocate(azure: AzureClients, pool: str | None) -> str | None:
+    """Why Azure would refuse to deallocate an instance of `pool` (its OS disks are ephemeral: they live on the
+    host, so a deallocated VM would lose them), else None."""
+    if pool is None:
+        return None
+    disk = _get_pool(azure, pool).os_disk_type  # the SDK's OSDiskType enum, whose str() is not its value
+    if str(getattr(disk, "value", disk) or "").lower() == "ephemeral":
+        return f"pool {pool} has ephemeral OS disks, which Azure cannot deallocate: restart, reimage or replace instead"
+    return None
+
+
 def _get_pool(azure: AzureClients, pool: str) -> Any:
     target = azure.target
     try:

@@ -319,6 +319,9 @@ def _instance_action(
         _check_pods(conn.kube, node, action, force=force, dry_run=dry_run)
     recorder = None if dry_run else EventRecorder(conn.kube)
     try:
+        why_not = azure_actions.cannot_deallocate(conn.azure, ref.pool) if action is NodeAction.DEALLOCATE else None
+        if why_not is not None:
+            raise ActionRefusedError(f"{'would refuse' if dry_run else 'refusing'} to deallocate {node}: {why_not}")
         if dry_run:
             busy = azure_actions.in_flight(conn.azure, ref)
             if action is NodeAction.REPLACE and busy is None:
