@@ -500,7 +500,7 @@ class VolumeAttachment:
 class ServiceSpec:
     selector: dict[str, str] | None = None
     type: str | None = None
-    cluster_ip: str | None = Field(None, alias="clusterIP")  # not `clusterIp`, as the camel-case default would say
+    cluster_ip: str | None = Field(default=None, alias="clusterIP")  # not the camel-case default, clusterIp
 
 
 @dataclass(frozen=True, slots=True, config=KUBE)
