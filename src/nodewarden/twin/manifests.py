@@ -70,6 +70,18 @@ def workload_manifest(spec: WorkloadSpec, *, name: str, namespace: str) -> dict[
         body["replicas"] = spec.replicas
     if spec.kind == "StatefulSet":
         body["serviceName"] = name
+    if spec.volume is not None:
+        pod_spec["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/data"}]
+        body["volumeClaimTemplates"] = [
+            {
+                "metadata": {"name": "data"},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": spec.volume.storage_class,
+                    "resources": {"requests": {"storage": spec.volume.size}},
+                },
+            }
+        ]
     group = "apps/v1"
     return {"apiVersion": group, "kind": spec.kind, "metadata": {"name": name, "namespace": namespace}, "spec": body}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 BUILT_IN = ("small", "prod-3az", "large")
 
@@ -58,6 +58,13 @@ class PoolSpec(_Strict):
         return [str(zone) for zone in value] if isinstance(value, list) else value
 
 
+class VolumeSpec(_Strict):
+    """One volumeClaimTemplate (`data`, ReadWriteOnce) for each pod of a StatefulSet."""
+
+    storage_class: str = Field(alias="storageClass", description="managed-csi, managed-csi-premium-zrs, …")
+    size: str = "32Gi"
+
+
 class WorkloadSpec(_Strict):
     name: str
     namespace: str = "default"
@@ -72,6 +79,7 @@ class WorkloadSpec(_Strict):
     max_unavailable: int | str | None = Field(None, alias="maxUnavailable")
     priority_class: str | None = Field(None, alias="priorityClass")
     copies: int = Field(1, ge=1, description="Stamp out this many workloads named <name>-<i>.")
+    volume: VolumeSpec | None = None
 
     @field_validator("cpu", "memory", mode="before")
     @classmethod
@@ -80,6 +88,12 @@ class WorkloadSpec(_Strict):
         return str(value) if isinstance(value, (int, float)) else value
 
     namespaces: int = Field(1, ge=1, description="Spread copies over this many namespaces <namespace>-<i>.")
+
+    @model_validator(mode="after")
+    def _volume_needs_a_stateful_set(self) -> WorkloadSpec:
+        if self.volume is not None and self.kind != "StatefulSet":
+            raise ValueError(f"volume: only a StatefulSet gets volumeClaimTemplates, not a {self.kind}")
+        return self
 
 
 class ScheduledFault(_Strict):

@@ -10,6 +10,7 @@ from nodewarden.twin import faults
 from nodewarden.twin.autorepair import AutoRepair
 from nodewarden.twin.azure import AzureState, Instance
 from nodewarden.twin.clock import Clock
+from nodewarden.twin.kube import storage
 from nodewarden.twin.kube.physics import KubeWorld
 from nodewarden.twin.kube.store import KubeStore
 from nodewarden.twin.machines import MachineSpec
@@ -59,6 +60,8 @@ class World:
                 labels=dict(pool.labels),
             )
         with self.kube.quiet():  # a cluster that already existed: no creation events
+            for storage_class in storage.aks_storage_classes():  # AKS creates them with the cluster
+                self.kube.apply(storage_class)
             for manifest in scenario_manifests(scenario):
                 self.kube.apply(manifest)
             self.azure.on_boot(self._booted)  # replays the instances already running: their kubelets register

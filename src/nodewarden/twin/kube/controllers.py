@@ -2,10 +2,11 @@
 
 Deployment → ReplicaSet (named by the pod-template-hash) → Pods; StatefulSet → ordinal Pods
 (`<name>-0`, `<name>-1` … created in parallel; a Terminating pod holds its ordinal, so a StatefulSet
-pod stuck on a dead node is not replaced, as on a real cluster); DaemonSet → one Pod per eligible
-node, bound directly. Each keeps the status fields clients read. A rollout is a recreate: a new
-template hash scales the old ReplicaSets to zero at once. Deleting an owner deletes its dependents
-(background propagation).
+pod stuck on a dead node is not replaced, as on a real cluster) and, before each pod, the claims of
+its volumeClaimTemplates (`<template>-<name>-<ordinal>`, kept when the pod or the StatefulSet goes);
+DaemonSet → one Pod per eligible node, bound directly. Each keeps the status fields clients read. A
+rollout is a recreate: a new template hash scales the old ReplicaSets to zero at once. Deleting an
+owner deletes its dependents (background propagation).
 """
 
 from __future__ import annotations
@@ -315,6 +316,8 @@ class Controllers:
             pod["spec"].setdefault("hostname", pod_name)
             if spec.get("serviceName"):
                 pod["spec"].setdefault("subdomain", spec["serviceName"])
+            if not self._claim_volumes(stateful_set, pod, component):
+                continue
             self._create_pod(stateful_set, pod, component)
         for pod_name, pod in sorted(existing.items(), reverse=True):
             ordinal = pod_name.rsplit("-", 1)[-1]
@@ -333,6 +336,47 @@ class Controllers:
             "collisionCount": 0,
         }
         self._set_status("statefulsets", stateful_set, fields)
+
+    def _claim_volumes(self, stateful_set: Obj, pod: Obj, component: str) -> bool:
+        """Create the pod's claims from the volumeClaimTemplates (if missing) and mount them; False if one failed."""
+        metadata = stateful_set["metadata"]
+        labels = (stateful_set.get("spec", {}).get("selector") or {}).get("matchLabels") or {}
+        volumes = list(pod["spec"].get("volumes") or [])
+        for template in stateful_set.get("spec", {}).get("volumeClaimTemplates") or []:
+            template_name = template.get("metadata", {}).get("name", "")
+            claim = f"{template_name}-{pod['metadata']['name']}"
+            if self._store.peek("persistentvolumeclaims", metadata["namespace"], claim) is None:
+                body = {
+                    "metadata": {
+                        "name": claim,
+                        "namespace": metadata["namespace"],
+                        "labels": {**(template.get("metadata", {}).get("labels") or {}), **labels},
+                    },
+                    "spec": clone(template.get("spec") or {}),
+                }
+                try:
+                    self._store.create("persistentvolumeclaims", body, copy=False)
+                except ApiError as error:
+                    self._recorder.record(
+                        stateful_set,
+                        "FailedCreate",
+                        f"create Claim {claim} for Pod {pod['metadata']['name']} in StatefulSet {metadata['name']} "
+                        f"failed error: {error.message}",
+                        component=component,
+                        kind="Warning",
+                    )
+                    return False
+                self._recorder.record(
+                    stateful_set,
+                    "SuccessfulCreate",
+                    f"create Claim {claim} Pod {pod['metadata']['name']} in StatefulSet {metadata['name']} success",
+                    component=component,
+                )
+            volumes = [v for v in volumes if v.get("name") != template_name]
+            volumes.append({"name": template_name, "persistentVolumeClaim": {"claimName": claim}})
+        if volumes:
+            pod["spec"]["volumes"] = volumes
+        return True
 
     # -- DaemonSet -----------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import contextlib
 import heapq
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nodewarden.twin.clock import Clock
@@ -24,6 +25,7 @@ from nodewarden.twin.machines import MachineSpec
 LEASE_NAMESPACE = "kube-node-lease"
 LEASE_DURATION = 40  # seconds; kubelet --node-lease-duration-seconds default
 COMPONENT = "kubelet"
+DISK_ZONE = "topology.disk.csi.azure.com/zone"  # the Azure Disk CSI node plugin's topology label on AKS nodes
 
 # The kubelet's own conditions, healthy: (type, reason, message). The node controller sets them
 # Unknown when the kubelet goes silent (nodelifecycle `nodeConditionTypes`).
@@ -102,6 +104,8 @@ class Kubelets:
         self._terminating: list[tuple[float, int, str, str, str]] = []  # (due, seq, namespace, name, uid)
         self._sequence = itertools.count()
         self.status_report_interval = 300.0  # kubelet nodeStatusReportFrequency
+        # Whether a pod's volumes are attached and mountable on a node (storage.py sets it): until then it waits.
+        self.volumes_ready: Callable[[Obj, str], bool] = lambda pod, node_name: True
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -240,6 +244,7 @@ class Kubelets:
             "beta.kubernetes.io/instance-type": spec.vm_size,
             "topology.kubernetes.io/region": spec.region,
             "topology.kubernetes.io/zone": spec.zone,
+            DISK_ZONE: spec.zone,
             "failure-domain.beta.kubernetes.io/region": spec.region,
             "failure-domain.beta.kubernetes.io/zone": spec.zone,
             "kubernetes.io/hostname": spec.node_name,
@@ -350,11 +355,17 @@ class Kubelets:
     # -- pods --------------------------------------------------------------------------------------
 
     def run_pod(self, pod: Obj, node_name: str) -> bool:
-        """Start `pod` (in place) on its node if the kubelet there can: Running and Ready at once."""
+        """Start `pod` (in place) on its node if the kubelet there can: Running and Ready at once.
+
+        A pod whose volumes are not attached yet stays Pending, its containers waiting in ContainerCreating.
+        """
         kubelet = self._kubelets.get(node_name)
         if kubelet is None or not kubelet.live or not kubelet.healthy:
             return False
         now = rfc3339(self._clock.now())
+        if not self.volumes_ready(pod, node_name):
+            _container_creating(pod, kubelet.ip, now)
+            return False
         n = next(self._pod_ips)
         pod_ip = f"10.244.{(n // 250) % 256}.{n % 250 + 1}"
         status = pod.setdefault("status", {})
@@ -471,6 +482,30 @@ class Kubelets:
             return
         with contextlib.suppress(ApiError):  # already gone
             self._store.delete("pods", namespace, name, uid=uid)
+
+
+def _container_creating(pod: Obj, host_ip: str, now: str) -> None:
+    """The kubelet took the pod but waits for its volumes: Pending, containers waiting (ContainerCreating)."""
+    status = pod.setdefault("status", {})
+    if status.get("hostIP") == host_ip and status.get("containerStatuses"):
+        return  # already waiting on this node
+    status.update(phase="Pending", hostIP=host_ip, hostIPs=[{"ip": host_ip}], startTime=now)
+    _pod_condition(pod, "PodReadyToStartContainers", "False", now)
+    _pod_condition(pod, "Initialized", "True", now)
+    set_pod_ready(pod, ready=False, now=now, reason="ContainersNotReady")
+    status["containerStatuses"] = [
+        {
+            "name": container.get("name", "main"),
+            "image": container.get("image", ""),
+            "imageID": "",
+            "ready": False,
+            "started": False,
+            "restartCount": 0,
+            "state": {"waiting": {"reason": "ContainerCreating"}},
+            "lastState": {},
+        }
+        for container in pod.get("spec", {}).get("containers") or []
+    ]
 
 
 def _pod_condition(pod: Obj, kind: str, status: str, now: str) -> None:

@@ -2,9 +2,10 @@
 
 It wires the simulated control plane around the store: kubelets (kubelet.py), the node lifecycle
 controller (nodecontroller.py), the scheduler (scheduler.py), workload controllers and garbage
-collection (controllers.py), the disruption controller (disruption.py) and the event recorder
-(recorder.py). Three clock timers drive everything — lease renewal (10 s), node monitoring (5 s)
-and a reconcile pass (1 s) that reacts to whatever changed in the store since the last pass,
+collection (controllers.py), volume provisioning and attachment (storage.py), the pod GC of
+out-of-service nodes (podgc.py), the disruption controller (disruption.py) and the event recorder
+(recorder.py). Clock timers drive everything — lease renewal (10 s), node monitoring (5 s), the
+pod GC (20 s) and a reconcile pass (1 s) that reacts to whatever changed in the store since the last pass,
 whoever changed it (an API client or the physics itself). The Azure side calls `node_booted`,
 `node_down` and friends; nothing here reaches into Azure state.
 """
@@ -26,9 +27,12 @@ from nodewarden.twin.kube.errors import ApiError
 from nodewarden.twin.kube.kubelet import LEASE_NAMESPACE, Kubelets
 from nodewarden.twin.kube.meta import Obj, clone, controller_of, labels_of
 from nodewarden.twin.kube.nodecontroller import NodeController
+from nodewarden.twin.kube.podgc import PERIOD as PODGC_PERIOD
+from nodewarden.twin.kube.podgc import PodGarbageCollector
 from nodewarden.twin.kube.recorder import Recorder
 from nodewarden.twin.kube.resources import ResourceType
 from nodewarden.twin.kube.scheduler import Scheduler
+from nodewarden.twin.kube.storage import Storage
 from nodewarden.twin.kube.store import KubeStore
 from nodewarden.twin.machines import MachineSpec
 
@@ -74,7 +78,9 @@ class KubeWorld:
         self.recorder = Recorder(store, clock, ttl=event_ttl, enabled=record_events)
         self.kubelets = Kubelets(store, clock, self.recorder, seed=seed)
         self.node_controller = NodeController(store, clock, self.recorder, grace=grace)
-        self.scheduler = Scheduler(store, clock, self.recorder, self.kubelets)
+        self.storage = Storage(store, clock, self.recorder, self.kubelets)
+        self.scheduler = Scheduler(store, clock, self.recorder, self.kubelets, self.storage)
+        self.pod_gc = PodGarbageCollector(store)
         self.controllers = Controllers(store, clock, self.recorder)
         self.disruption = DisruptionController(store, clock)
         self._changes: collections.deque[Change] = collections.deque()
@@ -97,6 +103,7 @@ class KubeWorld:
             clock.call_every(monitor_interval, self._locked(self.node_controller.monitor)),
             clock.call_every(reconcile_interval, self.reconcile),
             clock.call_every(60.0, self._locked(self.recorder.expire)),
+            clock.call_every(PODGC_PERIOD, self._locked(self.pod_gc.collect)),
         ]
 
     def _locked(self, fn: Callable[[], None]) -> Callable[[], None]:
@@ -207,11 +214,18 @@ class KubeWorld:
     # -- the reconcile pass --------------------------------------------------------------------------
 
     def settle(self) -> None:
-        """Run the controllers until nothing is left to do (the loader calls this after applying manifests)."""
+        """Run the controllers until nothing is left to do (the loader calls this after applying manifests).
+
+        The cluster already existed: the disks its pods use are attached already, and the pods run.
+        """
+        self.reconcile()
+        with self._lock:
+            self.storage.settle()
         self.reconcile()
 
     def reconcile(self) -> None:
         with self._lock:
+            self.storage.sync()
             for _ in range(MAX_ROUNDS):
                 self.kubelets.confirm_due()
                 self._classify()

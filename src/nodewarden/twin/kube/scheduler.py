@@ -1,9 +1,10 @@
 """The scheduler: binds Pending pods to nodes by cordon, taints, selectors, requests and zone spread.
 
 Filters, as kube-scheduler's plugins name them: NodeUnschedulable (cordon), TaintToleration,
-NodeAffinity (nodeSelector and required affinity), NodeResourcesFit (CPU, memory, pod count
-against allocatable) and PodTopologySpread (DoNotSchedule constraints; ScheduleAnyway only
-orders the zones). Among feasible nodes it takes the next one round-robin, which spreads pods the
+NodeAffinity (nodeSelector and required affinity), VolumeBinding (the node affinity of the pod's bound
+PersistentVolumes; unbound claims are provisioned for the chosen node, storage.py), NodeResourcesFit
+(CPU, memory, pod count against allocatable) and PodTopologySpread (DoNotSchedule constraints;
+ScheduleAnyway only orders the zones). Among feasible nodes it takes the next one round-robin, which spreads pods the
 way LeastAllocated scoring roughly does, at a cost that stays flat at 5,000 nodes. A pod that fits
 nowhere stays Pending with PodScheduled=False and a FailedScheduling event, and is retried when the
 cluster changes. No preemption.
@@ -22,6 +23,7 @@ from nodewarden.twin.kube import taints as taint_rules
 from nodewarden.twin.kube.kubelet import Kubelets
 from nodewarden.twin.kube.meta import Obj, condition, labels_of, quantity, rfc3339
 from nodewarden.twin.kube.recorder import WARNING, Recorder
+from nodewarden.twin.kube.storage import Storage
 from nodewarden.twin.kube.store import KubeStore
 
 COMPONENT = "default-scheduler"
@@ -86,6 +88,15 @@ def _matches_term(term: Obj, labels: dict[str, str]) -> bool:
     return True
 
 
+def matches_node_selector(selector: Obj, node_name: str, labels: dict[str, str]) -> bool:
+    """A NodeSelector: its terms OR-ed, each term's expressions and fields AND-ed."""
+    fields = {"metadata.name": node_name}
+    return any(
+        _matches_term(term, labels) and _matches_term({"matchExpressions": term.get("matchFields")}, fields)
+        for term in selector.get("nodeSelectorTerms") or []
+    )
+
+
 def matches_node_affinity(pod: Obj, node_name: str, labels: dict[str, str]) -> bool:
     """nodeSelector and requiredDuringSchedulingIgnoredDuringExecution (terms OR-ed, expressions AND-ed)."""
     spec = pod.get("spec", {})
@@ -93,18 +104,15 @@ def matches_node_affinity(pod: Obj, node_name: str, labels: dict[str, str]) -> b
         if labels.get(key) != value:
             return False
     required = spec.get("affinity", {}).get("nodeAffinity", {}).get("requiredDuringSchedulingIgnoredDuringExecution")
-    if not required:
-        return True
-    fields = {"metadata.name": node_name}
-    for term in required.get("nodeSelectorTerms") or []:
-        if _matches_term(term, labels) and _matches_term({"matchExpressions": term.get("matchFields")}, fields):
-            return True
-    return False
+    return not required or matches_node_selector(required, node_name, labels)
 
 
 class Scheduler:
-    def __init__(self, store: KubeStore, clock: Clock, recorder: Recorder, kubelets: Kubelets) -> None:
+    def __init__(
+        self, store: KubeStore, clock: Clock, recorder: Recorder, kubelets: Kubelets, storage: Storage
+    ) -> None:
         self._store = store
+        self._storage = storage
         self._clock = clock
         self._recorder = recorder
         self._kubelets = kubelets
@@ -112,6 +120,7 @@ class Scheduler:
         self._parked: dict[Key, str] = {}  # unschedulable pod → the message it was given
         self._retry = False
         self._namespace_pods: dict[str, tuple[list[Obj], selectors.LabelIndex]] = {}  # one run's view
+        self._volumes: dict[Key, list[Obj]] = {}  # one run's view: the node selectors each pod's volumes require
 
     def enqueue(self, namespace: str, name: str) -> None:
         self._queue.add((namespace, name))
@@ -132,6 +141,7 @@ class Scheduler:
             return
         keys, self._queue = self._queue, set()
         pods = []
+        self._volumes = {}
         for namespace, name in keys:
             pod = self._store.peek("pods", namespace, name)
             spec = pod.get("spec", {}) if pod else {}
@@ -140,6 +150,11 @@ class Scheduler:
                 continue
             if spec.get("schedulerName", COMPONENT) != COMPONENT:
                 continue
+            required, problem = self._storage.requirements(pod)
+            if problem is not None:
+                self._park(pod, f"0/{self._store.count('nodes')} nodes are available: {problem}.")
+                continue
+            self._volumes[(namespace, name)] = required
             pods.append(pod)
         if not pods:
             return
@@ -161,7 +176,7 @@ class Scheduler:
             chosen = self._place(pod, nodes, candidates, spread, zone_of, host_of)
             key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
             if chosen is None:
-                signature = (self._signature(pod), *requests_of(pod))
+                signature = (self._signature(pod, self._volumes[key]), *requests_of(pod))
                 message = failures.get(signature)
                 if message is None:
                     message = failures[signature] = self._explain(pod, nodes)
@@ -197,14 +212,14 @@ class Scheduler:
         return sorted(nodes.values(), key=lambda n: n.name)
 
     @staticmethod
-    def _signature(pod: Obj) -> str:
+    def _signature(pod: Obj, volumes: list[Obj]) -> str:
         spec = pod.get("spec", {})
         return json.dumps(
-            [spec.get("nodeSelector"), spec.get("affinity", {}).get("nodeAffinity"), spec.get("tolerations")],
+            [spec.get("nodeSelector"), spec.get("affinity", {}).get("nodeAffinity"), spec.get("tolerations"), volumes],
             sort_keys=True,
         )
 
-    def _static_fit(self, pod: Obj, node: _Node) -> str | None:
+    def _static_fit(self, pod: Obj, node: _Node, volumes: list[Obj]) -> str | None:
         """Why `node` can never take `pod` whatever its load, or None."""
         tolerations = pod.get("spec", {}).get("tolerations") or []
         if node.unschedulable and not any(
@@ -214,6 +229,8 @@ class Scheduler:
             return "node(s) were unschedulable"
         if not matches_node_affinity(pod, node.name, node.labels):
             return "node(s) didn't match Pod's node affinity/selector"
+        if not all(matches_node_selector(selector, node.name, node.labels) for selector in volumes):
+            return "node(s) had volume node affinity conflict"
         taint = taint_rules.untolerated(tolerations, node.taints, (taint_rules.NO_SCHEDULE, taint_rules.NO_EXECUTE))
         if taint is not None:
             return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
@@ -230,12 +247,13 @@ class Scheduler:
         return None
 
     def _candidates(self, pod: Obj, nodes: list[_Node], cache: dict[str, _Candidates]) -> _Candidates:
-        signature = self._signature(pod)
+        volumes = self._volumes_of(pod)
+        signature = self._signature(pod, volumes)
         found = cache.get(signature)
         if found is None:
             by_zone: dict[str, list[_Node]] = {}
             for node in nodes:
-                if self._static_fit(pod, node) is None:
+                if self._static_fit(pod, node, volumes) is None:
                     by_zone.setdefault(node.zone, []).append(node)
             found = cache[signature] = _Candidates(by_zone)
         return found
@@ -323,13 +341,17 @@ class Scheduler:
                 return node
         return None
 
+    def _volumes_of(self, pod: Obj) -> list[Obj]:
+        return self._volumes.get((pod["metadata"]["namespace"], pod["metadata"]["name"]), [])
+
     def _explain(self, pod: Obj, nodes: Iterable[_Node]) -> str:
         cpu, memory = requests_of(pod)
+        volumes = self._volumes_of(pod)
         reasons: collections.Counter[str] = collections.Counter()
         total = 0
         for node in nodes:
             total += 1
-            reason = self._static_fit(pod, node) or self._load_fit(node, cpu, memory)
+            reason = self._static_fit(pod, node, volumes) or self._load_fit(node, cpu, memory)
             reasons[reason or "node(s) didn't match pod topology spread constraints"] += 1
         detail = ", ".join(f"{count} {reason}" for reason, count in sorted(reasons.items(), key=lambda item: item[0]))
         if not total:
@@ -341,6 +363,7 @@ class Scheduler:
     def _bind(self, pod: Obj, node: _Node) -> None:
         metadata = pod["metadata"]
         now = rfc3339(self._clock.now())
+        self._storage.provision(pod, node.name)  # VolumeBinding PreBind: claims bind before the pod does
 
         def bind(obj: Obj) -> None:
             if obj["spec"].get("nodeName"):

@@ -2,7 +2,8 @@
 
 Without it kubectl shows only NAME and AGE (Kubernetes docs, "API concepts", "Receiving resources as
 Tables"). Nodes, pods, PodDisruptionBudgets, Deployments, StatefulSets and ReplicaSets get the columns the
-real API server serves (`-o wide` adds the priority 1 ones); custom resources get Name, then their CRD's
+real API server serves (`-o wide` adds the priority 1 ones), and so do the storage kinds (StorageClasses,
+PersistentVolumes, claims, VolumeAttachments); custom resources get Name, then their CRD's
 `additionalPrinterColumns` (apiextensions-apiserver's table convertor: a simple `.a.b.c` jsonPath, a
 `date` cell rendered as an age like "5m", a missing value as null, which kubectl prints as <none>);
 the rest get NAME and AGE.
@@ -94,7 +95,33 @@ def _pod_status(obj: Obj, now: datetime) -> str:
     if obj["metadata"].get("deletionTimestamp"):
         return "Terminating"
     status = obj.get("status", {})
-    return str(status.get("reason") or status.get("phase") or "Unknown")
+    waiting = next(
+        (
+            s["state"]["waiting"]["reason"]
+            for s in status.get("containerStatuses") or []
+            if (s.get("state", {}).get("waiting") or {}).get("reason")
+        ),
+        None,
+    )
+    return str(waiting or status.get("reason") or status.get("phase") or "Unknown")
+
+
+_ACCESS_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _access_modes(*path: str) -> Cell:
+    def cell(obj: Obj, now: datetime) -> str:
+        value: Any = obj
+        for step in path:
+            value = value.get(step) if isinstance(value, dict) else None
+        return ",".join(_ACCESS_MODES.get(mode, mode) for mode in value or []) or ""
+
+    return cell
+
+
+def _claim(obj: Obj, now: datetime) -> str:
+    ref = obj.get("spec", {}).get("claimRef") or {}
+    return f"{ref.get('namespace')}/{ref.get('name')}" if ref.get("name") else ""
 
 
 def _pod_restarts(obj: Obj, now: datetime) -> int:
@@ -158,6 +185,42 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Node", 1, "string", _field("spec", "nodeName")),
         ("Nominated Node", 1, "string", _field("status", "nominatedNodeName")),
         ("Readiness Gates", 1, "string", lambda obj, now: NONE),
+    ],
+    "storageclasses": [
+        ("Provisioner", 0, "string", _field("provisioner", default="")),
+        ("ReclaimPolicy", 0, "string", _field("reclaimPolicy", default="Delete")),
+        ("VolumeBindingMode", 0, "string", _field("volumeBindingMode", default="Immediate")),
+        ("AllowVolumeExpansion", 0, "string", lambda obj, now: str(bool(obj.get("allowVolumeExpansion"))).lower()),
+        _AGE,
+    ],
+    "persistentvolumes": [
+        ("Capacity", 0, "string", _field("spec", "capacity", "storage", default="")),
+        ("Access Modes", 0, "string", _access_modes("spec", "accessModes")),
+        ("Reclaim Policy", 0, "string", _field("spec", "persistentVolumeReclaimPolicy", default="")),
+        ("Status", 0, "string", _field("status", "phase", default="")),
+        ("Claim", 0, "string", _claim),
+        ("StorageClass", 0, "string", _field("spec", "storageClassName", default="")),
+        ("VolumeAttributesClass", 0, "string", _field("spec", "volumeAttributesClassName", default="<unset>")),
+        ("Reason", 0, "string", _field("status", "reason", default="")),
+        _AGE,
+        ("VolumeMode", 1, "string", _field("spec", "volumeMode", default="<unset>")),
+    ],
+    "persistentvolumeclaims": [
+        ("Status", 0, "string", _field("status", "phase", default="")),
+        ("Volume", 0, "string", _field("spec", "volumeName", default="")),
+        ("Capacity", 0, "string", _field("status", "capacity", "storage", default="")),
+        ("Access Modes", 0, "string", _access_modes("status", "accessModes")),
+        ("StorageClass", 0, "string", _field("spec", "storageClassName", default="")),
+        ("VolumeAttributesClass", 0, "string", _field("spec", "volumeAttributesClassName", default="<unset>")),
+        _AGE,
+        ("VolumeMode", 1, "string", _field("spec", "volumeMode", default="<unset>")),
+    ],
+    "volumeattachments": [
+        ("Attacher", 0, "string", _field("spec", "attacher", default="")),
+        ("PV", 0, "string", _field("spec", "source", "persistentVolumeName", default="")),
+        ("Node", 0, "string", _field("spec", "nodeName", default="")),
+        ("Attached", 0, "boolean", lambda obj, now: bool(obj.get("status", {}).get("attached"))),
+        _AGE,
     ],
     "poddisruptionbudgets": [
         ("Min Available", 0, "string", _int_or_percent("minAvailable")),

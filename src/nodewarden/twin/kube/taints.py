@@ -10,6 +10,8 @@ NO_SCHEDULE, PREFER_NO_SCHEDULE, NO_EXECUTE = "NoSchedule", "PreferNoSchedule", 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
 UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+# Non-graceful node shutdown (GA in Kubernetes 1.28): set on a node known to be off, usually with value nodeshutdown.
+OUT_OF_SERVICE = "node.kubernetes.io/out-of-service"
 
 
 def tolerates(toleration: Obj, taint: Obj) -> bool:
