@@ -125,7 +125,8 @@ def _as_exported_files(documents: list[Document]) -> list[Document]:
     for document in documents:
         assert document.kind is not None
         if document.kind in KUBE_INPUTS:
-            files.append(Document(f"k8s-{document.kind.name.lower()}.json", kubectl_list(document.data)))
+            noun = document.kind.name.lower().replace("_", "")  # k8s-persistentvolumes.json, as an export names it
+            files.append(Document(f"k8s-{noun}.json", kubectl_list(document.data)))
         else:
             files.append(Document(_EXPORT_NAMES[document.kind], document.data))
     return files
@@ -138,7 +139,7 @@ def test_every_document_the_observer_reads_declares_its_kind_and_names_where_it_
     assert {document.kind for document in documents} == {
         Input.NODES, Input.LEASES, Input.PODS, Input.PDBS, Input.WORKLOADS, Input.DAEMONSETS, Input.EVENTS,
         Input.NAMESPACES, Input.CLUSTER, Input.NODEPOOLS, Input.SCALE_SETS, Input.INSTANCES, Input.ACTIVITY_LOG,
-        Input.SCHEDULED_EVENTS,
+        Input.SCHEDULED_EVENTS, Input.PVCS, Input.PERSISTENT_VOLUMES, Input.VOLUME_ATTACHMENTS,
     }  # fmt: skip
     sources = {document.source for document in documents}
     assert {"the cluster's nodes", "the cluster's leases in kube-node-lease", "IMDS Scheduled Events"} <= sources

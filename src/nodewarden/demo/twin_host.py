@@ -16,13 +16,12 @@ from nodewarden.observe.cache import Caches
 from nodewarden.twin.service import TwinService
 
 SETTLE_TIMEOUT = 20.0  # real seconds a cache may take to catch up with the twin
-STORE_OF = {"pdbs": "poddisruptionbudgets"}  # cache name → twin store resource, where they differ
 
 
 def settle(twin: TwinService, caches: Caches, timeout: float = SETTLE_TIMEOUT) -> None:
     """Wait until every cache holds what the twin's store holds."""
     for name, cache in caches.caches.items():
-        resource, namespace = STORE_OF.get(name, name), cache.namespace
+        resource, namespace = cache.export.plural, cache.namespace  # the twin stores each kind by its plural
 
         def caught_up(c: Any, resource: str = resource, namespace: str | None = namespace) -> bool:
             wanted = {_key(o): o["metadata"]["resourceVersion"] for o in twin.world.store.items(resource, namespace)}

@@ -38,6 +38,13 @@ Key = tuple[str, str]  # (namespace or "", name)
 
 LEASES = KubeExport("leases", "coordination.k8s.io", "v1", "Lease", "leases")
 EVENTS = KubeExport("events", "events.k8s.io", "v1", "Event", "events")
+# Where a down node's pods can go (model/capacity.py, heal/fencing.py): not audited, so not among KUBE_EXPORTS.
+PERSISTENT_VOLUMES = KubeExport(
+    "persistentvolumes", "", "v1", "PersistentVolume", "persistentvolumes", namespaced=False
+)
+VOLUME_ATTACHMENTS = KubeExport(
+    "volumeattachments", "storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", namespaced=False
+)
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 NODE_EVENT_NAMESPACE = "default"
 
@@ -304,7 +311,8 @@ def _audit_only() -> tuple[KubeExport, ...]:
 
 class Caches:
     """One cache per kind nodewarden watches: what remediation reads (nodes, node leases, pods, PDBs,
-    workloads, Node events, namespaces) and every other kind the audit reads."""
+    workloads, Node events, namespaces, and the claims, volumes and attachments that say where a dead node's pods
+    can go) and every other kind the audit reads."""
 
     KINDS: tuple[tuple[str, KubeExport, str | None], ...] = (
         ("nodes", _export("nodes"), None),
@@ -316,6 +324,8 @@ class Caches:
         ("daemonsets", _export("daemonsets"), None),
         ("events", EVENTS, NODE_EVENT_NAMESPACE),  # Node events live in `default`
         ("namespaces", _export("namespaces"), None),
+        ("persistentvolumes", PERSISTENT_VOLUMES, None),
+        ("volumeattachments", VOLUME_ATTACHMENTS, None),
         *((export.name, export, None) for export in _audit_only()),
     )
 

@@ -36,7 +36,7 @@ from nodewarden.observe.recognise import Item
 
 # What the controller watches: the node and everything that decides whether touching it is safe.
 REMEDIATION_KINDS = ("nodes", "leases", "pods", "pdbs", "deployments", "statefulsets", "daemonsets", "events",
-                     "namespaces")  # fmt: skip
+                     "namespaces", "pvc", "persistentvolumes", "volumeattachments")  # fmt: skip
 SCHEDULED_EVENTS_API = "2020-07-01"
 AZURE_EVERY = timedelta(seconds=30)
 
