@@ -18,7 +18,7 @@ from datetime import datetime
 from nodewarden.drill import steady as steady_checks
 from nodewarden.drill.spec import Abort, SteadyState
 from nodewarden.heal import durations
-from nodewarden.model import selectors
+from nodewarden.model import selectors, wording
 from nodewarden.model.health import Detection, HealthState
 from nodewarden.model.kube import Pod
 from nodewarden.model.remediation import HoldReason, Step
@@ -130,7 +130,7 @@ class Measurement:
             below = durations.format_share(abort.min_ready_nodes)
             return f"only {ready} of {len(snapshot.nodes)} nodes Ready (below {below})"
         if abort.on_pdb_violation and self.pdb_violations:
-            return f"PDB violated: {steady_checks.short_list(self.pdb_violations, separator='; ')}"
+            return f"PDB violated: {wording.short_list(self.pdb_violations, separator='; ')}"
         if now - self.fault_at > abort.after:
             return f"not back to steady state within {durations.format_duration(abort.after)}"
         return None

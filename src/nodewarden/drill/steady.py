@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from nodewarden.drill.spec import SteadyState
 from nodewarden.heal import durations
-from nodewarden.model import selectors
+from nodewarden.model import selectors, wording
 from nodewarden.model.drill import CheckPhase, CheckResult
 from nodewarden.model.kube import LabelSelector, Pod
 from nodewarden.model.snapshot import Snapshot
@@ -20,7 +20,6 @@ from nodewarden.model.snapshot import Snapshot
 # DaemonSets follow their nodes: a lost node takes its daemon pod along, which is not short capacity.
 COUNTED_KINDS = frozenset({"Deployment", "StatefulSet"})
 SYSTEM_NAMESPACE = "kube-system"  # not counted unless named: drills judge the cluster's own workloads
-SHOWN = 5  # names listed in a measured value before "and N more"
 
 
 def is_counted(namespace: str, namespaces: Sequence[str]) -> bool:
@@ -38,13 +37,6 @@ def ready_node_share(snapshot: Snapshot) -> float:
     if not snapshot.nodes:
         return 1.0
     return ready_nodes(snapshot) / len(snapshot.nodes)
-
-
-def short_list(items: Iterable[str], *, separator: str = ", ") -> str:
-    """At most SHOWN items, then "and N more"."""
-    listed = list(items)
-    text = separator.join(listed[:SHOWN])
-    return f"{text} and {len(listed) - SHOWN} more" if len(listed) > SHOWN else text
 
 
 class _ReadyPods:
@@ -153,7 +145,7 @@ def _budgets_check(snapshot: Snapshot, phase: CheckPhase) -> CheckResult:
 
 def _result(phase: CheckPhase, name: str, target: str, summary: str, lead: str, failing: list[str]) -> CheckResult:
     """A check that passes when nothing is failing; the measured text names the first few that are."""
-    measured = f"{summary}{lead}{short_list(failing)}" if failing else summary
+    measured = f"{summary}{lead}{wording.short_list(failing)}" if failing else summary
     return CheckResult(
         phase=phase, name=name, passed=not failing, target=target, measured=measured, value=float(len(failing))
     )

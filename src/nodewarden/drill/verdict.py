@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from nodewarden.drill import steady
 from nodewarden.drill.measure import Measurement
 from nodewarden.drill.spec import Expect
 from nodewarden.heal import durations
 from nodewarden.incidents import figures
+from nodewarden.model import wording
 from nodewarden.model.drill import CheckPhase, CheckResult, Verdict
 from nodewarden.model.incident import Incident
 from nodewarden.model.remediation import HoldReason, Step
@@ -139,7 +139,7 @@ def _detected(seconds: float | None) -> CheckResult:
 def _at_most(name: str, found: Sequence[str], limit: int, *, separator: str = ", ") -> CheckResult:
     measured = str(len(found))
     if found:
-        measured += f": {steady.short_list(found, separator=separator)}"
+        measured += f": {wording.short_list(found, separator=separator)}"
     return CheckResult(
         phase=CheckPhase.EXPECT,
         name=name,

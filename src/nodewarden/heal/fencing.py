@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from nodewarden.heal import ladder
 from nodewarden.heal.nodes import NodeTarget
 from nodewarden.heal.policy import Fencing, Policy
-from nodewarden.model import aks
+from nodewarden.model import aks, wording
 from nodewarden.model.capacity import CapacityClass, CapacityReport, classify, down_nodes
 from nodewarden.model.health import NODE_DOWN, SignalKind
 from nodewarden.model.kube import OUT_OF_SERVICE_EFFECT, OUT_OF_SERVICE_TAINT, OUT_OF_SERVICE_VALUE
@@ -52,7 +52,6 @@ OFF = frozenset({"stopped", "deallocated"})  # ARM PowerState codes of an instan
 RUNNING = "running"
 UNAVAILABLE = "unavailable"  # Resource Health availabilityState, lower case
 RELEASABLE = frozenset({CapacityClass.HELD, CapacityClass.UNKNOWN})  # what fencing frees
-SHOWN = 5  # pods named in a hold before "and N more"
 
 
 @dataclass(frozen=True)
@@ -136,7 +135,7 @@ def decide(target: NodeTarget, episode: Episode, *, settings: Fencing, view: Vie
     if not settings.enabled:
         if down_for < settings.after:
             return NOTHING
-        names = _names(pod.ref for pod in releasable)
+        names = wording.short_list(sorted(pod.ref for pod in releasable))
         return Decision(
             hold=HoldReason.FENCING_OFF,
             step=Step.FENCE,
@@ -152,7 +151,7 @@ def decide(target: NodeTarget, episode: Episode, *, settings: Fencing, view: Vie
     )
     if down_for < settings.after or not ladder.is_done(episode, Step.CORDON):
         return Decision(gate=may_power_off)
-    names = _names(pod.ref for pod in releasable)
+    names = wording.short_list(sorted(pod.ref for pod in releasable))
     if confirmed is not None:
         return Decision(Step.FENCE, f"down {_spell(down_for)} and confirmed off ({confirmed}): releasing {names}")
     if may_power_off:
@@ -208,12 +207,6 @@ def _zone_unavailable(target: NodeTarget, settings: Fencing, view: View, *, now:
     if since is None or now - since < settings.confirm_off.zone_unavailable_for:
         return None
     return f"zone {zone} is failing and Resource Health has reported instance {key} Unavailable since {since:%H:%M:%SZ}"
-
-
-def _names(refs: Iterable[str]) -> str:
-    listed = sorted(refs)
-    text = ", ".join(listed[:SHOWN])
-    return f"{text} and {len(listed) - SHOWN} more" if len(listed) > SHOWN else text
 
 
 def _spell(span: timedelta) -> str:

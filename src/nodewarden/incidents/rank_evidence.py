@@ -13,14 +13,13 @@ from datetime import datetime
 from functools import reduce
 
 from nodewarden.detect import correlate
-from nodewarden.model import aks
+from nodewarden.model import aks, wording
 from nodewarden.model.azure import ScaleSetInstance
 from nodewarden.model.health import PROBLEMS, SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis, Incident, SignalRecord
 from nodewarden.model.kube import KubeEvent
 from nodewarden.model.snapshot import Snapshot
 
-NAMES_SHOWN = 5  # node names listed in one evidence line before "and N more"
 # An incident's impact_start may be a heartbeat's last renewal: up to two lease intervals (10 s each) and a
 # cycle before the failure itself, so a change this many seconds after it can still be its trigger.
 LEASE_GRACE = 30.0
@@ -207,11 +206,8 @@ def repeated(weight: float, count: int) -> float:
 
 
 def listed(names: Iterable[str]) -> str:
-    """ "a, b, c" with at most NAMES_SHOWN names, then "and N more"."""
-    ordered = sorted(names)
-    shown = ", ".join(ordered[:NAMES_SHOWN])
-    more = len(ordered) - NAMES_SHOWN
-    return f"{shown} and {more} more" if more > 0 else shown
+    """ "a, b, c", sorted, with at most wording.SHOWN names, then "and N more"."""
+    return wording.short_list(sorted(names))
 
 
 def share(part: int, whole: int) -> str:

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from nodewarden.incidents import rank_evidence, rank_platform
 from nodewarden.incidents.rank_evidence import AffectedNode, Facts
-from nodewarden.model import health
+from nodewarden.model import health, wording
 from nodewarden.model.aks import key_from_resource_id
 from nodewarden.model.health import SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis
@@ -221,7 +221,7 @@ def guest_failure(facts: Facts) -> Hypothesis:
         supporting.append(Evidence(text, at=record.since, weight=NODE_PROBLEM))
     npd = [(name, event) for name, event in facts.node_events()
            if event.reporter in NPD_SOURCES and event.reason not in OOM_REASONS]  # fmt: skip
-    for name, event in npd[: rank_evidence.NAMES_SHOWN]:
+    for name, event in npd[: wording.SHOWN]:
         supporting.append(
             Evidence(f"Event {event.reason} on node {name} at {event.time} from {event.reporter}: {event.text}",
                      at=parse_time(event.time), weight=NPD_EVENT)

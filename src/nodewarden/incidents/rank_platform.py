@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from nodewarden.incidents import rank_evidence
 from nodewarden.incidents.rank_evidence import AffectedNode, Facts
+from nodewarden.model import wording
 from nodewarden.model.aks import key_from_resource_id, vm_name
 from nodewarden.model.health import KUBELET_SILENT, SignalKind
 from nodewarden.model.incident import CauseKind, Evidence, Hypothesis, SignalRecord
@@ -239,7 +240,7 @@ def network(facts: Facts) -> Hypothesis:
     against: list[Evidence] = []
     down = [node for node in failing if node.power is not None and not node.vm_healthy]
     if down:
-        states = ", ".join(f"{n.name} ({n.power}, {n.provisioning})" for n in down[: rank_evidence.NAMES_SHOWN])
+        states = ", ".join(f"{n.name} ({n.power}, {n.provisioning})" for n in down[: wording.SHOWN])
         against.append(
             Evidence(
                 f"ARM reports the VM down or failed for {rank_evidence.share(len(down), len(failing))} failing "
